@@ -1,0 +1,8 @@
+"""vnet-audit: Azure VNet peering and network compliance scanner."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("vnet-audit")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+local"

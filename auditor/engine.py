@@ -1,0 +1,167 @@
+"""Discover rules through the `vnet_audit.rules` entry-point group and run them."""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from collections import Counter
+from importlib.metadata import entry_points
+
+from pydantic import BaseModel, Field
+
+from auditor import __version__
+from auditor.rule import Finding, Rule, Severity
+from auditor.snapshot import SCHEMA_VERSION, Snapshot, Subscription
+
+ENTRY_POINT_GROUP = "vnet_audit.rules"
+RESULTS_SCHEMA_VERSION = "1.0"
+
+
+class RuleLoadError(Exception):
+    pass
+
+
+def discover_rules() -> list[Rule]:
+    """Every installed rule, sorted by id. An entry point names a `Rule`, a module holding `rule`, or a list."""
+    rules: dict[str, Rule] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken third-party pack must not hide the others
+            raise RuleLoadError(f"rule entry point {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        if isinstance(obj, Rule):
+            found = [obj]
+        elif isinstance(getattr(obj, "rule", None), Rule):
+            found = [obj.rule]
+        elif isinstance(obj, (list, tuple)) and all(isinstance(r, Rule) for r in obj):
+            found = list(obj)
+        else:
+            raise RuleLoadError(f"rule entry point {ep.name!r} ({ep.value}) is not a vnet-audit Rule or list of Rules")
+        for rule in found:
+            if rule.id in rules and rules[rule.id] is not rule:
+                raise RuleLoadError(f"rule id {rule.id} is defined twice ({ep.value})")
+            rules[rule.id] = rule
+    return sorted(rules.values(), key=lambda r: r.id)
+
+
+def select_rules(rules: list[Rule], include: list[str] | None = None, exclude: list[str] | None = None) -> list[Rule]:
+    """Filter by id or slug globs (case-insensitive). Raises ValueError for a pattern matching nothing."""
+
+    def matches(rule: Rule, pattern: str) -> bool:
+        p = pattern.strip().lower()
+        return fnmatch.fnmatchcase(rule.id.lower(), p) or fnmatch.fnmatchcase(rule.slug.lower(), p)
+
+    for pattern in [*(include or []), *(exclude or [])]:
+        if not any(matches(r, pattern) for r in rules):
+            raise ValueError(f"--rules/--skip-rules pattern {pattern!r} matches no rule")
+    chosen = [r for r in rules if not include or any(matches(r, p) for p in include)]
+    return [r for r in chosen if not any(matches(r, p) for p in exclude or [])]
+
+
+class RuleError(BaseModel):
+    rule_id: str
+    error: str
+    detail: str
+
+
+class RuleSummary(BaseModel):
+    id: str
+    slug: str
+    title: str
+    severity: Severity
+    docs: str
+    findings: int
+
+
+class Evaluation(BaseModel):
+    """Findings plus everything a reporter needs to say how complete they are."""
+
+    schema_version: str = RESULTS_SCHEMA_VERSION
+    tool: dict = Field(default_factory=lambda: {"name": "vnet-audit", "version": __version__})
+    scan: dict = Field(default_factory=dict)
+    coverage: dict = Field(default_factory=dict)
+    rules: list[RuleSummary] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    errors: list[RuleError] = Field(default_factory=list)
+    waivers: dict = Field(default_factory=dict)
+    summary: dict = Field(default_factory=dict)
+
+    def refresh_summary(self) -> None:
+        active = [f for f in self.findings if not f.waived]
+        self.summary = {
+            "total": len(active),
+            "waived": len(self.findings) - len(active),
+            "by_severity": {s.value: sum(f.severity == s for f in active) for s in Severity},
+            "by_rule": dict(sorted(Counter(f.rule_id for f in active).items())),
+            "rules_run": len(self.rules),
+            "rule_errors": len(self.errors),
+            "coverage_complete": self.coverage.get("complete", True),
+        }
+        counts = Counter(f.rule_id for f in self.findings)
+        for summary in self.rules:
+            summary.findings = counts.get(summary.id, 0)
+
+    def worst_active_severity(self) -> Severity | None:
+        active = [f.severity for f in self.findings if not f.waived]
+        return max(active, key=lambda s: s.rank) if active else None
+
+
+def coverage_of(snapshot: Snapshot) -> dict:
+    def entry(s: Subscription) -> dict:
+        return {
+            "subscription_id": s.subscription_id,
+            "display_name": s.display_name,
+            "tenant_id": s.tenant_id,
+            "status": s.status.value,
+            "errors": [e.model_dump() for e in s.errors],
+        }
+
+    incomplete = snapshot.incomplete_subscriptions
+    return {
+        "complete": not incomplete,
+        "subscriptions_total": len(snapshot.subscriptions),
+        "subscriptions_incomplete": len(incomplete),
+        "incomplete": [entry(s) for s in incomplete],
+        "subscriptions": [entry(s) for s in snapshot.subscriptions],
+    }
+
+
+def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
+    findings: list[Finding] = []
+    errors: list[RuleError] = []
+    for rule in rules:
+        try:
+            findings.extend(rule.run(snapshot))
+        except Exception as exc:  # one broken rule must not stop the others
+            errors.append(RuleError(rule_id=rule.id, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()))
+    findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id.lower(), f.fingerprint))
+    meta = snapshot.metadata
+    result = Evaluation(
+        scan={
+            "scanned_at": meta.scanned_at.isoformat(),
+            "source": meta.source,
+            "cloud": meta.cloud,
+            "run_by": meta.run_by,
+            "inputs": meta.inputs,
+            "snapshot_schema_version": SCHEMA_VERSION,
+            "tenants": [t.model_dump() for t in snapshot.tenants],
+            "skipped_resource_types": meta.skipped_resource_types,
+            "counts": {
+                "virtual_networks": len(snapshot.virtual_networks),
+                "peerings": sum(len(v.peerings) for v in snapshot.virtual_networks),
+                "network_security_groups": len(snapshot.network_security_groups),
+                "route_tables": len(snapshot.route_tables),
+                "virtual_network_gateways": len(snapshot.virtual_network_gateways),
+                "local_network_gateways": len(snapshot.local_network_gateways),
+                "connections": len(snapshot.connections),
+            },
+        },
+        coverage=coverage_of(snapshot),
+        rules=[
+            RuleSummary(id=r.id, slug=r.slug, title=r.title, severity=r.severity, docs=r.docs, findings=0) for r in rules
+        ],
+        findings=findings,
+        errors=errors,
+    )
+    result.refresh_summary()
+    return result

@@ -1,0 +1,33 @@
+"""ARM resource ids: case-insensitive keys and the parts rules need."""
+
+from __future__ import annotations
+
+import re
+
+_SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+_RG = re.compile(r"/resourcegroups/([^/]+)", re.IGNORECASE)
+
+
+def norm_id(resource_id: str | None) -> str:
+    """The comparison key of an ARM id: lower case, no trailing slash."""
+    return (resource_id or "").strip().rstrip("/").lower()
+
+
+def subscription_of(resource_id: str | None) -> str | None:
+    m = _SUB.match((resource_id or "").strip())
+    return m.group(1).lower() if m else None
+
+
+def resource_group_of(resource_id: str | None) -> str | None:
+    m = _RG.search(resource_id or "")
+    return m.group(1) if m else None
+
+
+def name_of(resource_id: str | None) -> str:
+    return (resource_id or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def parent_id(resource_id: str, levels: int = 1) -> str:
+    """Drop `levels` trailing type/name pairs: a subnet id -> its VNet id."""
+    parts = resource_id.rstrip("/").split("/")
+    return "/".join(parts[: len(parts) - 2 * levels])

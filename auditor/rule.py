@@ -1,0 +1,126 @@
+"""What a rule is, and what it reports.
+
+A rule module holds one `Rule` (its documentation) and one pure function from a
+snapshot to findings, attached with `@rule.check`:
+
+    rule = Rule(id="PEER001", slug="peering-one-sided", ...)
+
+    @rule.check
+    def check(snapshot):
+        yield rule.finding(resource_id=..., message=..., evidence={...})
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from auditor.ids import name_of, norm_id, subscription_of
+
+if TYPE_CHECKING:
+    from auditor.snapshot import Snapshot
+
+
+class Severity(str, Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.critical: 4, Severity.high: 3, Severity.medium: 2, Severity.low: 1, Severity.info: 0}
+
+
+class WaiverRef(BaseModel):
+    justification: str
+    expires: str
+    owner: str | None = None
+    source: str | None = None  # the waiver file entry that matched
+
+
+class Finding(BaseModel):
+    rule_id: str
+    severity: Severity
+    title: str
+    resource_id: str
+    resource_name: str
+    related_ids: list[str] = Field(default_factory=list)
+    subscription_id: str | None = None
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    remediation: str
+    docs: str | None = None
+    fingerprint: str
+    waived: bool = False
+    waiver: WaiverRef | None = None
+
+
+def fingerprint(rule_id: str, resource_id: str, related_ids: Iterable[str] = ()) -> str:
+    """Stable across scans, casing and ordering: rule id plus normalized resource ids."""
+    parts = [rule_id.upper(), norm_id(resource_id), *sorted(norm_id(r) for r in related_ids)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass
+class Rule:
+    """Metadata and documentation of one rule; `check` holds its pure function."""
+
+    id: str
+    slug: str
+    title: str
+    severity: Severity
+    rationale: str  # why it matters
+    remediation: str  # how to fix
+    docs: str  # link to Azure's documentation
+    flags: str = ""  # what it flags, in one or two sentences
+    example: str = ""  # a small failing example, and what passes
+    decisions: str = ""  # how edge cases are decided
+    func: Callable[[Snapshot], Iterable[Finding]] | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.severity = Severity(self.severity)
+
+    def check(self, func: Callable[[Snapshot], Iterable[Finding]]):
+        self.func = func
+        return func
+
+    def run(self, snapshot: Snapshot) -> list[Finding]:
+        if self.func is None:
+            raise RuntimeError(f"rule {self.id} has no check function")
+        return list(self.func(snapshot))
+
+    def finding(
+        self,
+        resource_id: str,
+        message: str,
+        evidence: dict[str, Any] | None = None,
+        related_ids: Iterable[str] = (),
+        fingerprint_ids: Iterable[str] | None = None,
+    ) -> Finding:
+        """A finding about `resource_id`. The fingerprint covers the resource and, unless
+        `fingerprint_ids` says otherwise, the related ids."""
+        related = list(dict.fromkeys(related_ids))
+        return Finding(
+            rule_id=self.id,
+            severity=self.severity,
+            title=self.title,
+            resource_id=resource_id,
+            resource_name=name_of(resource_id),
+            related_ids=related,
+            subscription_id=subscription_of(resource_id),
+            message=message,
+            evidence=evidence or {},
+            remediation=self.remediation,
+            docs=self.docs,
+            fingerprint=fingerprint(self.id, resource_id, related if fingerprint_ids is None else fingerprint_ids),
+        )

@@ -1,0 +1,51 @@
+"""Rule documentation, rendered from the one source: each rule's metadata."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from auditor.rule import Rule
+
+
+def rule_doc(rule: Rule) -> dict:
+    return {
+        "id": rule.id,
+        "slug": rule.slug,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "what_it_flags": rule.flags,
+        "why_it_matters": rule.rationale,
+        "example": rule.example,
+        "how_to_fix": rule.remediation,
+        "decisions": rule.decisions,
+        "docs": rule.docs,
+    }
+
+
+def render_rule(rule: Rule, as_json: bool = False) -> str:
+    doc = rule_doc(rule)
+    if as_json:
+        return json.dumps(doc, indent=2)
+    lines = [f"{rule.id} {rule.slug}  [{rule.severity.value}]", rule.title, ""]
+    for heading, key in (
+        ("What it flags", "what_it_flags"),
+        ("Why it matters", "why_it_matters"),
+        ("Example", "example"),
+        ("How to fix", "how_to_fix"),
+        ("Edge cases", "decisions"),
+    ):
+        if doc[key]:
+            lines.append(f"{heading}:")
+            for para in doc[key].splitlines():
+                lines.extend(textwrap.wrap(para, 88, initial_indent="  ", subsequent_indent="  ") or [""])
+            lines.append("")
+    lines.append(f"Docs: {rule.docs}")
+    return "\n".join(lines)
+
+
+def render_catalogue(rules: list[Rule], as_json: bool = False) -> str:
+    if as_json:
+        return json.dumps([rule_doc(r) for r in rules], indent=2)
+    width = max((len(r.slug) for r in rules), default=10)
+    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}" for r in rules)

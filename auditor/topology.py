@@ -1,0 +1,146 @@
+"""Lookups and the peering graph, built once per snapshot and shared by every rule.
+
+Everything is keyed by normalized ARM id (`auditor.ids.norm_id`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from auditor.ids import norm_id, parent_id
+from auditor.prefixes import IntervalSet
+
+if TYPE_CHECKING:
+    from auditor.snapshot import (
+        NetworkSecurityGroup,
+        Peering,
+        RouteTable,
+        Snapshot,
+        Subnet,
+        Subscription,
+        VirtualNetwork,
+        VirtualNetworkGateway,
+    )
+
+#: Gateway types that give a VNet transit to on-premises or other networks.
+TRANSIT_GATEWAY_TYPES = frozenset({"vpn", "expressroute"})
+
+
+class SnapshotIndex:
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.subscriptions: dict[str, Subscription] = {s.subscription_id.lower(): s for s in snapshot.subscriptions}
+        self.vnets: dict[str, VirtualNetwork] = {v.key: v for v in snapshot.virtual_networks}
+        self.nsgs: dict[str, NetworkSecurityGroup] = {n.key: n for n in snapshot.network_security_groups}
+        self.route_tables: dict[str, RouteTable] = {t.key: t for t in snapshot.route_tables}
+        self.local_gateways = {g.key: g for g in snapshot.local_network_gateways}
+        self.subnets: dict[str, Subnet] = {}
+        self.vnet_of_subnet: dict[str, VirtualNetwork] = {}
+        self.peerings: dict[str, Peering] = {}
+        self.vnet_of_peering: dict[str, VirtualNetwork] = {}
+        for vnet in snapshot.virtual_networks:
+            for subnet in vnet.subnets:
+                self.subnets[subnet.key] = subnet
+                self.vnet_of_subnet[subnet.key] = vnet
+            for peering in vnet.peerings:
+                self.peerings[peering.key] = peering
+                self.vnet_of_peering[peering.key] = vnet
+
+    # -- address space -------------------------------------------------------
+    @cached_property
+    def _space(self) -> dict[str, IntervalSet]:
+        return {key: IntervalSet.of(v.address_prefixes) for key, v in self.vnets.items()}
+
+    def address_space(self, vnet_id: str) -> IntervalSet:
+        return self._space.get(norm_id(vnet_id)) or IntervalSet()
+
+    # -- peerings ------------------------------------------------------------
+    @cached_property
+    def _peering_by_pair(self) -> dict[tuple[str, str], Peering]:
+        """(local VNet, remote VNet) -> the local VNet's peering to the remote one."""
+        pairs = {}
+        for key, peering in self.peerings.items():
+            local = self.vnet_of_peering[key].key
+            pairs.setdefault((local, norm_id(peering.remote_virtual_network_id)), peering)
+        return pairs
+
+    def peering_between(self, local_vnet_id: str, remote_vnet_id: str) -> Peering | None:
+        return self._peering_by_pair.get((norm_id(local_vnet_id), norm_id(remote_vnet_id)))
+
+    def reverse_peering(self, peering: Peering) -> Peering | None:
+        """The remote VNet's peering back to this peering's VNet, if the snapshot has it."""
+        return self.peering_between(peering.remote_virtual_network_id or "", parent_id(peering.id))
+
+    def local_vnet(self, peering: Peering) -> VirtualNetwork:
+        return self.vnet_of_peering[peering.key]
+
+    def remote_vnet(self, peering: Peering) -> VirtualNetwork | None:
+        return self.vnets.get(norm_id(peering.remote_virtual_network_id))
+
+    @cached_property
+    def _peered(self) -> dict[str, set[str]]:
+        """VNet -> VNets it exchanges traffic with: both halves Connected with access allowed."""
+        graph: dict[str, set[str]] = defaultdict(set)
+        for (local, remote), peering in self._peering_by_pair.items():
+            back = self._peering_by_pair.get((remote, local))
+            if back is not None and _carries_traffic(peering) and _carries_traffic(back):
+                graph[local].add(remote)
+        return graph
+
+    def peered_vnets(self, vnet_id: str) -> set[str]:
+        """Normalized ids of the VNets truly peered with this one (see `_peered`)."""
+        return self._peered.get(norm_id(vnet_id), set())
+
+    def is_peered(self, a: str, b: str) -> bool:
+        return norm_id(b) in self.peered_vnets(a)
+
+    # -- gateways ------------------------------------------------------------
+    @cached_property
+    def _gateways_by_vnet(self) -> dict[str, list[VirtualNetworkGateway]]:
+        out: dict[str, list[VirtualNetworkGateway]] = defaultdict(list)
+        for gw in self.snapshot.virtual_network_gateways:
+            if gw.virtual_network_id and (gw.gateway_type or "").lower() in TRANSIT_GATEWAY_TYPES:
+                out[norm_id(gw.virtual_network_id)].append(gw)
+        return out
+
+    def gateways_of(self, vnet_id: str) -> list[VirtualNetworkGateway]:
+        return self._gateways_by_vnet.get(norm_id(vnet_id), [])
+
+    def has_gateway(self, vnet_id: str) -> bool:
+        return bool(self.gateways_of(vnet_id))
+
+    # -- associations (the snapshot keeps subnet and NSG/route table sides in agreement) --
+    @cached_property
+    def _associations(self) -> dict[str, tuple[list[str], list[str]]]:
+        """NSG or route table -> (its subnets, their VNets), normalized and sorted."""
+        subnets: dict[str, set[str]] = defaultdict(set)
+        for key, subnet in self.subnets.items():
+            for ref in (subnet.network_security_group_id, subnet.route_table_id):
+                if ref:
+                    subnets[norm_id(ref)].add(key)
+        return {
+            ref: (sorted(keys), sorted({self.vnet_of_subnet[k].key for k in keys}))
+            for ref, keys in subnets.items()
+        }
+
+    def subnets_of(self, resource_id: str) -> list[str]:
+        """Normalized ids of the subnets an NSG or route table is associated with."""
+        return self._associations.get(norm_id(resource_id), ([], []))[0]
+
+    def vnets_of(self, resource_id: str) -> list[str]:
+        """Normalized ids of the VNets whose subnets an NSG or route table is associated with."""
+        return self._associations.get(norm_id(resource_id), ([], []))[1]
+
+    def nsg_of_subnet(self, subnet_id: str) -> NetworkSecurityGroup | None:
+        subnet = self.subnets.get(norm_id(subnet_id))
+        return self.nsgs.get(norm_id(subnet.network_security_group_id)) if subnet else None
+
+    def route_table_of_subnet(self, subnet_id: str) -> RouteTable | None:
+        subnet = self.subnets.get(norm_id(subnet_id))
+        return self.route_tables.get(norm_id(subnet.route_table_id)) if subnet else None
+
+
+def _carries_traffic(peering: Peering) -> bool:
+    return (peering.peering_state or "").lower() == "connected" and peering.allow_virtual_network_access

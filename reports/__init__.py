@@ -1,0 +1,42 @@
+"""Reporters: turn an evaluation (and its snapshot) into files for people and pipelines.
+
+Reporters never recompute findings; they only format what the engine produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from auditor.engine import Evaluation
+from auditor.snapshot import Snapshot
+from reports import json_report
+
+#: format name -> (file name, writer returning the file's text)
+WRITERS: dict[str, tuple[str, Callable[[Evaluation, Snapshot | None], str]]] = {
+    "json": ("findings.json", json_report.render),
+}
+
+
+def write_outputs(result: Evaluation, snapshot: Snapshot | None, formats: list[str], output: Path | None) -> list[Path]:
+    """Write each format: to stdout (one format, no output), a file (one format) or a directory."""
+    unknown = [f for f in formats if f not in WRITERS]
+    if unknown:
+        raise typer.BadParameter(f"unknown format {', '.join(unknown)}; choose from {', '.join(WRITERS)}", param_hint="--format")
+    if output is None and len(formats) == 1:
+        typer.echo(WRITERS[formats[0]][1](result, snapshot), nl=False)
+        return []
+    if output is None:
+        output = Path(".")
+    written = []
+    as_dir = len(formats) > 1 or output.is_dir() or output.suffix == ""
+    if as_dir:
+        output.mkdir(parents=True, exist_ok=True)
+    for fmt in formats:
+        name, render = WRITERS[fmt]
+        target = output / name if as_dir else output
+        target.write_text(render(result, snapshot), encoding="utf-8")
+        written.append(target)
+    return written
