@@ -55,11 +55,14 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
         selected = select_rules(discover_rules(), _split(rules), _split(skip))
     except (ValueError, RuleLoadError) as exc:
         fail(str(exc))
-    result = evaluate(snapshot, selected)
-    if waivers is not None:
-        from auditor.waivers import apply_waivers, load_waivers
+    from auditor.waivers import apply_waivers, load_waivers, warnings
 
-        apply_waivers(result, load_waivers(waivers))
+    waiver_file = load_waivers(waivers) if waivers is not None else None  # a bad file fails before the rules run
+    result = evaluate(snapshot, selected)
+    if waiver_file is not None:
+        apply_waivers(result, waiver_file)
+        for line in warnings(result):
+            typer.echo(f"vnet-audit: warning: {line}", err=True)
     for error in result.errors:
         typer.echo(f"vnet-audit: rule {error.rule_id} failed: {error.error}", err=True)
     return result
@@ -123,6 +126,189 @@ def evaluate_cmd(
     raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
 
 
+def _read_findings(path: Path) -> Evaluation | None:
+    """A findings.json written by `evaluate --format json` -> its Evaluation; any other input -> None."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # the snapshot loader reports unreadable files
+    if not (isinstance(doc, dict) and "findings" in doc and "summary" in doc and "tool" in doc):
+        return None
+    for error in doc.get("errors") or []:
+        if isinstance(error, dict):
+            error.setdefault("detail", "")  # findings.json leaves tracebacks out
+    try:
+        return Evaluation.model_validate(doc)
+    except ValueError as exc:
+        first = str(exc).splitlines()[1:3]
+        fail(f"{path}: not a valid vnet-audit findings file ({' '.join(x.strip() for x in first)})")
+
+
+@app.command("report")
+def report_cmd(
+    inputs: Annotated[list[Path], typer.Argument(help="A findings.json, and/or snapshots or exports.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html, csv, csv-excel, json, sarif, md.")] = "html,csv",
+    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Output directory (or a file for one format).")] = Path("vnet-audit-report"),
+    csv_bom: Annotated[bool, typer.Option("--csv-bom", help="Write the CSV with a UTF-8 byte order mark, for Excel.")] = False,
+    rules: RulesOpt = None,
+    skip_rules: SkipOpt = None,
+    fail_on: FailOnOpt = None,
+    fail_on_incomplete: IncompleteOpt = False,
+    waivers: WaiversOpt = None,
+) -> None:
+    """Write reports for reviewers and pipelines (default: HTML and CSV).
+
+    Given a findings.json (from `evaluate --format json`), re-render its findings as they are; add the snapshot or exports it came from to include the topology picture and the per-VNet view, which need the network data (without it the HTML says so).
+
+    Given only snapshots or exports, evaluate them first with all rules (or --rules/--skip-rules) and --waivers.
+    """
+    from reports import WRITERS, write_outputs
+
+    formats = ["csv-excel" if f == "csv" and csv_bom else f for f in _split([format])]
+    if unknown := [f for f in formats if f not in WRITERS]:
+        fail(f"unknown --format {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
+    found = [(p, _read_findings(p)) for p in inputs]
+    evaluations = [(p, e) for p, e in found if e is not None]
+    rest = [p for p, e in found if e is None]
+    if len(evaluations) > 1:
+        fail(f"give one findings file, got {len(evaluations)}: {', '.join(str(p) for p, _ in evaluations)}")
+    snapshot = load_snapshot(rest, run_by=getpass.getuser()) if rest else None
+    if evaluations:
+        if rules or skip_rules:
+            fail("--rules/--skip-rules apply when evaluating snapshots, not to a findings file")
+        result = evaluations[0][1]
+        if waivers is not None:
+            from auditor.waivers import apply_waivers, load_waivers
+
+            apply_waivers(result, load_waivers(waivers))
+    else:
+        result = run_rules(snapshot, rules, skip_rules, waivers)
+    for path in write_outputs(result, snapshot, formats, out):
+        typer.echo(f"wrote {path}", err=True)
+    warn_incomplete(result)
+    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+
+
+# -- live collection (auditor.collect) --------------------------------------------------
+SubscriptionOpt = Annotated[Optional[list[str]], typer.Option("--subscription", "-s", help="Subscription id to read (repeatable, or comma-separated).")]
+AllSubsOpt = Annotated[bool, typer.Option("--all-subscriptions", help="Every subscription the identity can see.")]
+TenantOpt = Annotated[Optional[list[str]], typer.Option("--tenant", help="Tenant id: read its subscriptions with a credential bound to it (repeatable).")]
+MgmtGroupOpt = Annotated[Optional[list[str]], typer.Option("--management-group", help="Management group name: its subscriptions, found with Resource Graph (repeatable).")]
+SourceOpt = Annotated[str, typer.Option("--source", help="arm: network client per subscription; graph: Azure Resource Graph (large estates).")]
+CloudOpt = Annotated[str, typer.Option("--cloud", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Requests in flight, across subscriptions and list calls.")]
+RecordOpt = Annotated[Optional[Path], typer.Option("--record", help="Record the HTTP interactions to this cassette (secrets scrubbed).")]
+ReplayOpt = Annotated[Optional[Path], typer.Option("--replay", help="Replay a cassette instead of calling Azure (no login).")]
+DemoOpt = Annotated[bool, typer.Option("--demo", help="Replay the bundled demo estate (no Azure account needed).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+ReadTimeoutOpt = Annotated[float, typer.Option("--read-timeout", min=1, help="Seconds to wait for an Azure response before retrying.")]
+RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=20, help="Retries per call on 429, 5xx and connection errors (azure-core policy).")]
+
+
+def _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, record, replay, demo, quiet,
+             read_timeout, retries) -> Snapshot:
+    from auditor.collect import CollectScope
+    from auditor.collect.runner import run_collection
+
+    if source not in ("arm", "graph"):
+        fail(f"--source must be arm or graph, not {source!r}")
+    scope = CollectScope(subscriptions=_split(subscription), all_subscriptions=all_subscriptions,
+                         tenants=_split(tenant), management_groups=_split(management_group))
+    if scope.is_empty() and not demo:
+        fail("nothing to scan: give --subscription, --all-subscriptions, --tenant, --management-group, or --demo")
+    snapshot = run_collection(scope, source=source, cloud=cloud, concurrency=concurrency, demo=demo, record=record,
+                              replay=replay, quiet=quiet, transport_kwargs={"read_timeout": read_timeout, "retry_total": retries})
+    if not quiet:
+        typer.echo(
+            f"collected {len(snapshot.virtual_networks)} VNets, {len(snapshot.network_security_groups)} NSGs, "
+            f"{len(snapshot.route_tables)} route tables, {len(snapshot.virtual_network_gateways)} gateways from "
+            f"{len(snapshot.subscriptions) - len(snapshot.incomplete_subscriptions)}/{len(snapshot.subscriptions)} subscriptions"
+            + (f" ({len(snapshot.incomplete_subscriptions)} incomplete)" if snapshot.incomplete_subscriptions else ""),
+            err=True,
+        )
+    return snapshot
+
+
+def _default_scan_formats() -> str:
+    from reports import WRITERS
+
+    return ",".join(f for f in ("html", "csv", "json") if f in WRITERS)
+
+
+@app.command("scan")
+def scan_cmd(
+    subscription: SubscriptionOpt = None,
+    all_subscriptions: AllSubsOpt = False,
+    tenant: TenantOpt = None,
+    management_group: MgmtGroupOpt = None,
+    source: SourceOpt = "arm",
+    cloud: CloudOpt = "AzureCloud",
+    concurrency: ConcurrencyOpt = 16,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports and snapshot.json.")] = Path("vnet-audit-report"),
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Comma-separated report formats (default: html,csv,json).")] = None,
+    rules: RulesOpt = None,
+    skip_rules: SkipOpt = None,
+    fail_on: FailOnOpt = None,
+    fail_on_incomplete: IncompleteOpt = False,
+    waivers: WaiversOpt = None,
+    record: RecordOpt = None,
+    replay: ReplayOpt = None,
+    demo: DemoOpt = False,
+    quiet: QuietOpt = False,
+    read_timeout: ReadTimeoutOpt = 60,
+    retries: RetriesOpt = 4,
+) -> None:
+    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
+    snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
+                        record, replay, demo, quiet, read_timeout, retries)
+    result = run_rules(snapshot, rules, skip_rules, waivers)
+    from reports import write_outputs
+
+    out.mkdir(parents=True, exist_ok=True)
+    snapshot.write(out / "snapshot.json")
+    written = write_outputs(result, snapshot, _split([format or _default_scan_formats()]), out)
+    if not quiet:
+        for path in [out / "snapshot.json", *written]:
+            typer.echo(f"wrote {path}", err=True)
+    warn_incomplete(result)
+    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+
+
+@app.command("collect")
+def collect_cmd(
+    subscription: SubscriptionOpt = None,
+    all_subscriptions: AllSubsOpt = False,
+    tenant: TenantOpt = None,
+    management_group: MgmtGroupOpt = None,
+    source: SourceOpt = "arm",
+    cloud: CloudOpt = "AzureCloud",
+    concurrency: ConcurrencyOpt = 16,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the snapshot.")] = Path("snapshot.json"),
+    fail_on_incomplete: IncompleteOpt = False,
+    record: RecordOpt = None,
+    replay: ReplayOpt = None,
+    demo: DemoOpt = False,
+    quiet: QuietOpt = False,
+    read_timeout: ReadTimeoutOpt = 60,
+    retries: RetriesOpt = 4,
+) -> None:
+    """Read the estate from Azure (read-only) into a snapshot file, without evaluating it."""
+    snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
+                        record, replay, demo, quiet, read_timeout, retries)
+    snapshot.write(output)
+    for sub in snapshot.incomplete_subscriptions:
+        by_code: dict[str, list] = {}
+        for e in sub.errors:
+            by_code.setdefault(e.code or "error", []).append(e)
+        reasons = "; ".join(f"{code} on {', '.join(e.scope for e in errs)}: {errs[0].message}" for code, errs in by_code.items())
+        typer.echo(f"vnet-audit: warning: subscription {sub.subscription_id} is {sub.status.value}: {reasons}", err=True)
+    if not quiet:
+        typer.echo(f"wrote {output}", err=True)
+    raise typer.Exit(EXIT_INCOMPLETE if fail_on_incomplete and snapshot.incomplete_subscriptions else EXIT_OK)
+
+
 @app.command("rules")
 def rules_(
     rule_id: Annotated[Optional[str], typer.Argument(help="Show one rule's documentation.")] = None,
@@ -136,10 +322,13 @@ def rules_(
         typer.echo(render_catalogue(catalogue, as_json))
         return
     try:
-        (rule,) = select_rules(catalogue, [rule_id])
+        matched = select_rules(catalogue, [rule_id])
     except ValueError:
         fail(f"no rule {rule_id!r}; `vnet-audit rules` lists them")
-    typer.echo(render_rule(rule, as_json))
+    if len(matched) > 1:  # a glob such as PEER*: list the matching rules
+        typer.echo(render_catalogue(matched, as_json))
+        return
+    typer.echo(render_rule(matched[0], as_json))
 
 
 @app.command()
@@ -168,4 +357,9 @@ def main() -> None:
         sys.exit(EXIT_USAGE)
     except UsageError as exc:
         typer.echo(f"vnet-audit: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except OSError as exc:  # an output path that cannot be written (-o missing/dir/ro)
+        if exc.filename is None:
+            raise
+        typer.echo(f"vnet-audit: error: {exc.filename}: cannot write ({exc.strerror})", err=True)
         sys.exit(EXIT_USAGE)

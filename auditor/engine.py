@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import gc
 import traceback
 from collections import Counter
 from importlib.metadata import entry_points
@@ -129,11 +130,17 @@ def coverage_of(snapshot: Snapshot) -> dict:
 def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
     findings: list[Finding] = []
     errors: list[RuleError] = []
-    for rule in rules:
-        try:
-            findings.extend(rule.run(snapshot))
-        except Exception as exc:  # one broken rule must not stop the others
-            errors.append(RuleError(rule_id=rule.id, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()))
+    # The snapshot outlives the evaluation: keep the cyclic collector from rescanning its
+    # millions of objects on every collection the rules trigger (~40% of evaluate at 2,000 VNets).
+    gc.freeze()
+    try:
+        for rule in rules:
+            try:
+                findings.extend(rule.run(snapshot))
+            except Exception as exc:  # one broken rule must not stop the others
+                errors.append(RuleError(rule_id=rule.id, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()))
+    finally:
+        gc.unfreeze()
     findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id.lower(), f.fingerprint))
     meta = snapshot.metadata
     result = Evaluation(

@@ -23,6 +23,7 @@ SUBNET = "microsoft.network/virtualnetworks/subnets"
 PEERING = "microsoft.network/virtualnetworks/virtualnetworkpeerings"
 NSG = "microsoft.network/networksecuritygroups"
 SECURITY_RULE = "microsoft.network/networksecuritygroups/securityrules"
+DEFAULT_SECURITY_RULE = "microsoft.network/networksecuritygroups/defaultsecurityrules"
 ROUTE_TABLE = "microsoft.network/routetables"
 ROUTE = "microsoft.network/routetables/routes"
 GATEWAY = "microsoft.network/virtualnetworkgateways"
@@ -92,7 +93,7 @@ def _common(resource: dict) -> dict:
     return {
         "id": rid,
         "name": resource.get("name") or name_of(rid),
-        "resource_group": resource.get("resourceGroup") or resource_group_of(rid),
+        "resource_group": resource_group_of(rid) or resource.get("resourceGroup"),
         "location": resource.get("location"),
         "tags": {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
     }
@@ -268,15 +269,62 @@ CHILDREN = {
     SUBNET: (VNET, "subnets", subnet),
     PEERING: (VNET, "peerings", peering),
     SECURITY_RULE: (NSG, "security_rules", lambda r: security_rule(r, False)),
+    DEFAULT_SECURITY_RULE: (NSG, "default_security_rules", lambda r: security_rule(r, True)),
     ROUTE: (ROUTE_TABLE, "routes", route),
 }
+
+
+_SUBSCRIPTION_ID = re.compile(r"^/subscriptions/([^/]+)/?$", re.IGNORECASE)
+_TENANT_ID = re.compile(r"^/tenants/([^/]+)/?$", re.IGNORECASE)
+_WORSE = {m.CoverageStatus.complete: 0, m.CoverageStatus.partial: 1, m.CoverageStatus.failed: 2}
+
+
+def account_entry(raw: dict) -> str | None:
+    """'subscription' or 'tenant' for listing entries (GetSubscriptions, `az account list`,
+    Resource Graph resourcecontainers, GetTenants, `az account tenant list`), else None."""
+    rid = str(raw.get("id") or "")
+    if _SUBSCRIPTION_ID.match(rid):
+        return "subscription"
+    if raw.get("tenantId") and "/" not in rid and {"homeTenantId", "isDefault", "cloudName"} & raw.keys():
+        return "subscription"  # `az account list`: id is the bare subscription GUID, name the display name
+    if _TENANT_ID.match(rid):
+        return "tenant"
+    return None
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and value[:15].lower() == "/subscriptions/"
+
+
+def _canonical(value: Any) -> Any:
+    """Content with ids and resource groups case-folded, and lists of children or ids in any
+    order (prefix and DNS server order is kept): what 'the same resource' means."""
+    if isinstance(value, dict):
+        return {k: v.lower() if k == "resource_group" and isinstance(v, str) else _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        unordered = all(isinstance(v, dict) or _is_id(v) for v in items)
+        return sorted(items, key=repr) if unordered else items
+    return norm_id(value) if _is_id(value) else value
+
+
+def _difference(a: Any, b: Any) -> str:
+    """The first field two versions of a resource disagree on, for the error message."""
+    left, right = _canonical(a.model_dump()), _canonical(b.model_dump())
+    for key in left:
+        if left[key] != right.get(key):
+            if isinstance(left[key], (list, dict)):
+                return key
+            return f"{key} {a.model_dump()[key]!r} vs {b.model_dump()[key]!r}"
+    return "content"
 
 
 class SnapshotBuilder:
     """Collects resources from any number of sources into one snapshot.
 
     The same resource seen twice (a peering inline and as a child listing, or in two
-    files) is kept once; two different contents under one id are an input error.
+    files, with ids differing only in case) is kept once; two different contents under
+    one id are an input error naming both origins.
     """
 
     def __init__(self) -> None:
@@ -285,13 +333,23 @@ class SnapshotBuilder:
         self.subscriptions: dict[str, m.Subscription] = {}
         self.tenants: dict[str, m.Tenant] = {}
         self.skipped: dict[str, int] = {}
+        self.cloud: str | None = None  # from `az account list` (cloudName)
 
     def add(self, raw: Any, origin: str, tenant_id: str | None = None) -> None:
         if not isinstance(raw, dict):
             raise InputError(f"expected a resource object, got {type(raw).__name__}")
         rid = raw.get("id")
         if not isinstance(rid, str) or not rid.strip():
+            if "type" not in raw and "name" not in raw:
+                raise InputError(
+                    f"not a resource (no id, type or name; keys: {', '.join(sorted(map(str, raw))[:5]) or 'none'}); "
+                    "export whole resources, e.g. a Resource Graph query that keeps id, type and properties"
+                )
             raise InputError(f"resource {raw.get('name')!r} of type {raw.get('type')!r} has no id")
+        kind = account_entry(raw)
+        if kind:
+            self._add_account(kind, raw)
+            return
         rtype = resource_type(raw)
         self.note_subscription(subscription_of(rid), raw.get("tenantId") or tenant_id)
         if rtype in TOP_LEVEL:
@@ -302,6 +360,20 @@ class SnapshotBuilder:
             self._keep(self._children, norm_id(rid), (norm_id(parent_id(rid)), attr, make(raw), origin))
         else:
             self.skipped[rtype or "unknown"] = self.skipped.get(rtype or "unknown", 0) + 1
+
+    def _add_account(self, kind: str, raw: dict) -> None:
+        if kind == "tenant":
+            tid = str(raw.get("tenantId") or name_of(raw["id"]))
+            self.note_tenant(tid, display_name=raw.get("displayName"), default_domain=raw.get("defaultDomain"))
+            return
+        p = props(raw)
+        match = _SUBSCRIPTION_ID.match(raw["id"])
+        sid = raw.get("subscriptionId") or (match.group(1) if match else raw["id"])
+        # GetSubscriptions and Graph name it displayName / name; `az account list` name
+        display = raw.get("displayName") or raw.get("name")
+        self.note_subscription(str(sid), raw.get("tenantId"), display_name=display, state=raw.get("state") or p.get("state"))
+        if raw.get("cloudName") and not self.cloud:
+            self.cloud = raw["cloudName"]
 
     def add_model(self, attr: str, model: Any, origin: str) -> None:
         """Add an already-normalized top-level model (from another snapshot)."""
@@ -314,45 +386,68 @@ class SnapshotBuilder:
         previous = store.get(key)
         if previous is None:
             store[key] = entry
-        elif previous[-2] != model:
-            where = "" if previous[-1] == origin else f" (also in {previous[-1]})"
-            raise InputError(f"duplicate id {model.id} with conflicting content{where}")
+        elif _canonical(previous[-2].model_dump()) != _canonical(model.model_dump()):
+            raise InputError(_conflict(model, origin, previous[-2], previous[-1]))
+        elif model.model_dump_json() < previous[-2].model_dump_json():
+            store[key] = (*entry[:-1], previous[-1])  # equal copies: keep one independent of input order
+
+    def note_tenant(self, tenant_id: str, **fields: Any) -> m.Tenant:
+        tenant = self.tenants.setdefault(tenant_id.lower(), m.Tenant(tenant_id=tenant_id.lower()))
+        for key, value in fields.items():
+            if value is not None:
+                setattr(tenant, key, value)
+        return tenant
 
     def note_subscription(self, subscription_id: str | None, tenant_id: str | None = None, **fields: Any) -> None:
+        """Register a subscription; the worst coverage status wins and errors accumulate."""
         if not subscription_id:
             return
         sub = self.subscriptions.setdefault(subscription_id.lower(), m.Subscription(subscription_id=subscription_id.lower()))
         if tenant_id and not sub.tenant_id:
-            sub.tenant_id = tenant_id
+            sub.tenant_id = str(tenant_id).lower()
+        status, errors = fields.pop("status", None), fields.pop("errors", None) or []
+        if status is not None and _WORSE[m.CoverageStatus(status)] > _WORSE[sub.status]:
+            sub.status = m.CoverageStatus(status)
+        sub.errors += [e for e in errors if e not in sub.errors]
         for key, value in fields.items():
             if value is not None:
                 setattr(sub, key, value)
         if sub.tenant_id:
-            self.tenants.setdefault(sub.tenant_id.lower(), m.Tenant(tenant_id=sub.tenant_id.lower()))
+            self.note_tenant(sub.tenant_id)
 
     def build(self, metadata: m.ScanMetadata | None = None) -> m.Snapshot:
         lists: dict[str, list] = {attr: [] for attr, _ in TOP_LEVEL.values()}
         parents = {}
-        for key, (attr, model, _) in self._top.items():
+        for key, (attr, model, origin) in self._top.items():
             lists[attr].append(model)
-            parents[key] = model
-        for key, (parent_key, attr, model, origin) in self._children.items():
-            parent = parents.get(parent_key)
-            if parent is None:  # e.g. a peering listing without its VNet: nothing to attach it to
-                label = f"{attr} without their parent in the input"
+            parents[key] = (model, origin)
+        inline_children: dict[tuple[str, str], dict[str, Any]] = {}
+        for key, (parent_key, attr, model, origin) in sorted(self._children.items()):
+            if parent_key not in parents:  # e.g. a peering listing without its VNet: nothing to attach it to
+                label = f"{resource_type({'id': model.id})} (parent not in input)"
                 self.skipped[label] = self.skipped.get(label, 0) + 1
                 continue
-            existing = {norm_id(c.id): i for i, c in enumerate(getattr(parent, attr))}
-            if key in existing:
-                if getattr(parent, attr)[existing[key]] != model:
-                    raise InputError(f"duplicate id {model.id} with conflicting content ({origin})")
-            else:
-                getattr(parent, attr).append(model)
+            parent, parent_origin = parents[parent_key]
+            children = getattr(parent, attr)
+            if (parent_key, attr) not in inline_children:
+                inline_children[parent_key, attr] = {norm_id(c.id): c for c in children}
+            inline = inline_children[parent_key, attr].get(key)
+            if inline is None:
+                children.append(model)
+            elif _canonical(inline.model_dump()) != _canonical(model.model_dump()):
+                raise InputError(f"{origin}: {_conflict(model, origin, inline, parent_origin)}")
         metadata = metadata or m.ScanMetadata()
         metadata.skipped_resource_types = dict(sorted(self.skipped.items()))
+        if self.cloud:
+            metadata.cloud = self.cloud
         return m.Snapshot(
             metadata=metadata,
             tenants=list(self.tenants.values()),
             subscriptions=list(self.subscriptions.values()),
             **lists,
         )
+
+
+def _conflict(model: Any, origin: str, other: Any, other_origin: str) -> str:
+    also = "" if origin == other_origin else f"; also in {other_origin}"
+    return f"duplicate id {model.id} with conflicting content ({_difference(model, other)}){also}"

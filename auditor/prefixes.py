@@ -8,37 +8,78 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _V6_OFFSET = 1 << 32
 #: Spellings that mean "every address" in NSG rules and route tables.
 ANY_SPELLINGS = frozenset({"*", "any", "0.0.0.0/0", "::/0"})
 
 
-def to_network(prefix: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    """A CIDR or bare IP as a network (host bits cleared); None for service tags and junk."""
-    text = (prefix or "").strip()
+# Parsing is cached: large estates repeat the same few prefixes and tags in thousands of rules,
+# and ipaddress is slow (and raises for every service tag). The results are immutable.
+_CACHE = 1 << 18
+
+
+@lru_cache(maxsize=_CACHE)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
 
 
-def is_any(prefix: str) -> bool:
-    text = (prefix or "").strip().lower()
+def to_network(prefix: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A CIDR or bare IP as a network (host bits cleared); None for service tags and junk."""
+    return _network((prefix or "").strip())
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_V4 = re.compile(rf"({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET})(?:/(3[0-2]|[12]?[0-9]))?")
+
+
+def _v4(text: str) -> tuple[int, int, int] | None:
+    """(first, last, prefix length) of a plain IPv4 CIDR or address, as ipaddress would read it
+    (strict=False); None for anything else, which then goes through ipaddress."""
+    m = _PLAIN_V4.fullmatch(text)
+    if m is None:
+        return None
+    a, b, c, d, length = m.groups()
+    bits = 32 if length is None else int(length)
+    size = 1 << (32 - bits)
+    start = ((int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)) & ~(size - 1)
+    return start, start + size - 1, bits
+
+
+@lru_cache(maxsize=_CACHE)
+def _is_any(text: str) -> bool:
     if text in ANY_SPELLINGS:
         return True
-    net = to_network(text)
+    if (fast := _v4(text)) is not None:
+        return fast[2] == 0
+    net = _network(text)
     return net is not None and net.prefixlen == 0
 
 
-def interval(prefix: str) -> tuple[int, int] | None:
-    net = to_network(prefix)
+def is_any(prefix: str) -> bool:
+    return _is_any((prefix or "").strip().lower())
+
+
+@lru_cache(maxsize=_CACHE)
+def _interval(text: str) -> tuple[int, int] | None:
+    if (fast := _v4(text)) is not None:
+        return fast[0], fast[1]
+    net = _network(text)
     if net is None:
         return None
     offset = _V6_OFFSET if net.version == 6 else 0
     start = int(net.network_address) + offset
     return start, start + net.num_addresses - 1
+
+
+def interval(prefix: str) -> tuple[int, int] | None:
+    return _interval((prefix or "").strip())
 
 
 class IntervalSet:

@@ -38,7 +38,9 @@ def render_rule(rule: Rule, as_json: bool = False) -> str:
         if doc[key]:
             lines.append(f"{heading}:")
             for para in doc[key].splitlines():
-                lines.extend(textwrap.wrap(para, 88, initial_indent="  ", subsequent_indent="  ") or [""])
+                # never split words or hyphens: slugs, flags (--use-remote-gateways) and ids must stay copyable
+                lines.extend(textwrap.wrap(para, 88, initial_indent="  ", subsequent_indent="  ",
+                                           break_long_words=False, break_on_hyphens=False) or [""])
             lines.append("")
     lines.append(f"Docs: {rule.docs}")
     return "\n".join(lines)

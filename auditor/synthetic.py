@@ -14,6 +14,9 @@ One description serves rule fixtures, cassettes, the demo estate and benchmarks:
     local_gateways: {onprem: {subscription: prod, prefixes: [192.168.0.0/16]}}
     connections: {hub-onprem: {subscription: prod, gateway: hub, local_gateway: onprem}}
 
+NSG rules may also set `protocol`, `access`, `direction`, `destination`, `source_ports`, and
+`source_asgs`/`destination_asgs` (application security group names, instead of prefixes).
+
 Names stand for ids: subscription and tenant ids are derived from names (uuid5) unless
 `id:` is given. A peering's `to_id:` points at a VNet outside the description.
 """
@@ -227,7 +230,9 @@ class _Builder:
         remote_space = _list(body.get("remote_address_space")) or (
             remote["properties"]["addressSpace"]["addressPrefixes"] if remote else _list(body.get("remote_prefixes"))
         )
-        back = any(p.get("from") == remote_name and p.get("to") == body["from"] for p in self.spec.get("peerings") or [])
+        if not hasattr(self, "_pairs"):  # (from, to) of every described peering; a set keeps large estates linear
+            self._pairs = {(p.get("from"), p.get("to")) for p in self.spec.get("peerings") or []}
+        back = (remote_name, body["from"]) in self._pairs
         name = body.get("name") or f"{body['from']}-to-{remote_name or name_of(remote_id)}"
         properties = {
             "allowForwardedTraffic": bool(body.get("allow_forwarded_traffic", False)),
@@ -243,6 +248,15 @@ class _Builder:
             "useRemoteGateways": bool(body.get("use_remote_gateways", False)),
             "remoteBgpCommunities": {"regionalCommunity": "12076:50004", "virtualNetworkCommunity": "12076:20002"},
         }
+        # subnet peering (peerCompleteVnets false) and IPv6-only peering, only when described
+        for key, arm in (("peer_complete_vnets", "peerCompleteVnets"), ("enable_only_ipv6_peering", "enableOnlyIPv6Peering")):
+            if key in body:
+                properties[arm] = bool(body[key])
+        for key, arm in (("local_subnet_names", "localSubnetNames"), ("remote_subnet_names", "remoteSubnetNames")):
+            if key in body:
+                properties[arm] = _list(body[key])
+        if "local_address_space" in body:
+            properties["localAddressSpace"] = {"addressPrefixes": _list(body["local_address_space"])}
         local["properties"]["virtualNetworkPeerings"].append({
             "name": name,
             "id": f"{local['id']}/virtualNetworkPeerings/{name}",
@@ -252,12 +266,14 @@ class _Builder:
         })
 
     def _associated_subnets(self, vnets: dict[str, dict], attr: str, resource_id: str) -> list[dict]:
-        return [
-            {"id": s["id"]}
-            for v in vnets.values()
-            for s in v["properties"]["subnets"]
-            if norm_id((s["properties"].get(attr) or {}).get("id")) == norm_id(resource_id)
-        ]
+        cache = self.__dict__.setdefault("_subnets_by_ref", {})  # (attr, NSG/route table id) -> subnets, built once
+        if attr not in cache:
+            by_ref: dict[str, list[dict]] = {}
+            for v in vnets.values():
+                for s in v["properties"]["subnets"]:
+                    by_ref.setdefault(norm_id((s["properties"].get(attr) or {}).get("id")), []).append({"id": s["id"]})
+            cache[attr] = by_ref
+        return [dict(ref) for ref in cache[attr].get(norm_id(resource_id), [])]
 
     def nsg(self, name: str, body: dict, vnets: dict[str, dict]) -> None:
         resource = self.base(body["subscription"], "networkSecurityGroups", name, body)
@@ -278,6 +294,18 @@ class _Builder:
                     rp[label] = values[0]
                 else:
                     rp[label + "es" if label.endswith("Prefix") else label + "s"] = values
+            # optional: source_ports, source_asgs / destination_asgs (ASG names, replacing the prefixes)
+            if rule.get("source_ports") is not None:
+                source_ports = [str(p) for p in _list(rule["source_ports"])]
+                rp.pop("sourcePortRange")
+                rp["sourcePortRange" if len(source_ports) == 1 else "sourcePortRanges"] = source_ports[0] if len(source_ports) == 1 else source_ports
+            for key, arm, prefix in (("source_asgs", "sourceApplicationSecurityGroups", "sourceAddressPrefix"),
+                                     ("destination_asgs", "destinationApplicationSecurityGroups", "destinationAddressPrefix")):
+                if rule.get(key):
+                    rp.pop(prefix, None)
+                    rp.pop(prefix + "es", None)
+                    rp[arm] = [{"id": self.rid(body["subscription"], body.get("resource_group", "rg-network"), "applicationSecurityGroups", a)}
+                               for a in _list(rule[key])]
             rules.append({"name": rule["name"], "id": f"{resource['id']}/securityRules/{rule['name']}", "type": f"{NET}/networkSecurityGroups/securityRules", "properties": rp})
         defaults = [
             {"name": n, "id": f"{resource['id']}/defaultSecurityRules/{n}", "properties": {

@@ -20,6 +20,26 @@ WRITERS: dict[str, tuple[str, Callable[[Evaluation, Snapshot | None], str]]] = {
 }
 
 
+def _lazy(module: str, attr: str = "render") -> Callable[[Evaluation, Snapshot | None], str]:
+    """Import a reporter (pandas, jinja2) only when its format is asked for."""
+
+    def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:
+        from importlib import import_module
+
+        return getattr(import_module(module), attr)(result, snapshot)
+
+    return render
+
+
+WRITERS.update({
+    "html": ("report.html", _lazy("reports.html_report")),
+    "csv": ("findings.csv", _lazy("reports.csv_report")),
+    "csv-excel": ("findings-excel.csv", _lazy("reports.csv_report", "render_excel")),  # UTF-8 with BOM
+    "sarif": ("findings.sarif", _lazy("reports.sarif_report")),
+    "md": ("summary.md", _lazy("reports.markdown_report")),
+})
+
+
 def write_outputs(result: Evaluation, snapshot: Snapshot | None, formats: list[str], output: Path | None) -> list[Path]:
     """Write each format: to stdout (one format, no output), a file (one format) or a directory."""
     unknown = [f for f in formats if f not in WRITERS]
@@ -37,6 +57,6 @@ def write_outputs(result: Evaluation, snapshot: Snapshot | None, formats: list[s
     for fmt in formats:
         name, render = WRITERS[fmt]
         target = output / name if as_dir else output
-        target.write_text(render(result, snapshot), encoding="utf-8")
+        target.write_text(render(result, snapshot), encoding="utf-8", newline="")  # bytes as rendered (CSV is CRLF)
         written.append(target)
     return written

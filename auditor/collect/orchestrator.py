@@ -1,0 +1,254 @@
+"""Run a collection: discover subscriptions, run every list call with bounded concurrency, build the snapshot."""
+
+from __future__ import annotations
+
+import getpass
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from auditor import __version__
+from auditor.collect import arm, graph
+from auditor.collect.auth import Cloud, cloud as cloud_named, credential_factory
+from auditor.collect.calls import Call, Found, Sink, as_rest
+from auditor.collect.errors import CollectFailed, describe, is_login_failure
+from auditor.collect.policies import client_kwargs
+from auditor.ids import subscription_of
+from auditor.normalize import InputError, SnapshotBuilder
+from auditor.snapshot import CollectionError, CoverageStatus, ScanMetadata, Snapshot
+
+_TRANSIENT = {"Timeout", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
+Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
+
+
+@dataclass
+class CollectScope:
+    """What to read. Subscriptions from all four selectors are merged (case-insensitively)."""
+
+    subscriptions: list[str] = field(default_factory=list)
+    all_subscriptions: bool = False  # every subscription the identity sees in its home tenant
+    tenants: list[str] = field(default_factory=list)  # a credential bound to each; its subscriptions discovered
+    management_groups: list[str] = field(default_factory=list)  # subscriptions under them, via Resource Graph
+
+    def is_empty(self) -> bool:
+        return not (self.subscriptions or self.all_subscriptions or self.tenants or self.management_groups)
+
+
+@dataclass
+class _Coverage:
+    calls: int = 0
+    failed: int = 0
+    pending: int = 0
+    read: int = 0
+    errors: list[CollectionError] = field(default_factory=list)
+
+
+class _Run:
+    def __init__(self, scope: CollectScope, credential: Any, source: str, cloud: Cloud, concurrency: int,
+                 base_url: str | None, transport_kwargs: dict | None, progress: Progress | None):
+        self.scope, self.source, self.cloud = scope, source, cloud
+        self.credentials = credential_factory(credential, cloud)
+        self.concurrency = max(1, int(concurrency))
+        self.progress = progress or (lambda event, **counts: None)
+        kwargs = dict(transport_kwargs or {})
+        self.page_size = int(kwargs.pop("graph_page_size", graph.PAGE))
+        if "transport" not in kwargs and "session" not in kwargs:
+            kwargs.update(session=_session(self.concurrency), session_owner=False)
+        self.clients = arm.ArmClients(cloud, base_url, client_kwargs(kwargs))
+        self.found = Found()
+        self.tenant_of: dict[str, str | None] = {}  # subscription -> tenant whose credential reads it
+        self.coverage: dict[str, _Coverage] = {}
+        self.raw: list[tuple[dict, str | None]] = []
+        self.lock = threading.Lock()
+
+    # -- discovery ------------------------------------------------------------------
+    def discovery_calls(self) -> list[Call]:
+        calls: list[Call] = []
+        subs_client = self.clients.subscriptions
+
+        def listing(tenant: str | None, rest: list[str | None]) -> Call:
+            def run(sink: Sink) -> list[Call]:
+                for sub in subs_client(self.credentials(tenant)).subscriptions.list():
+                    self.note(as_rest(sub), tenant)
+                # tenants one after another: replayed cassettes tell them apart only by order
+                return [listing(rest[0], rest[1:])] if rest else []
+            return Call("subscriptions" + (f":{tenant}" if tenant else ""), [], run, fatal=True)
+
+        tenants: list[str | None] = ([None] if self.scope.all_subscriptions else []) + list(self.scope.tenants)
+        if tenants:
+            calls.append(listing(tenants[0], tenants[1:]))
+
+        def tenant_names(sink: Sink) -> None:
+            for tenant in subs_client(self.credentials(None)).tenants.list():
+                t = as_rest(tenant)
+                self.found.tenants[t["tenantId"].lower()] = t
+
+        calls.append(Call("tenants", [], tenant_names))
+        for group in self.scope.management_groups:
+            def under_group(sink: Sink, group: str = group) -> None:
+                client = self.clients.graph(self.credentials(None))
+                for row in graph.query_pages(client, graph.SUBSCRIPTIONS_QUERY, management_groups=[group]):
+                    self.note({"subscriptionId": row["subscriptionId"], "tenantId": row.get("tenantId"),
+                               "displayName": row.get("name"), "state": (row.get("properties") or {}).get("state")}, None)
+            calls.append(Call(f"managementGroup:{group}", [], under_group, fatal=True))
+        return calls
+
+    def note(self, sub: dict, tenant: str | None) -> None:
+        with self.lock:
+            key = sub["subscriptionId"].lower()
+            known = self.found.subscriptions.setdefault(key, {})
+            known.update({k: v for k, v in sub.items() if v is not None})
+            self.tenant_of.setdefault(key, tenant)
+
+    def explicit_calls(self) -> list[Call]:
+        """Explicit subscriptions: their metadata (GET), in parallel with their lists."""
+        tenant = self.scope.tenants[0] if len(self.scope.tenants) == 1 else None
+        calls = []
+        for sid in self.scope.subscriptions:
+            key = sid.lower()
+            self.tenant_of.setdefault(key, tenant)
+
+            def get(sink: Sink, sid: str = sid) -> None:
+                sub = self.clients.subscriptions(self.credentials(self.tenant_of[sid.lower()])).subscriptions.get(sid)
+                self.note(as_rest(sub), self.tenant_of[sid.lower()])
+            calls.append(Call("subscription", [key], get))
+        return calls
+
+    # -- reading --------------------------------------------------------------------
+    def read_calls(self, subscription_ids: list[str]) -> list[Call]:
+        calls: list[Call] = []
+        if self.source == "graph":
+            by_tenant: dict[str | None, list[str]] = {}
+            for sid in subscription_ids:
+                by_tenant.setdefault(self.tenant_of.get(sid), []).append(sid)
+            for tenant, sids in by_tenant.items():
+                calls += graph.batch_calls(self.clients.graph(self.credentials(tenant)), sids, self.page_size)
+        else:
+            for sid in subscription_ids:
+                calls += arm.subscription_calls(self.clients, self.credentials(self.tenant_of.get(sid)), sid)
+        return calls
+
+    # -- the loop -------------------------------------------------------------------
+    def run(self) -> Snapshot:
+        explicit = [s.lower() for s in dict.fromkeys(s.lower() for s in self.scope.subscriptions)]
+        self.scope.subscriptions = explicit
+        for sid in explicit:
+            self.coverage[sid] = _Coverage()
+        discovery = self.discovery_calls()
+        first = discovery + self.explicit_calls() + self.read_calls(explicit)
+        self.progress("subscriptions", total=len(explicit))
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
+            pending: dict[Future, Call] = {}
+            state = {"discovering": 0, "launched": not any(c.fatal for c in discovery)}
+
+            def submit(call: Call) -> None:
+                state["discovering"] += call.fatal
+                for sid in call.subscription_ids:
+                    cov = self.coverage.setdefault(sid, _Coverage())
+                    cov.calls += 1
+                    cov.pending += 1
+                pending[pool.submit(self.execute, call)] = call
+
+            for call in first:
+                submit(call)
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    call = pending.pop(future)
+                    follow, error = future.result()
+                    if error is not None and (call.fatal or is_login_failure(error)):
+                        for f in pending:
+                            f.cancel()
+                        raise CollectFailed(f"{call.scope}: {describe(error)[1]}")
+                    for sid in call.subscription_ids:
+                        cov = self.coverage[sid]
+                        cov.pending -= 1
+                        if error is not None:
+                            cov.failed += 1
+                            code, message = describe(error)
+                            cov.errors.append(CollectionError(scope=call.scope, code=code, message=message))
+                        if cov.pending == 0:
+                            self.progress("subscription_done", subscription_id=sid)
+                    for nxt in follow:
+                        submit(nxt)
+                    self.progress("call", scope=call.scope, resources=len(self.raw))
+                    state["discovering"] -= call.fatal
+                    if state["discovering"] == 0 and not state["launched"]:  # discovery done: read what it found
+                        state["launched"] = True
+                        new = [s for s in sorted(self.found.subscriptions) if s not in self.coverage]
+                        for sid in new:
+                            self.coverage[sid] = _Coverage()
+                        self.progress("subscriptions", total=len(self.coverage))
+                        for nxt in self.read_calls(new):
+                            submit(nxt)
+        return self.build()
+
+    def execute(self, call: Call) -> tuple[list[Call], BaseException | None]:
+        sub = call.subscription_ids[0] if len(call.subscription_ids) == 1 else None
+        tenant = self.tenant_of.get(sub) if sub else None
+
+        def sink(resource: dict) -> None:
+            with self.lock:
+                self.raw.append((resource, tenant))
+
+        try:
+            return list(call.run(sink) or []), None
+        except Exception as exc:  # recorded as coverage; the collection goes on
+            return [], exc
+
+    # -- snapshot -------------------------------------------------------------------
+    def build(self) -> Snapshot:
+        builder = SnapshotBuilder()
+        for key, cov in sorted(self.coverage.items()):
+            meta = self.found.subscriptions.get(key, {})
+            status = CoverageStatus.complete
+            if cov.errors:  # failed: nothing could be read, or the subscription itself is unreadable
+                unreadable = cov.failed >= cov.calls or any(e.scope == "subscription" and e.code not in _TRANSIENT for e in cov.errors)
+                status = CoverageStatus.failed if unreadable and not self._read_any(key) else CoverageStatus.partial
+            builder.note_subscription(
+                meta.get("subscriptionId", key), meta.get("tenantId"), display_name=meta.get("displayName"),
+                state=meta.get("state"), status=status, errors=sorted(cov.errors, key=lambda e: e.scope),
+            )
+        for resource, tenant in self.raw:
+            builder.add(resource, origin=self.source, tenant_id=tenant)
+        for tid, tenant in self.found.tenants.items():
+            if tid in builder.tenants:
+                builder.tenants[tid].display_name = tenant.get("displayName")
+                builder.tenants[tid].default_domain = tenant.get("defaultDomain")
+        metadata = ScanMetadata(tool_version=__version__, source=self.source, cloud=self.cloud.name, run_by=_user(),
+                                inputs=sorted(self.coverage))
+        return builder.build(metadata)
+
+    def _read_any(self, key: str) -> bool:
+        return any((subscription_of(r.get("id") or "") or "").lower() == key for r, _ in self.raw)
+
+
+def _session(concurrency: int) -> Any:
+    import requests
+
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=concurrency)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None
+
+
+def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",
+            concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
+            progress: Progress | None = None) -> Snapshot:
+    """Read the scope's network resources into a snapshot. See the package docstring."""
+    if source not in ("arm", "graph"):
+        raise InputError(f"unknown source {source!r}; choose arm or graph")
+    if scope.is_empty():
+        raise InputError("nothing to scan: give --subscription, --all-subscriptions, --tenant or --management-group")
+    run = _Run(CollectScope(list(scope.subscriptions), scope.all_subscriptions, list(scope.tenants), list(scope.management_groups)),
+               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs, progress)
+    return run.run()

@@ -1,0 +1,61 @@
+"""Pipeline settings shared by every SDK client: read-only guard, retries, timeouts.
+
+Retries, backoff, Retry-After and 5xx handling are azure-core's RetryPolicy, configured
+through the standard client keywords (retry_total, retry_backoff_factor, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+#: The one write-shaped call allowed: a Resource Graph query (it reads).
+GRAPH_QUERY_PATH = re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE)
+
+#: Defaults; any of them can be overridden with `transport_kwargs`.
+DEFAULT_CLIENT_KWARGS: dict[str, Any] = {
+    "retry_total": 4,  # azure-core retries 408, 429, 500, 502, 503, 504 and connection errors
+    "retry_backoff_factor": 0.8,
+    "retry_backoff_max": 60,
+    "connection_timeout": 10,
+    "read_timeout": 60,
+}
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A request that could change the estate was about to leave the process."""
+
+
+class ReadOnlyPolicy(SansIOHTTPPolicy):
+    """Refuse everything except GET (and HEAD/OPTIONS), plus POST to the Resource Graph query endpoint.
+
+    Installed after the retry policy, so retries and the SDK's automatic resource
+    provider registration (a POST) pass through it too.
+    """
+
+    def on_request(self, request: PipelineRequest) -> None:
+        http = request.http_request
+        method = http.method.upper()
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return
+        path = _path_of(http.url)
+        if method == "POST" and GRAPH_QUERY_PATH.match(path):
+            return
+        raise ReadOnlyViolation(f"vnet-audit is read-only: refused {method} {path}")
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
+
+
+def client_kwargs(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments for an azure-mgmt client: retry/timeout settings plus the read-only guard."""
+    kwargs = {**DEFAULT_CLIENT_KWARGS, **(overrides or {})}
+    extra = list(kwargs.pop("per_retry_policies", None) or [])
+    kwargs["per_retry_policies"] = [ReadOnlyPolicy(), *extra]
+    return kwargs

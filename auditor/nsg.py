@@ -1,0 +1,419 @@
+"""NSG semantics: rule order, address and service-tag coverage, protocols and ports.
+
+A security rule is parsed once per snapshot (`rules_in_order`). Address sides are
+judged against a target range, in the context of one VNet (the VirtualNetwork tag
+depends on it), as one of:
+
+    NONE     the side matches no address of the target
+    PARTIAL  it matches some addresses of the target, not all
+    FULL     it matches every address of the target
+    UNKNOWN  it may match (application security groups: membership is not in the snapshot)
+
+Service tags: `*`, `Any`, `0.0.0.0/0`, `::/0` match everything; `VirtualNetwork` expands to
+`vnet_tag_space`; `Internet` is public space outside that tag; every other tag
+(AzureLoadBalancer, Storage, AzureCloud, ...) names Azure service addresses and matches
+nothing of a VNet or an on-premises range.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from auditor.ids import norm_id
+from auditor.prefixes import IntervalSet, interval, is_any
+
+if TYPE_CHECKING:
+    from auditor.snapshot import NetworkSecurityGroup, SecurityRule, Snapshot
+
+ALL_ADDRESSES = IntervalSet.of(["0.0.0.0/0", "::/0"])
+#: Never routed on the Internet: the Internet tag does not include these.
+NON_PUBLIC = IntervalSet.of([
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/3", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+])
+ALL_PORTS = ((0, 65535),)
+#: Ports that give a shell or desktop: SSH and RDP (RDP also runs over UDP).
+ADMIN_PORTS = (22, 3389)
+
+
+#: The VirtualNetwork tag's addresses, or a function computing them on demand.
+TagSpace = IntervalSet | Callable[[], IntervalSet] | None
+
+
+class Coverage(enum.IntEnum):
+    NONE = 0
+    UNKNOWN = 1
+    PARTIAL = 2
+    FULL = 3
+
+
+# -- interval helpers ----------------------------------------------------------
+def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
+    """Addresses of `base` that are not in `other`."""
+    out: list[tuple[int, int]] = []
+    j, others = 0, list(other)
+    for start, end in base:
+        while j < len(others) and others[j][1] < start:
+            j += 1
+        k, cur = j, start
+        while k < len(others) and others[k][0] <= end:
+            if others[k][0] > cur:
+                out.append((cur, others[k][0] - 1))
+            cur = max(cur, others[k][1] + 1)
+            k += 1
+        if cur <= end:
+            out.append((cur, end))
+    return IntervalSet(out)
+
+
+def union(sets: Iterable[IntervalSet]) -> IntervalSet:
+    return IntervalSet(span for s in sets for span in s)
+
+
+def overlaps(a: IntervalSet, b: IntervalSet) -> bool:
+    """Like IntervalSet.overlaps, without building the intersection."""
+    i = j = 0
+    a_starts, a_ends, b_starts, b_ends = a.starts, a.ends, b.starts, b.ends
+    while i < len(a_starts) and j < len(b_starts):
+        if max(a_starts[i], b_starts[j]) <= min(a_ends[i], b_ends[j]):
+            return True
+        if a_ends[i] < b_ends[j]:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+def coverage_of(matched: IntervalSet, target: IntervalSet) -> Coverage:
+    if not target or not overlaps(matched, target):
+        return Coverage.NONE
+    return Coverage.FULL if matched.covers(target) else Coverage.PARTIAL
+
+
+# -- ports and protocols ---------------------------------------------------------
+def parse_ports(values: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    """`*`, `80`, `1000-2000`, and comma lists, merged; unparsable entries are dropped."""
+    return _parse_ports(tuple(str(v) for v in values))
+
+
+@lru_cache(maxsize=1 << 14)
+def _parse_ports(values: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    spans: list[tuple[int, int]] = []
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            if part in ("*", "any", "Any", ""):
+                if part:
+                    return ALL_PORTS
+                continue
+            lo, _, hi = part.partition("-")
+            try:
+                a, b = int(lo), int(hi or lo)
+            except ValueError:
+                continue
+            spans.append((max(0, min(a, b)), min(65535, max(a, b))))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return tuple(merged)
+
+
+def ports_contain(ports: tuple[tuple[int, int], ...], port: int) -> bool:
+    return any(a <= port <= b for a, b in ports)
+
+
+def normalize_protocol(protocol: str | None) -> str:
+    text = (protocol or "*").strip().lower()
+    return "*" if text in ("*", "any", "all") else text
+
+
+# -- address sides -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    """One side (source or destination) of a rule."""
+
+    any: bool
+    literal: IntervalSet  # CIDRs and IPs written in the rule
+    vnet_tag: bool
+    internet_tag: bool
+    other_tags: tuple[str, ...]
+    asgs: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, prefixes: Iterable[str], asg_ids: Iterable[str] = ()) -> Addresses:
+        """Parsed once per distinct spelling: estates repeat the same few sides thousands of times."""
+        return _parse_addresses(tuple(prefixes), tuple(asg_ids))
+
+    @classmethod
+    def _parse(cls, prefixes: tuple[str, ...], asg_ids: tuple[str, ...]) -> Addresses:
+        any_, vnet, internet, literal, tags = False, False, False, [], []
+        for raw in prefixes:
+            text = (raw or "").strip()
+            lower = text.lower()
+            if not text:
+                continue
+            if is_any(text):
+                any_ = True
+            elif lower == "virtualnetwork":
+                vnet = True
+            elif lower == "internet":
+                internet = True
+            elif (span := interval(text)) is not None:
+                literal.append(span)
+            else:
+                tags.append(text)
+        return cls(any_, IntervalSet(literal), vnet, internet, tuple(tags), tuple(norm_id(a) for a in asg_ids))
+
+    @property
+    def literal_only(self) -> bool:
+        return not (self.any or self.vnet_tag or self.internet_tag or self.other_tags or self.asgs)
+
+    def space(self, vnet_tag_space: TagSpace = None) -> IntervalSet:
+        """The addresses this side surely matches; ASGs add nothing (see `coverage`).
+        `vnet_tag_space` may be a function, called only when a tag needs it."""
+        if self.any:
+            return ALL_ADDRESSES
+        if not (self.vnet_tag or self.internet_tag):
+            return self.literal
+        parts = [self.literal]
+        tag = (vnet_tag_space() if callable(vnet_tag_space) else vnet_tag_space) or IntervalSet()
+        if self.vnet_tag:
+            parts.append(tag)
+        if self.internet_tag:
+            parts.append(subtract(subtract(ALL_ADDRESSES, NON_PUBLIC), tag))
+        return union(parts)
+
+    def coverage(self, target: IntervalSet, vnet_tag_space: TagSpace = None, target_in_tag: bool = False) -> Coverage:
+        """How much of `target` this side matches, with the VirtualNetwork tag as given.
+        `target_in_tag`: the caller knows the target lies inside the tag (a subnet of the
+        VNet, a peered VNet), which spares computing the tag."""
+        if self.any or (target_in_tag and self.vnet_tag):
+            return Coverage.FULL if target else Coverage.NONE
+        # inside the tag, Internet adds nothing: only the written prefixes can match
+        found = coverage_of(self.literal if target_in_tag else self.space(vnet_tag_space), target)
+        if found == Coverage.NONE and self.asgs:
+            return Coverage.UNKNOWN
+        return found
+
+    def describe(self) -> str:
+        parts = (["*"] if self.any else []) + (["VirtualNetwork"] if self.vnet_tag else []) + (
+            ["Internet"] if self.internet_tag else []) + list(self.other_tags)
+        parts += [_span_text(s) for s in self.literal] + [f"ASG {a.rsplit('/', 1)[-1]}" for a in self.asgs]
+        return ", ".join(parts) or "(none)"
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_addresses(prefixes: tuple[str, ...], asg_ids: tuple[str, ...]) -> Addresses:
+    return Addresses._parse(prefixes, asg_ids)
+
+
+def _span_text(span: tuple[int, int]) -> str:
+    import ipaddress
+
+    start, end = span
+    if start >= 1 << 32:
+        first, last = ipaddress.IPv6Address(start - (1 << 32)), ipaddress.IPv6Address(end - (1 << 32))
+    else:
+        first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
+    nets = list(ipaddress.summarize_address_range(first, last))
+    return ", ".join(str(n) for n in nets)
+
+
+def describe_space(space: IntervalSet) -> str:
+    return ", ".join(_span_text(s) for s in space)
+
+
+# -- parsed rules --------------------------------------------------------------
+class ParsedRule:
+    """A security rule with its sides, ports and protocol parsed on first use (a walk by
+    priority usually stops long before the default rules)."""
+
+    __slots__ = ("rule", "priority", "inbound", "allow", "is_default", "_source", "_destination", "_ports", "_protocol")
+
+    def __init__(self, rule: SecurityRule):
+        self.rule = rule
+        self.priority = rule.priority
+        self.inbound = (rule.direction or "Inbound").lower() == "inbound"
+        self.allow = (rule.access or "Allow").lower() == "allow"
+        self.is_default = rule.is_default
+        self._source = self._destination = self._ports = self._protocol = None
+
+    @classmethod
+    def parse(cls, rule: SecurityRule) -> ParsedRule:
+        return cls(rule)
+
+    @property
+    def protocol(self) -> str:
+        """"*", "tcp", "udp", "icmp", "esp" or "ah"."""
+        if self._protocol is None:
+            self._protocol = normalize_protocol(self.rule.protocol)
+        return self._protocol
+
+    @property
+    def source(self) -> Addresses:
+        if self._source is None:
+            self._source = Addresses.parse(self.rule.source_address_prefixes, self.rule.source_application_security_group_ids)
+        return self._source
+
+    @property
+    def destination(self) -> Addresses:
+        if self._destination is None:
+            self._destination = Addresses.parse(self.rule.destination_address_prefixes,
+                                                self.rule.destination_application_security_group_ids)
+        return self._destination
+
+    @property
+    def source_ports(self) -> tuple[tuple[int, int], ...]:
+        return self._port_pair()[0]
+
+    @property
+    def destination_ports(self) -> tuple[tuple[int, int], ...]:
+        return self._port_pair()[1]
+
+    def _port_pair(self):
+        if self._ports is None:
+            self._ports = (parse_ports(self.rule.source_port_ranges or ["*"]),
+                           parse_ports(self.rule.destination_port_ranges or ["*"]))
+        return self._ports
+
+    @property
+    def all_traffic(self) -> bool:
+        """Every protocol, every source and destination port."""
+        return self.protocol == "*" and self.source_ports == ALL_PORTS and self.destination_ports == ALL_PORTS
+
+    def reaches_port(self, port: int, protocols: Iterable[str] = ("tcp", "udp")) -> bool:
+        """Carries traffic to destination `port` over one of `protocols` (from any source port)."""
+        if self.protocol != "*" and self.protocol not in protocols:
+            return False
+        return ports_contain(self.destination_ports, port)
+
+    @property
+    def all_destination_ports(self) -> bool:
+        return self.destination_ports == ALL_PORTS
+
+    def label(self) -> str:
+        return f"{self.rule.name} (priority {self.priority}, {self.rule.access})"
+
+
+def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool = True) -> list[ParsedRule]:
+    """Custom and default rules of one direction, by priority; parsed once per snapshot."""
+    cache = _memo(snapshot, "nsg.rules")
+    key = (nsg.key, inbound)
+    if key not in cache:
+        # the snapshot keeps each list sorted by (direction, priority): custom rules (100-4096) then
+        # default rules (65000+) is already priority order; sort only if an import broke that
+        for inbound_ in (True, False):
+            parsed = [p for p in map(ParsedRule, nsg.security_rules) if p.inbound == inbound_]
+            parsed += [p for p in map(ParsedRule, nsg.default_security_rules) if p.inbound == inbound_]
+            if any(a.priority > b.priority for a, b in zip(parsed, parsed[1:])):
+                parsed.sort(key=lambda p: (p.priority, p.is_default))
+            cache[(nsg.key, inbound_)] = parsed
+    return cache[key]
+
+
+def _memo(snapshot: Snapshot, name: str) -> dict:
+    """A dict kept on the snapshot's index, shared by all rules of one evaluation."""
+    index = snapshot.index
+    store = index.__dict__.setdefault("_helper_memo", {})
+    return store.setdefault(name, {})
+
+
+# -- the VirtualNetwork tag ------------------------------------------------------
+def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
+    """What the VirtualNetwork service tag stands for in NSGs of this VNet.
+
+    The VNet's own space; peered VNets (Connected on both sides, access allowed; a
+    Connected peering to a VNet outside the snapshot counts with its recorded remote
+    space); on-premises and VNet-to-VNet ranges behind the gateway the VNet uses (its own
+    or, through useRemoteGateways, the remote one); and every prefix of the user-defined
+    routes on its subnets (a 0.0.0.0/0 route makes the tag cover everything, as in Azure).
+    """
+    cache = _memo(snapshot, "nsg.vnet_tag")
+    key = norm_id(vnet_id)
+    if key in cache:
+        return cache[key]
+    index = snapshot.index
+    vnet = index.vnets.get(key)
+    parts = [index.address_space(key)]
+    parts += [index.address_space(p) for p in index.peered_vnets(key)]
+    if vnet is not None:
+        for peering in vnet.peerings:
+            if (peering.peering_state or "").lower() == "connected" and peering.allow_virtual_network_access \
+                    and index.remote_vnet(peering) is None:
+                parts.append(IntervalSet.of(peering.remote_address_space))
+        parts += [IntervalSet.of([r.address_prefix]) for t in _route_tables_of_vnet(snapshot, key) for r in t.routes]
+        parts += [_behind_gateways(snapshot, key)]
+    cache[key] = union(parts)
+    return cache[key]
+
+
+def _route_tables_of_vnet(snapshot: Snapshot, vnet_key: str) -> list:
+    index = snapshot.index
+    vnet = index.vnets.get(vnet_key)
+    seen = {}
+    for subnet in vnet.subnets if vnet else []:
+        table = index.route_tables.get(norm_id(subnet.route_table_id)) if subnet.route_table_id else None
+        if table is not None:
+            seen[table.key] = table
+    return list(seen.values())
+
+
+def gateway_vnets_used(snapshot: Snapshot, vnet_key: str) -> list[str]:
+    """VNets whose gateway this VNet uses: itself if it has one, else the remote of a
+    Connected peering with useRemoteGateways (whose remote VNet has a gateway)."""
+    index = snapshot.index
+    if index.has_gateway(vnet_key):
+        return [vnet_key]
+    vnet = index.vnets.get(vnet_key)
+    out = []
+    for peering in vnet.peerings if vnet else []:
+        remote = norm_id(peering.remote_virtual_network_id)
+        if peering.use_remote_gateways and (peering.peering_state or "").lower() == "connected" and index.has_gateway(remote):
+            out.append(remote)
+    return out
+
+
+def _behind_gateways(snapshot: Snapshot, vnet_key: str) -> IntervalSet:
+    index = snapshot.index
+    memo = _memo(snapshot, "nsg.gateways")
+    if not memo:
+        by_gateway: dict[str, list] = {}
+        for c in snapshot.connections:
+            for a, b in ((c.virtual_network_gateway1_id, c.virtual_network_gateway2_id), (c.virtual_network_gateway2_id, c.virtual_network_gateway1_id)):
+                if a:
+                    by_gateway.setdefault(norm_id(a), []).append((c, b))
+        memo["by_gateway"] = by_gateway
+        memo["gateways"] = {norm_id(g.id): g for g in snapshot.virtual_network_gateways}
+    by_gateway, gateways = memo["by_gateway"], memo["gateways"]
+    parts = []
+    for used in gateway_vnets_used(snapshot, vnet_key):
+        for gw in index.gateways_of(used):
+            for conn, other in by_gateway.get(gw.key, []):
+                if conn.local_network_gateway2_id:
+                    lgw = index.local_gateways.get(norm_id(conn.local_network_gateway2_id))
+                    if lgw is not None:
+                        parts.append(IntervalSet.of(lgw.address_prefixes))
+                other_gw = gateways.get(norm_id(other)) if other else None
+                if other_gw is not None and other_gw.virtual_network_id:
+                    parts.append(index.address_space(other_gw.virtual_network_id))
+    return union(parts)
+
+
+__all__ = [
+    "ADMIN_PORTS", "ALL_ADDRESSES", "ALL_PORTS", "Addresses", "Coverage", "ParsedRule", "coverage_of", "describe_space",
+    "gateway_vnets_used", "parse_ports", "ports_contain", "rules_in_order", "subtract", "union", "vnet_tag_space",
+]
+
+
+def name_list(names: Iterable[str], limit: int = 5) -> str:
+    """'a, b, c' or 'a, b, c, d, e and 7 more' (sorted, for stable messages)."""
+    items = sorted(dict.fromkeys(names), key=str.lower)
+    head = ", ".join(items[:limit])
+    return head if len(items) <= limit else f"{head} and {len(items) - limit} more"

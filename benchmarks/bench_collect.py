@@ -1,0 +1,242 @@
+"""Collection speed against a loopback fake ARM endpoint: wall time vs the critical path.
+
+    .venv/bin/python benchmarks/bench_collect.py [--subscriptions 100] [--vnets 20] [--latency 0.05]
+                                                 [--concurrency 16,64,128,256] [--source arm,graph]
+
+The fake server (tests/fakearm.py) runs in its own process, so it shares no GIL with the
+collector, with enough threads not to be the bottleneck; every response waits `latency`.
+The collector is the real one (auditor.collect.collect) with the real SDK clients.
+
+Critical path: the longest chain of calls that must follow one another, read from the
+server's request log: subscription discovery pages -> a list call's pages -> (for the
+per-resource-group calls) the resource listing's pages -> that call's pages. Its latency is
+chain length x injected latency; the target is wall / critical-path latency <= 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKEARM = ROOT / "tests" / "fakearm.py"
+
+from auditor.collect import CollectScope, collect  # noqa: E402
+from auditor.collect.auth import StaticTokenCredential  # noqa: E402
+from auditor.synthetic import guid  # noqa: E402
+
+
+def estate_spec(subscriptions: int, vnets: int) -> dict:
+    """Per subscription: a hub VNet with a VPN gateway, spokes peered both ways with the hub,
+    one NSG per VNet, a route table shared by the spokes, a local network gateway and a connection."""
+    spec: dict = {"subscriptions": {}, "vnets": {}, "peerings": [], "nsgs": {}, "route_tables": {},
+                  "local_gateways": {}, "connections": {}}
+    for s in range(subscriptions):
+        sub = f"sub{s:03d}"
+        spec["subscriptions"][sub] = {"name": f"Landing zone {s}"}
+        hub = f"{sub}-hub"
+        for v in range(vnets):
+            name = hub if v == 0 else f"{sub}-spoke{v:02d}"
+            base = f"10.{s % 200}.{v * 8}"
+            subnets = {"app": {"prefix": f"{base}.0/24", "nsg": f"{name}-nsg"}}
+            if v == 0:
+                subnets["GatewaySubnet"] = f"{base}.0/27".replace(".0/27", ".224/27")
+                subnets["AzureFirewallSubnet"] = f"10.{s % 200}.{v * 8 + 1}.0/26"
+            else:
+                subnets["app"]["route_table"] = f"{sub}-rt"
+            vnet = {"subscription": sub, "address_space": [f"{base}.0/21"], "subnets": subnets}
+            if v == 0:
+                vnet["gateway"] = {"type": "Vpn", "sku": "VpnGw1"}
+            spec["vnets"][name] = vnet
+            spec["nsgs"][f"{name}-nsg"] = {"subscription": sub, "rules": [
+                {"name": "allow-https", "priority": 100, "ports": "443", "source": "VirtualNetwork"},
+                {"name": "deny-ssh", "priority": 200, "ports": "22", "access": "Deny"}]}
+            if v:
+                spec["peerings"] += [{"from": hub, "to": name, "allow_gateway_transit": True},
+                                     {"from": name, "to": hub, "use_remote_gateways": True, "allow_forwarded_traffic": True}]
+        spec["route_tables"][f"{sub}-rt"] = {"subscription": sub, "routes": [
+            {"name": "default", "prefix": "0.0.0.0/0", "next_hop": "VirtualAppliance", "ip": f"10.{s % 200}.1.4"}]}
+        spec["local_gateways"][f"{sub}-onprem"] = {"subscription": sub, "prefixes": [f"192.168.{s % 250}.0/24"]}
+        spec["connections"][f"{sub}-vpn"] = {"subscription": sub, "gateway": hub, "local_gateway": f"{sub}-onprem"}
+    return spec
+
+
+class Server:
+    """tests/fakearm.py in a child process."""
+
+    def __init__(self, spec: dict, latency: float, page_size: int):
+        self.spec_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(spec, self.spec_file)
+        self.spec_file.close()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(FAKEARM), self.spec_file.name, "--latency", str(latency), "--page-size", str(page_size),
+             "--max-connections", "2048", "--lifetime", "1800"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        info = json.loads(self.proc.stdout.readline())
+        self.base_url, self.ca_file = info["base_url"], info["ca_file"]
+        self._ctx = ssl.create_default_context(cafile=self.ca_file)
+        self.seen = 0
+
+    def new_requests(self) -> list[dict]:
+        with urllib.request.urlopen(f"{self.base_url}/_fake/log?since={self.seen}", context=self._ctx, timeout=30) as r:
+            entries = json.load(r)["requests"]
+        self.seen += len(entries)
+        return entries
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # the server stops when its stdin closes
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.unlink(self.spec_file.name)
+
+
+_RG_PATH = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/[^/]+/providers/", re.IGNORECASE)
+_SUB_PATH = re.compile(r"^/subscriptions/([^/]+)(/.*)?$", re.IGNORECASE)
+
+
+def critical_chain(log: list[dict]) -> tuple[int, str]:
+    """The longest chain of dependent calls seen in the log, and what it consists of.
+
+    Pages of one list follow one another; per-resource-group lists follow the resource listing;
+    with discovery, every subscription's calls follow the subscription list's pages.
+    """
+    ok = [r for r in log if r["status"] == 200]
+    discovery = sum(1 for r in ok if r["path"].lower() == "/subscriptions")
+    pages: Counter = Counter()
+    for r in ok:
+        key = r["path"].lower() if r["method"] == "GET" else f"POST {r['path'].lower()} {r['subscription']}"
+        pages[key] += 1
+    chains: list[tuple[int, str]] = []
+    for key, n in pages.items():
+        if key in ("/subscriptions", "/tenants"):
+            continue
+        rg = _RG_PATH.match(key)
+        if rg:
+            listing = pages.get(f"/subscriptions/{rg.group(1)}/resources", 0)
+            chains.append((listing + n, f"resources x{listing} -> {key.rsplit('/', 1)[-1]} x{n}"))
+        else:
+            chains.append((n, f"{key.rsplit('/', 1)[-1].split()[0] if ' ' not in key else 'resourceGraph'} x{n}"))
+    longest, what = max(chains) if chains else (0, "")
+    if discovery:
+        return discovery + longest, f"subscriptions x{discovery} -> {what}"
+    return longest, what
+
+
+def max_in_flight(log: list[dict]) -> int:
+    events = sorted([(r["start"], 1) for r in log] + [(r["end"], -1) for r in log])
+    level = peak = 0
+    for _, delta in events:
+        level += delta
+        peak = max(peak, level)
+    return peak
+
+
+def run_once(server: Server, sub_ids: list[str], source: str, concurrency: int, discover: bool) -> dict:
+    scope = CollectScope(all_subscriptions=True) if discover else CollectScope(subscriptions=sub_ids)
+    cpu, started = time.process_time(), time.perf_counter()
+    snapshot = collect(scope, StaticTokenCredential(), source=source, concurrency=concurrency,
+                       base_url_override=server.base_url, transport_kwargs={"connection_verify": server.ca_file})
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    log = server.new_requests()
+    incomplete = [s.subscription_id for s in snapshot.subscriptions if s.status.value != "complete"]
+    chain, what = critical_chain(log)
+    return {"wall": wall, "cpu": cpu, "requests": len(log), "chain": chain, "what": what, "in_flight": max_in_flight(log),
+            "vnets": len(snapshot.virtual_networks), "incomplete": len(incomplete),
+            "server_time": sum(r["end"] - r["start"] for r in log)}
+
+
+def explain(server: Server, sub_ids: list[str], repeat: int = 5) -> None:
+    """Where the collector's CPU goes, per subscription: the SDK's model round-trip vs our normalizer."""
+    from typing import List
+
+    from azure.mgmt.network import models
+    from azure.mgmt.network._utils.model_base import _deserialize  # what list_all() does to every page
+
+    from auditor.collect.calls import as_rest
+    from auditor.normalize import SnapshotBuilder
+
+    ctx = ssl.create_default_context(cafile=server.ca_file)
+    sdk = norm = 0.0
+    for kind, model in (("virtualNetworks", models.VirtualNetwork), ("networkSecurityGroups", models.NetworkSecurityGroup),
+                        ("routeTables", models.RouteTable)):
+        url = f"{server.base_url}/subscriptions/{sub_ids[0]}/providers/Microsoft.Network/{kind}"
+        with urllib.request.urlopen(url, context=ctx, timeout=30) as r:
+            raw = json.load(r)["value"]
+        started = time.perf_counter()
+        for _ in range(repeat):
+            rest = [as_rest(m) for m in _deserialize(List[model], raw)]
+        sdk += (time.perf_counter() - started) / repeat
+        started = time.perf_counter()
+        for _ in range(repeat):
+            builder = SnapshotBuilder()
+            for item in rest:
+                builder.add(item, origin="arm")
+        norm += (time.perf_counter() - started) / repeat
+    server.new_requests()
+    print(f"cpu per subscription (arm): SDK model deserialize + as_dict {sdk * 1000:.0f} ms, normalize {norm * 1000:.0f} ms "
+          f"-> x{len(sub_ids)} subscriptions = {sdk * len(sub_ids):.1f} s + {norm * len(sub_ids):.1f} s on one GIL")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscriptions", type=int, default=100)
+    parser.add_argument("--vnets", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--concurrency", default="16,64,128,256")
+    parser.add_argument("--source", default="arm,graph")
+    parser.add_argument("--scope", default="explicit,discover", help="explicit (--subscription x N) and/or discover (--all-subscriptions)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per setting; the best is printed")
+    parser.add_argument("--explain", action="store_true", help="also break down the collector's CPU per subscription")
+    args = parser.parse_args()
+
+    spec = estate_spec(args.subscriptions, args.vnets)
+    sub_ids = [guid("subscription", name) for name in spec["subscriptions"]]
+    print(f"estate: {args.subscriptions} subscriptions x {args.vnets} VNets (+{args.vnets} NSGs, 1 route table, "
+          f"1 VPN gateway, 1 local gateway, 1 connection each); latency {args.latency * 1000:.0f} ms/request; "
+          f"page size {args.page_size}; cpus {os.cpu_count()}")
+    server = Server(spec, args.latency, args.page_size)
+    try:
+        run_once(server, sub_ids[:2], "arm", 4, False)  # warm-up: imports, TLS, token
+        if args.explain:
+            explain(server, sub_ids)
+        header = f"{'source':6} {'scope':9} {'conc':>5} {'wall s':>7} {'reqs':>5} {'chain':>5} {'crit s':>7} {'ratio':>6} " \
+                 f"{'cpu s':>6} {'peak':>5} {'srv ms':>6} {'bound s':>7}  critical chain"
+        print(header)
+        print("-" * len(header))
+        for source in args.source.split(","):
+            for scope in args.scope.split(","):
+                for concurrency in (int(c) for c in args.concurrency.split(",")):
+                    best = min((run_once(server, sub_ids, source, concurrency, scope == "discover") for _ in range(args.repeat)),
+                               key=lambda r: r["wall"])
+                    critical = best["chain"] * args.latency
+                    # no schedule can beat max(critical path, total request time / parallel slots)
+                    bound = max(critical, best["requests"] * args.latency / concurrency)
+                    print(f"{source:6} {scope:9} {concurrency:>5} {best['wall']:7.2f} {best['requests']:>5} {best['chain']:>5} "
+                          f"{critical:7.2f} {(best['wall'] / critical if critical else float('nan')):6.2f} {best['cpu']:6.2f} {best['in_flight']:>5} "
+                          f"{(best['server_time'] / best['requests'] - args.latency) * 1000:6.1f} {bound:7.2f}  "
+                          f"{best['what']}" + (f"  INCOMPLETE {best['incomplete']}" if best["incomplete"] else "")
+                          + ("" if best["vnets"] == args.subscriptions * args.vnets else f"  VNETS {best['vnets']}"))
+    finally:
+        server.close()
+    print("ratio = wall / (chain x latency); target <= 1.5. cpu = collector process CPU time (all threads);"
+          " peak = most requests in flight at the server; srv ms = server time per request beyond the injected latency;"
+          " bound = max(critical, requests x latency / concurrency).")
+
+
+if __name__ == "__main__":
+    main()

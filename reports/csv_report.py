@@ -1,0 +1,51 @@
+"""findings.csv: one row per finding, stable columns, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from auditor.engine import Evaluation
+from auditor.snapshot import Snapshot
+
+COLUMNS = [
+    "rule_id", "severity", "title", "resource_id", "resource_name", "subscription_id",
+    "related_ids", "message", "remediation", "waived", "fingerprint",
+]
+#: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def neutralise(value: str) -> str:
+    """Prefix a would-be formula with a single quote so Excel/LibreOffice show it as text."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def frame(result: Evaluation) -> pd.DataFrame:
+    rows = [
+        {
+            "rule_id": f.rule_id,
+            "severity": f.severity.value,
+            "title": f.title,
+            "resource_id": f.resource_id,
+            "resource_name": f.resource_name,
+            "subscription_id": f.subscription_id or "",
+            "related_ids": ";".join(f.related_ids),
+            "message": f.message,
+            "remediation": f.remediation,
+            "waived": "true" if f.waived else "false",
+            "fingerprint": f.fingerprint,
+        }
+        for f in result.findings
+    ]
+    df = pd.DataFrame(rows, columns=COLUMNS, dtype=object).fillna("")
+    return df.map(lambda v: neutralise(str(v)))
+
+
+def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:
+    return frame(result).to_csv(index=False, lineterminator="\r\n")  # RFC 4180; a bare CR in a cell gets quoted
+
+
+def render_excel(result: Evaluation, snapshot: Snapshot | None = None) -> str:
+    """The same CSV with a UTF-8 byte order mark, so Excel reads non-ASCII names correctly."""
+    return BOM + render(result, snapshot)

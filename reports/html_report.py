@@ -1,0 +1,151 @@
+"""report.html: one self-contained page a compliance reviewer reads and signs off.
+
+Inline CSS, JS and SVG, no network. Jinja2 autoescape is on: every value from Azure is
+text. Without a snapshot (a findings.json on its own) the per-VNet view and the topology
+picture are left out and the page says how to get them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib.resources import files
+from urllib.parse import urlparse
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from auditor.engine import Evaluation
+from auditor.ids import norm_id
+from auditor.rule import Finding
+from auditor.snapshot import Snapshot
+from reports import topology
+from reports.common import SEVERITIES, evidence_text, subscription_names, vnet_ids_of, vnet_name
+
+_HERE = files("reports")
+SEVERITY_RANK = {s: len(SEVERITIES) - i for i, s in enumerate(SEVERITIES)}
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(_HERE / "templates")),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["safe_url"] = safe_url
+    env.filters["evidence"] = evidence_text
+    env.globals["NODE_W"], env.globals["NODE_H"] = topology.NODE_W, topology.NODE_H
+    return env
+
+
+def _static(name: str) -> Markup:
+    """Our own CSS/JS, inlined verbatim (never Azure data)."""
+    return Markup((_HERE / "static" / name).read_text(encoding="utf-8"))
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links; anything else (javascript:, data:) is shown as text."""
+    return url if url and urlparse(url).scheme in ("http", "https") else None
+
+
+def _row(f: Finding, snapshot: Snapshot | None, subs: dict[str, str]) -> dict:
+    vnets = vnet_ids_of(f, snapshot)
+    sub = (f.subscription_id or "").lower()
+    return {
+        "f": f,
+        "rank": SEVERITY_RANK[f.severity.value],
+        "sub_key": sub,
+        "sub_name": subs.get(sub, f.subscription_id or ""),
+        "vnet_keys": [norm_id(v) for v in vnets],
+        "vnet_names": [vnet_name(v) for v in vnets],
+        "vnet_anchors": [topology.anchor(v) for v in vnets],
+    }
+
+
+def _vnet_view(snapshot: Snapshot, findings: list[Finding]) -> list[dict]:
+    index = snapshot.index
+    counts: Counter[str] = Counter()
+    for f in findings:
+        if not f.waived:
+            counts.update(norm_id(v) for v in vnet_ids_of(f, snapshot))
+    subs = {s.subscription_id.lower(): s.display_name or s.subscription_id for s in snapshot.subscriptions}
+    out = []
+    for vnet in sorted(snapshot.virtual_networks, key=lambda v: (subs.get(v.subscription_id or "", "").lower(), v.name.lower(), v.key)):
+        nsgs, tables = {}, {}
+        for subnet in vnet.subnets:
+            if (nsg := index.nsg_of_subnet(subnet.id)) is not None:
+                nsgs.setdefault(nsg.key, nsg)
+            if (table := index.route_table_of_subnet(subnet.id)) is not None:
+                tables.setdefault(table.key, table)
+        peerings = []
+        for p in vnet.peerings:
+            remote = index.remote_vnet(p)
+            peerings.append({
+                "p": p,
+                "remote_name": remote.name if remote else vnet_name(p.remote_virtual_network_id or "?"),
+                "remote_anchor": topology.anchor(remote.id) if remote else None,
+                "back": index.reverse_peering(p) if remote else None,
+                "remote_in_snapshot": remote is not None,
+            })
+        out.append({
+            "v": vnet,
+            "anchor": topology.anchor(vnet.id),
+            "sub_name": subs.get(vnet.subscription_id or "", vnet.subscription_id),
+            "findings": counts.get(vnet.key, 0),
+            "gateways": index.gateways_of(vnet.id),
+            "peerings": peerings,
+            "nsgs": list(nsgs.values()),
+            "route_tables": list(tables.values()),
+        })
+    return out
+
+
+def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
+    subs = subscription_names(result.coverage)
+    if snapshot is not None:
+        for s in snapshot.subscriptions:
+            subs.setdefault(s.subscription_id.lower(), s.display_name or s.subscription_id)
+    rows = [_row(f, snapshot, subs) for f in result.findings]
+    active = [r for r in rows if not r["f"].waived]
+    waived = [r for r in rows if r["f"].waived]
+    errors = {e.rule_id: e for e in result.errors}
+    rule_titles = {r.id: r.title for r in result.rules}
+    per_rule_waived = Counter(r["f"].rule_id for r in waived)
+    catalogue = [
+        {"r": r, "active": r.findings - per_rule_waived.get(r.id, 0), "waived": per_rule_waived.get(r.id, 0),
+         "error": errors.get(r.id)}
+        for r in result.rules
+    ]
+    options = {
+        "severity": [s for s in SEVERITIES if any(r["f"].severity.value == s for r in active)],
+        "rule": sorted({r["f"].rule_id for r in active}),
+        "sub": sorted({(r["sub_key"], r["sub_name"]) for r in active}, key=lambda x: (x[1].lower(), x[0])),
+        "vnet": sorted({(k, n) for r in active for k, n in zip(r["vnet_keys"], r["vnet_names"])}, key=lambda x: (x[1].lower(), x[0])),
+    }
+    layout = topology.layout(snapshot, result.findings) if snapshot is not None else None
+    return {
+        "result": result,
+        "scan": result.scan,
+        "coverage": result.coverage,
+        "summary": result.summary,
+        "severities": SEVERITIES,
+        "rows": active,
+        "waived": waived,
+        "waiver_notes": result.waivers or {},
+        "catalogue": catalogue,
+        "rule_titles": rule_titles,
+        "options": options,
+        "subs": subs,
+        "layout": layout,
+        "vnets": _vnet_view(snapshot, result.findings) if snapshot is not None else None,
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "css": _static("report.css"),
+        "js": _static("report.js"),
+    }
+
+
+def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:
+    return _env().get_template("report.html.j2").render(**context(result, snapshot))

@@ -1,0 +1,66 @@
+"""summary.md: a short summary for a pull-request comment or `$GITHUB_STEP_SUMMARY`."""
+
+from __future__ import annotations
+
+import re
+
+from auditor.engine import Evaluation
+from auditor.snapshot import Snapshot
+from reports.common import SEVERITIES
+
+MAX_ROWS = 20
+_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "info": "⬜"}
+
+
+def md(text: object) -> str:
+    """Azure values as inert Markdown text: no tables broken, links, markup or mentions."""
+    s = _SPECIAL.sub(r"\\\1", str(text if text is not None else ""))
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "&#64;")
+    return " ".join(s.split())
+
+
+def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int = MAX_ROWS) -> str:
+    s = result.summary
+    active = [f for f in result.findings if not f.waived]
+    out = ["## vnet-audit summary", ""]
+    scan = result.scan
+    counts = scan.get("counts", {})
+    out.append(
+        f"Scanned {counts.get('virtual_networks', 0)} VNets and {counts.get('peerings', 0)} peerings in "
+        f"{result.coverage.get('subscriptions_total', 0)} subscriptions"
+        + (f" on {md(scan['scanned_at'][:19].replace('T', ' '))} UTC" if scan.get("scanned_at") else "")
+        + f" with {len(result.rules)} rules (vnet-audit {md(result.tool.get('version', ''))})."
+    )
+    out.append("")
+    incomplete = result.coverage.get("incomplete", [])
+    if incomplete:
+        out.append(f"> [!WARNING]\n> **Coverage incomplete:** {len(incomplete)} subscription(s) could not be read completely; findings for them may be missing.")
+        for sub in incomplete:
+            reasons = "; ".join(md(e.get("message")) for e in sub.get("errors", [])) or md(sub.get("status"))
+            out.append(f"> - {md(sub.get('display_name') or sub['subscription_id'])} ({md(sub['subscription_id'])}): {md(sub.get('status'))}: {reasons}")
+        out.append("")
+    for error in result.errors:
+        out.append(f"> [!CAUTION]\n> Rule {md(error.rule_id)} failed: {md(error.error)}")
+        out.append("")
+    by_sev = s.get("by_severity", {})
+    out.append("| " + " | ".join(f"{_ICON[v]} {v}" for v in SEVERITIES) + " | waived |")
+    out.append("|" + "---:|" * (len(SEVERITIES) + 1))
+    out.append("| " + " | ".join(str(by_sev.get(v, 0)) for v in SEVERITIES) + f" | {s.get('waived', 0)} |")
+    out.append("")
+    if not active:
+        out.append("No unwaived findings." if result.findings else "No findings.")
+    else:
+        out.append(f"### Findings ({len(active)})")
+        out.append("")
+        out.append("| Severity | Rule | Resource | Message |")
+        out.append("|---|---|---|---|")
+        for f in active[:max_rows]:
+            out.append(f"| {_ICON[f.severity.value]} {f.severity.value} | {md(f.rule_id)} | {md(f.resource_name)} | {md(f.message)} |")
+        if len(active) > max_rows:
+            out.append("")
+            out.append(f"_{len(active) - max_rows} more finding(s) not shown; see the HTML, CSV or SARIF report for all {len(active)}._")
+    if s.get("waived"):
+        out.append("")
+        out.append(f"{s['waived']} waived finding(s) not counted above.")
+    return "\n".join(out) + "\n"

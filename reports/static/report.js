@@ -1,0 +1,127 @@
+(function () {
+  "use strict";
+  // -- findings: filters ------------------------------------------------------
+  var table = document.getElementById("findings-table");
+  var controls = document.querySelectorAll("[data-filter]");
+  var count = document.getElementById("f-count");
+  function applyFilters() {
+    if (!table) return;
+    var want = {};
+    controls.forEach(function (c) { want[c.dataset.filter] = c.value.trim().toLowerCase(); });
+    var rows = table.tBodies[0].rows, shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i], d = r.dataset;
+      var ok = (!want.severity || d.severity === want.severity) &&
+        (!want.rule || d.rule.toLowerCase() === want.rule) &&
+        (!want.sub || d.sub === want.sub) &&
+        (!want.vnet || d.vnet.split("|").indexOf(want.vnet) >= 0) &&
+        (!want.text || r.textContent.toLowerCase().indexOf(want.text) >= 0);
+      r.hidden = !ok;
+      if (ok) shown++;
+    }
+    if (count) count.textContent = "Showing " + shown + " of " + rows.length + " findings.";
+  }
+  var form = document.querySelector("form.filters");
+  if (form) form.addEventListener("submit", function (e) { e.preventDefault(); });
+  controls.forEach(function (c) { c.addEventListener(c.tagName === "INPUT" ? "input" : "change", applyFilters); });
+  var reset = document.getElementById("f-reset");
+  if (reset) reset.addEventListener("click", function () { controls.forEach(function (c) { c.value = ""; }); applyFilters(); });
+
+  // -- sortable tables: a button in each sortable header --------------------------
+  document.querySelectorAll("table.sortable").forEach(function (t) {
+    var heads = t.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      var btn = th.querySelector("button");
+      if (!btn) return;
+      btn.addEventListener("click", function () {
+        var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+        Array.prototype.forEach.call(heads, function (h) { if (h.hasAttribute("aria-sort")) h.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", dir);
+        var numeric = btn.dataset.sort === "num", body = t.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        var key = function (r) { var c = r.cells[col]; var v = c.dataset.sort !== undefined ? c.dataset.sort : c.textContent.trim().toLowerCase(); return numeric ? parseFloat(v) : v; };
+        rows.sort(function (a, b) {
+          var x = key(a), y = key(b), s = x < y ? -1 : x > y ? 1 : 0;
+          return dir === "ascending" ? s : -s;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+
+  // -- VNet details: expand all, and open everything for printing ---------------------
+  var toggle = document.getElementById("vnets-toggle");
+  var vnetDetails = function () { return document.querySelectorAll("details.vnet"); };
+  if (toggle) toggle.addEventListener("click", function () {
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    vnetDetails().forEach(function (d) { d.open = open; });
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Collapse all" : "Expand all";
+  });
+  var wasOpen = [];
+  window.addEventListener("beforeprint", function () {
+    wasOpen = [];
+    document.querySelectorAll("details").forEach(function (d) { wasOpen.push([d, d.open]); d.open = true; });
+    fit();
+  });
+  window.addEventListener("afterprint", function () { wasOpen.forEach(function (p) { p[0].open = p[1]; }); });
+  // following a link to a VNet opens its details
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (el && el.tagName === "DETAILS") el.open = true;
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+
+  // -- topology: zoom and pan by changing the viewBox --------------------------------
+  var svg = document.getElementById("topo");
+  var view = null;
+  function setView(v) { view = v; if (svg) svg.setAttribute("viewBox", [v.x, v.y, v.w, v.h].map(function (n) { return n.toFixed(1); }).join(" ")); }
+  function fit() { if (svg) setView({ x: 0, y: 0, w: +svg.dataset.w, h: +svg.dataset.h }); }
+  function zoom(f, cx, cy) {
+    var w = Math.min(Math.max(view.w * f, 120), +svg.dataset.w * 4), h = view.h * (w / view.w);
+    if (cx === undefined) { cx = view.x + view.w / 2; cy = view.y + view.h / 2; }
+    setView({ x: cx - (cx - view.x) * (w / view.w), y: cy - (cy - view.y) * (h / view.h), w: w, h: h });
+  }
+  function toSvg(evt) {
+    var p = svg.createSVGPoint(); p.x = evt.clientX; p.y = evt.clientY;
+    return p.matrixTransform(svg.getScreenCTM().inverse());
+  }
+  if (svg) {
+    fit();
+    svg.addEventListener("wheel", function (e) { e.preventDefault(); var p = toSvg(e); zoom(e.deltaY > 0 ? 1.2 : 1 / 1.2, p.x, p.y); }, { passive: false });
+    var drag = null, moved = false;
+    svg.addEventListener("pointerdown", function (e) { if (e.button !== 0) return; drag = { x: e.clientX, y: e.clientY, v: view }; moved = false; });
+    svg.addEventListener("pointermove", function (e) {
+      if (!drag) return;
+      var dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+      if (!moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (!moved) { moved = true; svg.setPointerCapture(e.pointerId); svg.classList.add("dragging"); }
+      var scale = drag.v.w / svg.getBoundingClientRect().width;
+      setView({ x: drag.v.x - dx * scale, y: drag.v.y - dy * scale, w: drag.v.w, h: drag.v.h });
+    });
+    var end = function () { drag = null; svg.classList.remove("dragging"); };
+    svg.addEventListener("pointerup", end);
+    svg.addEventListener("pointercancel", end);
+    svg.addEventListener("click", function (e) { if (moved) { e.preventDefault(); moved = false; } }, true);
+    svg.addEventListener("keydown", function (e) {
+      var step = view.w / 10, k = e.key;
+      if (k === "+" || k === "=") zoom(1 / 1.25);
+      else if (k === "-" || k === "_") zoom(1.25);
+      else if (k === "0") fit();
+      else if (k === "ArrowLeft") setView({ x: view.x - step, y: view.y, w: view.w, h: view.h });
+      else if (k === "ArrowRight") setView({ x: view.x + step, y: view.y, w: view.w, h: view.h });
+      else if (k === "ArrowUp") setView({ x: view.x, y: view.y - step, w: view.w, h: view.h });
+      else if (k === "ArrowDown") setView({ x: view.x, y: view.y + step, w: view.w, h: view.h });
+      else return;
+      e.preventDefault();
+    });
+    document.querySelectorAll("[data-zoom]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var z = b.dataset.zoom;
+        if (z === "in") zoom(1 / 1.4); else if (z === "out") zoom(1.4); else fit();
+      });
+    });
+  }
+})();

@@ -1,0 +1,64 @@
+"""GW003 transit-without-gateway."""
+
+from auditor.ids import name_of, norm_id
+from auditor.rule import Rule
+
+rule = Rule(
+    id="GW003",
+    slug="transit-without-gateway",
+    title="Peering offers gateway transit but its VNet has no gateway",
+    severity="low",
+    flags="allowGatewayTransit true on a peering of a VNet that has no VPN or ExpressRoute gateway.",
+    rationale=(
+        "allowGatewayTransit offers this VNet's gateway to the peer. Without a gateway there is nothing "
+        "to offer: the flag is dead configuration that suggests hybrid connectivity which does not "
+        "exist, and a peer that trusts it and sets useRemoteGateways gets no routes."
+    ),
+    remediation=(
+        "Clear allowGatewayTransit on the peering (az network vnet peering update "
+        "--set allowGatewayTransit=false), or deploy the intended gateway in this VNet."
+    ),
+    docs="https://learn.microsoft.com/azure/virtual-network/virtual-network-peering-overview#gateways-and-on-premises-connectivity",
+    example=(
+        "spoke (no gateway) has spoke-to-hub with allowGatewayTransit true -> flagged.\n"
+        "hub with a VPN gateway has hub-to-spoke with allowGatewayTransit true -> passes."
+    ),
+    decisions=(
+        "Only VPN and ExpressRoute gateways count. The gateway is judged absent only when the VNet's "
+        "subscription was read completely. Disconnected peerings are left to PEER002. An Azure Route "
+        "Server also uses allowGatewayTransit; the snapshot does not collect Route Servers, so waive "
+        "findings on VNets that host one."
+    ),
+)
+
+
+@rule.check
+def check(snapshot):
+    index = snapshot.index
+    for vnet in snapshot.virtual_networks:
+        offers = [
+            p for p in vnet.peerings
+            if p.allow_gateway_transit and (p.peering_state or "").lower() != "disconnected"
+        ]
+        if not offers or index.has_gateway(vnet.key) or not snapshot.is_scanned(vnet.subscription_id):
+            continue
+        for peering in offers:
+            remote = index.remote_vnet(peering)
+            remote_name = remote.name if remote else name_of(peering.remote_virtual_network_id)
+            back = index.reverse_peering(peering) if remote is not None else None
+            relied = back is not None and back.use_remote_gateways
+            tail = f"; {remote_name}'s peering {back.name} relies on it with useRemoteGateways" if relied else ""
+            yield rule.finding(
+                resource_id=peering.id,
+                related_ids=[vnet.id, peering.remote_virtual_network_id or ""],
+                message=(
+                    f"Peering {peering.name} from VNet {vnet.name} to {remote_name} sets allowGatewayTransit, but "
+                    f"{vnet.name} has no VPN or ExpressRoute gateway to share{tail}."
+                ),
+                evidence={
+                    "allow_gateway_transit": True,
+                    "peering_state": peering.peering_state,
+                    "remote_uses_remote_gateways": relied,
+                },
+                fingerprint_ids=[norm_id(peering.id)],
+            )

@@ -1,0 +1,210 @@
+"""TRANS001 assumed-transitivity."""
+
+import bisect
+from collections import deque
+
+from auditor.ids import norm_id
+from auditor.nsg import describe_space, name_list, rules_in_order, subtract, union
+from auditor.prefixes import IntervalSet, interval, is_any
+from auditor.reach import TRANSIT_NEXT_HOPS, connected_vnets, effective_routes, next_hop, vnets_overlapping_in_component
+from auditor.rule import Rule
+
+LIMIT = 50  # (VNet, remote VNet) pairs kept in evidence per rule
+
+rule = Rule(
+    id="TRANS001",
+    slug="assumed-transitivity",
+    title="NSG rule assumes a VNet two or more peering hops away is reachable",
+    severity="high",
+    flags=(
+        "A custom Allow rule in an NSG of VNet A whose source or destination prefix overlaps VNet C's "
+        "address space, where C is not peered with A but reachable over two or more peering hops, and the "
+        "route table of the rule's subnet has no route sending C's range to a virtual appliance or gateway."
+    ),
+    rationale=(
+        "Peering is not transitive: spoke1 peered with hub and hub peered with spoke2 does not connect spoke1 "
+        "with spoke2. An NSG rule that allows spoke2's addresses shows someone expects that traffic, but "
+        "without a route through a hub firewall/NVA (or a gateway) there is no path at all."
+    ),
+    remediation=(
+        "Add a route for C's range with next hop VirtualAppliance (the hub firewall) to the subnet's route "
+        "table, set allowForwardedTraffic on the peerings, and route the return path the same way; or peer A "
+        "and C directly; or delete the rule if the traffic is not wanted."
+    ),
+    docs="https://learn.microsoft.com/azure/virtual-network/virtual-network-peering-overview#service-chaining",
+    example=(
+        "spoke1 -- hub -- spoke2; nsg-spoke1 has allow-spoke2 (source 10.2.0.0/16, port 443) and rt-spoke1 "
+        "has no route for 10.2.0.0/16 -> allow-spoke2 is flagged.\n"
+        "With route to-spoke2 10.2.0.0/16 -> VirtualAppliance 10.0.1.4 in rt-spoke1 it passes."
+    ),
+    decisions=(
+        "Only custom Allow rules (either direction) and only written CIDR prefixes count: `*`, Any and "
+        "service tags do not name C, and a summary prefix that contains a whole address prefix of A or of a "
+        "VNet Connected to A (10.0.0.0/8 in every spoke, a range spanning the hub) addresses the estate at "
+        "large, not C, and is skipped. Reachability is over peered "
+        "VNets (Connected both sides, access allowed); a VNet Connected to A directly, even with access "
+        "disabled, is one hop away and not judged here. Addresses of A's own space or of a VNet Connected to "
+        "A are routed there by system routes, so they never count as C's (even when C reuses them: OVLP "
+        "rules report such overlaps). A route covers C's addresses when it wins for them "
+        "by longest-prefix match (system routes included) with next hop VirtualAppliance or "
+        "VirtualNetworkGateway: a more specific route sending part of C to None, Internet or VnetLocal leaves "
+        "that part uncovered and is flagged. Each subnet of A using the NSG is judged with its own route "
+        "table (a subnet without one has no route). NSGs attached only to network interfaces are skipped "
+        "(the snapshot does not tie NICs to VNets). One finding per rule, listing every VNet C and subnet."
+    ),
+)
+
+
+def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
+    out = []
+    for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes):
+        if not is_any(prefix) and (span := interval(prefix)) is not None:
+            out.append((prefix, span))
+    return out
+
+
+def _transit_space(snapshot, subnet, vnet_key, cache) -> IntervalSet:
+    """Addresses the subnet's route table sends to an appliance or gateway."""
+    table_id = norm_id(subnet.route_table_id)
+    key = (table_id, vnet_key)
+    if key not in cache:
+        table = snapshot.index.route_tables.get(table_id) if table_id else None
+        cache[key] = union(space for route, space in effective_routes(snapshot, table, vnet_key)
+                           if next_hop(route) in TRANSIT_NEXT_HOPS) if table is not None else IntervalSet()
+    return cache[key]
+
+
+def _remote_targets(snapshot, a_key, span, cache) -> list[tuple[str, IntervalSet]]:
+    """VNets C two or more hops from A that the prefix overlaps, with the overlapping addresses."""
+    local = _local_space(snapshot, a_key, cache)
+    k = bisect.bisect_right(local.starts, span[0]) - 1
+    if k >= 0 and span[1] <= local.ends[k]:
+        return []  # A's own or a directly peered VNet's addresses (the common case: cheap, no allocation)
+    key = (a_key, span)
+    if key not in cache:
+        index = snapshot.index
+        prefix_space = IntervalSet([span])
+        out = []
+        if not _is_summary(snapshot, a_key, span, cache):
+            # addresses A routes to itself or a directly peered VNet cannot be C's
+            remote = subtract(prefix_space, local)
+            found = vnets_overlapping_in_component(snapshot, a_key, remote) if remote else set()
+            found.discard(a_key)
+            for c in sorted(found - index.peered_vnets(a_key)):
+                wanted = remote.intersection(index.address_space(c))
+                if wanted:
+                    out.append((c, wanted))
+        cache[key] = out
+    return cache[key]
+
+
+def _is_summary(snapshot, a_key, span, cache) -> bool:
+    """The prefix contains a whole address prefix of A or of a VNet Connected to A: it
+    addresses the estate at large (10.0.0.0/8), not C in particular."""
+    key = ("prefixes", a_key)
+    if key not in cache:
+        index = snapshot.index
+        spans = sorted({s for v in (a_key, *connected_vnets(snapshot, a_key)) if v in index.vnets
+                        for p in index.vnets[v].address_prefixes if (s := interval(p)) is not None})
+        cache[key] = ([s for s, _ in spans], spans)
+    starts, spans = cache[key]
+    lo, hi = span
+    i, j = bisect.bisect_left(starts, lo), bisect.bisect_right(starts, hi)
+    return any(e <= hi for _, e in spans[i:j])
+
+
+def _local_space(snapshot, a_key, cache) -> IntervalSet:
+    key = ("local", a_key)
+    if key not in cache:
+        index = snapshot.index
+        cache[key] = union([index.address_space(a_key), *(index.address_space(v) for v in connected_vnets(snapshot, a_key))])
+    return cache[key]
+
+
+def _path(snapshot, a_key, c_key, cache):
+    """Shortest peering path, with one breadth-first search per source VNet."""
+    neighbours = cache.setdefault(None, {})
+    if a_key not in cache:
+        index = snapshot.index
+        prev = {a_key: None}
+        queue = deque([a_key])
+        while queue:
+            cur = queue.popleft()
+            if cur not in neighbours:
+                neighbours[cur] = sorted(index.peered_vnets(cur))  # sorted: the same path every run
+            for nxt in neighbours[cur]:
+                if nxt not in prev:
+                    prev[nxt] = cur
+                    queue.append(nxt)
+        cache[a_key] = prev
+    prev = cache[a_key]
+    if c_key not in prev:
+        return None
+    path = [c_key]
+    while prev[path[-1]] is not None:
+        path.append(prev[path[-1]])
+    return path[::-1]
+
+
+@rule.check
+def check(snapshot):
+    index = snapshot.index
+    transit_cache: dict = {}
+    target_cache: dict = {}
+    path_cache: dict = {}
+    for nsg in snapshot.network_security_groups:
+        vnets = index.vnets_of(nsg.id)
+        if not vnets:
+            continue
+        allows = [p.rule for p in (*rules_in_order(snapshot, nsg, True), *rules_in_order(snapshot, nsg, False))
+                  if p.allow and not p.is_default]
+        subnet_keys = index.subnets_of(nsg.id)
+        for r in allows:
+            prefixes = _rule_prefixes(r)
+            if not prefixes:
+                continue
+            hits = []
+            for a_key in vnets:
+                subnets = [index.subnets[s] for s in subnet_keys if index.vnet_of_subnet[s].key == a_key]
+                for prefix, span in prefixes:
+                    for c_key, wanted in _remote_targets(snapshot, a_key, span, target_cache):
+                        missing = []
+                        for subnet in subnets:
+                            uncovered = subtract(wanted, _transit_space(snapshot, subnet, a_key, transit_cache))
+                            if uncovered:
+                                missing.append((subnet, uncovered))
+                        if missing:
+                            hits.append((a_key, c_key, prefix, missing))
+            if not hits:
+                continue
+            a_key, c_key, prefix, missing = hits[0]
+            a, c = index.vnets[a_key], index.vnets[c_key]
+            path = _path(snapshot, a_key, c_key, path_cache) or [a_key, c_key]
+            route_of = {s.name: (s.route_table_id or "").rsplit("/", 1)[-1] or None for _, _, _, m in hits for s, _ in m}
+            no_table = [n for n, t in route_of.items() if t is None]
+            yield rule.finding(
+                resource_id=r.id,
+                related_ids=[nsg.id, *dict.fromkeys(index.vnets[k].id for h in hits[:LIMIT] for k in h[:2])],
+                fingerprint_ids=[norm_id(r.id)],
+                message=(
+                    f"Rule {r.name} (priority {r.priority}, {r.direction} Allow) in NSG {nsg.name} allows {prefix}, which "
+                    f"overlaps VNet {c.name} ({describe_space(index.address_space(c_key))}); {c.name} is not peered with "
+                    f"{a.name} but {len(path) - 1} peering hops away ({' -> '.join(index.vnets[k].name for k in path)}), and "
+                    f"subnet {name_list(s.name for s, _ in missing)} of {a.name} has no route sending "
+                    f"{describe_space(missing[0][1])} to a virtual appliance or gateway"
+                    + (f" (no route table on {name_list(no_table)})" if no_table else "")
+                    + ": peering is not transitive, so this traffic has no path"
+                    + (f"; {len(hits) - 1} more VNet pairs affected ({name_list(index.vnets[h[1]].name for h in hits[1:])})" if len(hits) > 1 else "")
+                    + "."
+                ),
+                evidence={
+                    "nsg": nsg.name, "priority": r.priority, "direction": r.direction,
+                    "pairs": [
+                        {"vnet": index.vnets[ak].name, "remote_vnet": index.vnets[ck].name, "prefix": p,
+                         "path": [index.vnets[k].name for k in (_path(snapshot, ak, ck, path_cache) or [])] if i < 5 else None,
+                         "subnets_without_route": {s.name: describe_space(u) for s, u in m}}
+                        for i, (ak, ck, p, m) in enumerate(hits[:LIMIT])
+                    ],
+                    "pair_count": len(hits),
+                },
+            )

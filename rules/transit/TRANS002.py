@@ -1,0 +1,111 @@
+"""TRANS002 forwarded-traffic-not-allowed."""
+
+from auditor.ids import norm_id
+from auditor.nsg import describe_space, name_list
+from auditor.prefixes import ip_in
+from auditor.reach import effective_routes, next_hop
+from auditor.rule import Rule
+
+LIMIT = 50  # routes listed in evidence per peering
+
+rule = Rule(
+    id="TRANS002",
+    slug="forwarded-traffic-not-allowed",
+    title="Peering refuses traffic forwarded by the hub appliance",
+    severity="high",
+    flags=(
+        "A route in VNet A sends VNet C's range to a virtual appliance IP inside VNet H, peered with A; C is "
+        "peered with H, and C's peering to H has allowForwardedTraffic false."
+    ),
+    rationale=(
+        "Spoke-to-spoke traffic through a hub firewall arrives in C from H with a source address from A, "
+        "not from H. C's peering to H drops such forwarded traffic unless allowForwardedTraffic is set on it, "
+        "so the route, the firewall rules and the NSGs all look right and nothing gets through."
+    ),
+    remediation=(
+        "Set allowForwardedTraffic on C's peering to H (az network vnet peering update --vnet-name C "
+        "--name C-to-H --set allowForwardedTraffic=true). Do the same on A's peering to H for the return path."
+    ),
+    docs="https://learn.microsoft.com/azure/virtual-network/virtual-network-manage-peering#create-a-peering",
+    example=(
+        "spoke1 routes 10.2.0.0/16 to the hub firewall 10.0.1.4; spoke2 (10.2.0.0/16) is peered with hub and "
+        "spoke2-to-hub has allowForwardedTraffic false -> spoke2-to-hub is flagged.\n"
+        "With allowForwardedTraffic true on spoke2-to-hub it passes."
+    ),
+    decisions=(
+        "The route must win for part of C's space by longest-prefix match in A (a 0.0.0.0/0 route loses to "
+        "the system route of a VNet A is peered with directly; a more specific user route sending C elsewhere "
+        "takes those addresses). The appliance must be in a VNet H peered with A and different from A; C is "
+        "any other VNet peered with H, including one also peered with A. One finding per C-to-H peering, "
+        "listing every route and VNet that sends traffic through it. The return path is judged by the same "
+        "rule from the other side: a route in C sending A's range to the appliance flags A's peering to H; a "
+        "missing return route is not this rule's concern. An appliance that source-NATs makes the traffic "
+        "non-forwarded; the snapshot cannot tell, so the finding stands (waive it if so)."
+    ),
+)
+
+
+def _blocked_peers(snapshot, hub_key, cache):
+    """VNets peered with H whose peering to H refuses forwarded traffic -> that peering."""
+    if hub_key not in cache:
+        index = snapshot.index
+        out = {}
+        for c in sorted(index.peered_vnets(hub_key)):
+            peering = index.peering_between(c, hub_key)
+            if peering is not None and not peering.allow_forwarded_traffic:
+                out[c] = peering
+        cache[hub_key] = out
+    return cache[hub_key]
+
+
+@rule.check
+def check(snapshot):
+    index = snapshot.index
+    blocked_cache: dict = {}
+    hits: dict[str, list[dict]] = {}  # C-to-H peering key -> routes that send traffic through it
+    peerings = {}
+    for table in snapshot.route_tables:
+        if not any(next_hop(r) == "virtualappliance" and r.next_hop_ip_address for r in table.routes):
+            continue
+        for a_key in index.vnets_of(table.id):
+            peers = sorted(index.peered_vnets(a_key))
+            for route, space in effective_routes(snapshot, table, a_key):
+                ip = route.next_hop_ip_address
+                if next_hop(route) != "virtualappliance" or not ip or not space:
+                    continue
+                hub_key = next((h for h in peers if ip_in(ip, index.address_space(h))), None)
+                if hub_key is None:
+                    continue
+                for c_key, peering in _blocked_peers(snapshot, hub_key, blocked_cache).items():
+                    if c_key == a_key:
+                        continue
+                    overlap = space.intersection(index.address_space(c_key))
+                    if overlap:
+                        peerings[peering.key] = (peering, c_key, hub_key)
+                        hits.setdefault(peering.key, []).append({
+                            "vnet": index.vnets[a_key].name, "vnet_id": index.vnets[a_key].id, "route_table": table.name,
+                            "route": route.name, "route_id": route.id, "address_prefix": route.address_prefix,
+                            "next_hop_ip_address": ip, "addresses": describe_space(overlap),
+                        })
+    for key, routes in hits.items():
+        peering, c_key, hub_key = peerings[key]
+        c, hub = index.vnets[c_key], index.vnets[hub_key]
+        first = routes[0]
+        yield rule.finding(
+            resource_id=peering.id,
+            related_ids=[c.id, hub.id, *(r["vnet_id"] for r in routes[:LIMIT]), *(r["route_id"] for r in routes[:LIMIT])],
+            fingerprint_ids=[norm_id(peering.id)],
+            message=(
+                f"Peering {peering.name} from VNet {c.name} to {hub.name} has allowForwardedTraffic false, but route "
+                f"{first['route']} ({first['address_prefix']}) in route table {first['route_table']} of VNet {first['vnet']} "
+                f"sends {first['addresses']} of {c.name} to the appliance {first['next_hop_ip_address']} in {hub.name}"
+                + (f" (and {len(routes) - 1} more routes from VNet {name_list(r['vnet'] for r in routes[1:])})" if len(routes) > 1 else "")
+                + f": the forwarded traffic is dropped when it enters {c.name}."
+            ),
+            evidence={
+                "allow_forwarded_traffic": peering.allow_forwarded_traffic,
+                "hub_vnet": hub.name,
+                "routes": [{k: v for k, v in r.items() if not k.endswith("_id")} for r in routes[:LIMIT]],
+                "route_count": len(routes),
+            },
+        )

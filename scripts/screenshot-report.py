@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Render the demo reports and screenshot them in headless Chromium (Debian package).
+
+    .venv/bin/python scripts/screenshot-report.py [--out docs/screenshots]
+
+Writes report-light.png, report-dark.png (full page, realistic hub-and-spoke estate with a
+failed subscription and waived findings), section-findings.png, section-topology.png,
+section-vnets-dark.png, topology-300.png and topology-300-zoomed.png (300 VNets in 12
+subscriptions); the HTML files stay in a temp directory (printed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from chromium_cdp import Chromium, find_chromium  # noqa: E402
+from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
+
+from reports import write_outputs  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    if find_chromium() is None:
+        print("screenshot-report: chromium not found; run scripts/ensure-chromium", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="vnet-audit-shots-"))
+    real = write_outputs(*evaluated(realistic_spec()), ["html"], work / "realistic")[0]
+    large = write_outputs(*evaluated(large_spec(), waive=False), ["html"], work / "large")[0]
+    with Chromium(width=1400, height=1000) as browser:
+        browser.open(real)
+        browser.js("document.querySelector('details.vnet').open = true")  # show one VNet's tables
+        browser.color_scheme("light")
+        browser.screenshot(args.out / "report-light.png")
+        browser.color_scheme("dark")
+        browser.screenshot(args.out / "report-dark.png")
+        browser.screenshot(args.out / "section-vnets-dark.png", clip_selector="#vnets")
+        browser.color_scheme("light")
+        for section in ("findings", "topology"):
+            browser.screenshot(args.out / f"section-{section}.png", clip_selector=f"#{section}")
+        browser.open(large)
+        if errors := browser.errors():
+            print("console errors:", *errors, sep="\n  ", file=sys.stderr)
+            return 1
+        browser.screenshot(args.out / "topology-300.png", clip_selector="#topology")
+        for _ in range(3):
+            browser.js("document.querySelector('[data-zoom=in]').click()")
+        browser.screenshot(args.out / "topology-300-zoomed.png", clip_selector="#topology")
+    for name in ("report-light.png", "report-dark.png", "topology-300.png", "topology-300-zoomed.png"):
+        print(args.out / name)
+    print(f"html: {real} {large}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

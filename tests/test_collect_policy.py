@@ -1,0 +1,103 @@
+"""Read-only by construction: the SDK clients vnet-audit builds refuse every write."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.pipeline.transport import HttpTransport
+
+from auditor.collect.arm import ArmClients
+from auditor.collect.auth import StaticTokenCredential, cloud
+from auditor.collect.policies import ReadOnlyViolation, client_kwargs
+
+SUB = "00000000-0000-0000-0000-0000000000aa"
+
+
+class Reached(RuntimeError):
+    """The request got past every policy to the wire."""
+
+
+class Wire(HttpTransport):
+    def __init__(self):
+        self.sent = []
+
+    def send(self, request, **kwargs):
+        self.sent.append((request.method, request.url))
+        raise Reached(request.method)
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        pass
+
+
+@pytest.fixture
+def clients():
+    wire = Wire()
+    return ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": wire, "retry_total": 0})), wire
+
+
+def test_writes_are_refused_before_the_wire(clients):
+    arm, wire = clients
+    network = arm.network(StaticTokenCredential(), SUB)
+    writes = {
+        "PUT": lambda: network.virtual_networks.begin_create_or_update("rg", "vnet", {"location": "westeurope"}),
+        "DELETE": lambda: network.virtual_networks.begin_delete("rg", "vnet"),
+        "PATCH": lambda: network.virtual_networks.update_tags("rg", "vnet", {"tags": {"a": "b"}}),
+        "POST": lambda: network.virtual_network_gateways.begin_reset("rg", "gw"),
+    }
+    for method, call in writes.items():
+        with pytest.raises(ReadOnlyViolation, match=f"refused {method} /subscriptions/{SUB}/resourceGroups/rg/"):
+            call()
+    with pytest.raises(ReadOnlyViolation, match="refused POST .*/providers/Microsoft.Network/register"):
+        arm.resources(StaticTokenCredential(), SUB).providers.register("Microsoft.Network")
+    assert wire.sent == []
+
+
+def test_reads_and_resource_graph_queries_pass(clients):
+    from azure.mgmt.resourcegraph.models import QueryRequest
+
+    arm, wire = clients
+    with pytest.raises(Reached):
+        list(arm.network(StaticTokenCredential(), SUB).virtual_networks.list_all())
+    with pytest.raises(Reached):
+        arm.graph(StaticTokenCredential()).resources(QueryRequest(subscriptions=[SUB], query="Resources | take 1"))
+    with pytest.raises(Reached):
+        list(arm.subscriptions(StaticTokenCredential()).subscriptions.list())
+    assert [m for m, _ in wire.sent] == ["GET", "POST", "GET"]
+    assert wire.sent[1][1].startswith("https://management.azure.com/providers/Microsoft.ResourceGraph/resources?")
+
+
+def test_guard_sits_after_the_retry_policy_so_every_attempt_is_checked():
+    from azure.core.pipeline.policies import RetryPolicy
+
+    from auditor.collect.policies import ReadOnlyPolicy
+
+    wire = Wire()
+    network = ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": wire})).network(StaticTokenCredential(), SUB)
+    names = [type(getattr(p, "_policy", p)).__name__ for p in network._client._pipeline._impl_policies]
+    assert names.index(ReadOnlyPolicy.__name__) == names.index(next(n for n in names if "Retry" in n)) + 1
+    assert any(isinstance(getattr(p, "_policy", p), RetryPolicy) for p in network._client._pipeline._impl_policies)
+
+
+def test_clouds_come_from_the_sdk():
+    gov = cloud("AzureUSGovernment")
+    assert gov.resource_manager == "https://management.usgovcloudapi.net/"
+    assert gov.credential_scopes == ("https://management.core.usgovcloudapi.net/.default",)
+    assert gov.authority == "login.microsoftonline.us"
+    assert cloud("azurechinacloud").resource_manager == "https://management.chinacloudapi.cn/"
+    wire = Wire()
+    network = ArmClients(gov, None, client_kwargs({"transport": wire, "retry_total": 0})).network(StaticTokenCredential(), SUB)
+    with pytest.raises(Reached):
+        list(network.route_tables.list_all())
+    assert wire.sent[0][1].startswith(f"https://management.usgovcloudapi.net/subscriptions/{SUB}/providers/Microsoft.Network/routeTables?")
+    from auditor.normalize import InputError
+
+    with pytest.raises(InputError, match="unknown cloud 'AzureGermanCloud'"):
+        cloud("AzureGermanCloud")

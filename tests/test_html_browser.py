@@ -1,0 +1,179 @@
+"""report.html in a real browser: headless Chromium (Debian package) over the DevTools protocol.
+
+Skips only when no chromium binary is installed (`scripts/ensure-chromium` installs it).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chromium_cdp import Chromium, find_chromium  # noqa: E402
+from report_estates import evaluated, realistic_spec  # noqa: E402
+
+from auditor.engine import discover_rules, evaluate  # noqa: E402
+from auditor.synthetic import snapshot_from_spec  # noqa: E402
+from reports import write_outputs  # noqa: E402
+
+pytestmark = pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (run scripts/ensure-chromium)")
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+SCRIPT = "<script>alert(2)</script>"
+ROWS = "Array.from(document.querySelectorAll('#findings-table tbody tr'))"
+VISIBLE = ROWS + ".filter(r => !r.hidden)"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Chromium(width=1280, height=900) as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    result, snapshot = evaluated(realistic_spec())
+    (path,) = write_outputs(result, snapshot, ["html"], tmp_path_factory.mktemp("html") / "report.html")
+    return result, path
+
+
+@pytest.fixture
+def page(browser, report):
+    browser.color_scheme("light")
+    browser.open(report[1])
+    return browser
+
+
+def choose(b, select_id: str, value: str) -> None:
+    b.js(f"(() => {{ const s = document.getElementById({json.dumps(select_id)}); s.value = {json.dumps(value)};"
+         " s.dispatchEvent(new Event('change')); })()")
+
+
+def test_loads_without_console_errors(page, report):
+    result, _ = report
+    assert page.errors() == [] and page.dialogs == []
+    assert page.js(ROWS + ".length") == result.summary["total"]
+    assert page.js("document.title").startswith("vnet-audit report")
+
+
+def test_severity_rule_vnet_and_text_filters_change_visible_rows(page, report):
+    result, _ = report
+    active = [f for f in result.findings if not f.waived]
+    highs = sum(f.severity.value == "high" for f in active)
+    assert 0 < highs < len(active)
+    choose(page, "f-severity", "high")
+    assert page.js(VISIBLE + ".map(r => r.dataset.severity)") == ["high"] * highs
+    assert page.js("document.getElementById('f-count').textContent") == f"Showing {highs} of {len(active)} findings."
+    choose(page, "f-rule", "TRANS002")
+    expected = sum(f.severity.value == "high" and f.rule_id == "TRANS002" for f in active)
+    assert page.js(VISIBLE + ".length") == expected > 0
+    page.js("document.getElementById('f-reset').click()")
+    assert page.js(VISIBLE + ".length") == len(active)
+    # real typing into the text filter
+    page.js("document.getElementById('f-text').focus()")
+    page.type("analytics")
+    names = page.js(VISIBLE + ".map(r => r.textContent)")
+    assert names and all("analytics" in t.lower() for t in names)
+    assert len(names) == sum("analytics" in (f.message + f.resource_id).lower() for f in active)
+    page.js("document.getElementById('f-reset').click()")
+    vnet_key = page.js("document.querySelector('#f-vnet option[value]:not([value=\"\"])').value")
+    choose(page, "f-vnet", vnet_key)
+    rows = page.js(VISIBLE + ".map(r => r.dataset.vnet.split('|'))")
+    assert rows and all(vnet_key in r for r in rows) and len(rows) < len(active)
+
+
+def test_sorting_by_header_button_and_keyboard(page):
+    page.js("document.querySelectorAll('#findings-table thead button')[1].click()")  # Rule
+    rules = page.js(ROWS + ".map(r => r.dataset.rule)")
+    assert rules == sorted(rules, key=str.lower)
+    assert page.js("document.querySelectorAll('#findings-table thead th')[1].getAttribute('aria-sort')") == "ascending"
+    assert page.js("document.querySelectorAll('#findings-table thead th')[0].getAttribute('aria-sort')") == "none"
+    page.js("document.querySelectorAll('#findings-table thead button')[1].focus()")
+    page.key("Enter", text="\r")  # a real key press on the focused header button
+    rules = page.js(ROWS + ".map(r => r.dataset.rule)")
+    assert rules == sorted(rules, key=str.lower, reverse=True)
+    assert page.js("document.querySelectorAll('#findings-table thead th')[1].getAttribute('aria-sort')") == "descending"
+    page.js("document.querySelectorAll('#findings-table thead button')[0].click()")  # severity, by rank
+    ranks = page.js(ROWS + ".map(r => +r.cells[0].dataset.sort)")
+    assert ranks == sorted(ranks)
+
+
+def test_skip_link_is_the_first_tab_stop_and_controls_are_labelled(page):
+    page.js("document.activeElement.blur()")
+    page.key("Tab")
+    assert page.js("document.activeElement.className") == "skip"
+    unlabelled = page.js("Array.from(document.querySelectorAll('select, input')).filter(e => !e.labels || !e.labels.length).length")
+    assert unlabelled == 0
+    assert page.js("document.querySelectorAll('th[scope]').length") > 20
+
+
+def test_topology_zoom_and_node_link(page):
+    before = page.js("document.getElementById('topo').getAttribute('viewBox')")
+    page.js("document.querySelector('[data-zoom=in]').click()")
+    after = page.js("document.getElementById('topo').getAttribute('viewBox')")
+    assert float(after.split()[2]) < float(before.split()[2])
+    page.js("document.querySelector('[data-zoom=reset]').click()")
+    assert page.js("document.getElementById('topo').getAttribute('viewBox')").split()[2:] == before.split()[2:]
+    target = page.js("document.querySelector('#topo a').getAttribute('href')")
+    page.js("document.querySelector('#topo a').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert page.js(f"document.getElementById({json.dumps(target[1:])}).open") is True
+    assert page.errors() == []
+
+
+def _contrast_js() -> str:
+    return """(() => {
+      const lum = c => { const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => { x = x / 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+                         return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+      const bg = el => { while (el) { const c = getComputedStyle(el).backgroundColor; if (c && !c.startsWith('rgba(0, 0, 0, 0)')) return c; el = el.parentElement; } return 'rgb(255,255,255)'; };
+      const sel = ['body', 'h2', '.muted', '.sev-critical', '.sev-high', '.sev-medium', '.sev-low', '.sev-info', '.status-failed', '.status-complete', '.banner.warn', 'a', '.id'];
+      return sel.map(s => { const el = document.querySelector(s); const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+                            return [s, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });
+    })()"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_light_and_dark_mode_have_sufficient_contrast(browser, report, scheme):
+    browser.open(report[1])
+    browser.color_scheme(scheme)
+    background = browser.js("getComputedStyle(document.body).backgroundColor")
+    assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(13, 17, 23)")
+    low = [(s, round(r, 2)) for s, r in browser.js(_contrast_js()) if r < 4.5]
+    assert not low, f"{scheme}: contrast below 4.5:1 for {low}"
+    browser.color_scheme("light")
+
+
+def test_print_stylesheet_hides_controls_and_opens_details(browser, report):
+    browser.open(report[1])
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert browser.js("getComputedStyle(document.querySelector('form.filters')).display") == "none"
+        assert browser.js("getComputedStyle(document.querySelector('.topo-tools')).display") == "none"
+        browser.js("window.dispatchEvent(new Event('beforeprint'))")
+        assert browser.js("Array.from(document.querySelectorAll('details')).every(d => d.open)") is True
+    finally:
+        browser.send("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_injected_markup_never_runs(browser, tmp_path):
+    spec = {
+        "subscriptions": {"prod": {"name": "<b>Prod</b>"}},
+        "vnets": {
+            "hub": {"subscription": "prod", "address_space": "10.0.0.0/16", "tags": {"owner": SCRIPT + HOSTILE}},
+            HOSTILE: {"subscription": "prod", "address_space": "10.1.0.0/16"},
+            "<script>alert(1)</script>": {"subscription": "prod", "address_space": "10.2.0.0/16"},
+        },
+        "peerings": [{"from": "hub", "to": HOSTILE}, {"from": "hub", "to": "<script>alert(1)</script>"}],
+    }
+    snapshot = snapshot_from_spec(spec)
+    result = evaluate(snapshot, discover_rules())
+    (path,) = write_outputs(result, snapshot, ["html"], tmp_path / "xss.html")
+    browser.open(path)
+    browser.js("document.querySelectorAll('details').forEach(d => d.open = true)")
+    browser.js("document.querySelectorAll('#topo a').forEach(a => a.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})))")
+    assert browser.dialogs == [] and browser.errors() == []
+    assert browser.js("document.querySelectorAll('img, b').length") == 0
+    assert browser.js("document.scripts.length") == 1
+    text = browser.js("document.body.innerText")
+    assert HOSTILE in text and SCRIPT in text and "<b>Prod</b>" in text
+    assert browser.js("document.getElementById('f-text') !== null")

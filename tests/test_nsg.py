@@ -1,0 +1,230 @@
+"""NSG semantics (auditor.nsg) and peering/route reachability (auditor.reach)."""
+
+import copy
+
+import pytest
+
+from auditor.nsg import (
+    ALL_PORTS, Addresses, Coverage, ParsedRule, name_list, parse_ports, rules_in_order, subtract, vnet_tag_space,
+)
+from auditor.prefixes import IntervalSet
+from auditor.reach import (
+    components, connected_vnets, effective_routes, is_multi_hop, multi_hop_vnets, peering_path,
+    vnets_overlapping_in_component,
+)
+from auditor.snapshot import SecurityRule
+from auditor.synthetic import snapshot_from_spec
+
+S = IntervalSet.of
+
+
+def rule(**kw) -> SecurityRule:
+    base = dict(id="/x/securityRules/r", name="r", priority=100, direction="Inbound", access="Allow", protocol="*",
+                source_address_prefixes=["*"], destination_address_prefixes=["*"], source_port_ranges=["*"],
+                destination_port_ranges=["*"])
+    return SecurityRule(**{**base, **kw})
+
+
+# -- ports and protocols ---------------------------------------------------------
+@pytest.mark.parametrize("values,expected", [
+    (["*"], ALL_PORTS),
+    (["0-65535"], ALL_PORTS),
+    (["0-1023", "1024-65535"], ALL_PORTS),
+    (["22"], ((22, 22),)),
+    (["1000-2000", "1500-2500", "80"], ((80, 80), (1000, 2500))),
+    (["80,443"], ((80, 80), (443, 443))),
+    (["2000-1000"], ((1000, 2000),)),
+    (["junk", "8080"], ((8080, 8080),)),
+])
+def test_parse_ports(values, expected):
+    assert parse_ports(values) == expected
+
+
+def test_all_traffic_needs_any_protocol_and_every_port():
+    assert ParsedRule(rule()).all_traffic
+    assert ParsedRule(rule(protocol="Any", destination_port_ranges=["0-65535"])).all_traffic
+    assert not ParsedRule(rule(protocol="Tcp")).all_traffic
+    assert not ParsedRule(rule(destination_port_ranges=["1-65535"])).all_traffic
+    assert not ParsedRule(rule(source_port_ranges=["1024-65535"])).all_traffic
+
+
+def test_reaches_admin_ports():
+    ssh_range = ParsedRule(rule(protocol="Tcp", destination_port_ranges=["20-25"]))
+    assert ssh_range.reaches_port(22) and not ssh_range.reaches_port(3389)
+    assert ParsedRule(rule(protocol="Udp", destination_port_ranges=["3389"])).reaches_port(3389)
+    assert not ParsedRule(rule(protocol="Icmp")).reaches_port(22)
+    assert not ParsedRule(rule(protocol="Tcp", destination_port_ranges=["443"])).reaches_port(22)
+
+
+# -- address sides -----------------------------------------------------------------
+@pytest.mark.parametrize("spelling", ["*", "Any", "0.0.0.0/0", "::/0"])
+def test_any_spellings_cover_everything(spelling):
+    side = Addresses.parse([spelling])
+    assert side.coverage(S(["10.1.0.0/16"])) == Coverage.FULL
+    assert side.coverage(S(["2001:db8::/32"])) == Coverage.FULL
+
+
+def test_cidr_coverage_full_partial_none():
+    side = Addresses.parse(["10.1.0.0/17", "10.1.128.0/17"])  # together the whole /16
+    assert side.coverage(S(["10.1.0.0/16"])) == Coverage.FULL
+    assert Addresses.parse(["10.1.5.0/24"]).coverage(S(["10.1.0.0/16"])) == Coverage.PARTIAL
+    assert Addresses.parse(["10.0.0.0/8"]).coverage(S(["10.1.0.0/16"])) == Coverage.FULL
+    assert Addresses.parse(["172.16.0.0/12"]).coverage(S(["10.1.0.0/16"])) == Coverage.NONE
+    assert Addresses.parse(["10.1.1.4"]).coverage(S(["10.1.1.0/24"])) == Coverage.PARTIAL
+
+
+def test_virtualnetwork_tag_uses_the_given_space_lazily():
+    side = Addresses.parse(["VirtualNetwork"])
+    tag = S(["10.0.0.0/16", "10.1.0.0/16"])
+    assert side.coverage(S(["10.1.0.0/16"]), tag) == Coverage.FULL
+    assert side.coverage(S(["10.2.0.0/16"]), tag) == Coverage.NONE
+    calls = []
+    assert side.coverage(S(["10.1.0.0/16"]), lambda: calls.append(1) or tag) == Coverage.FULL
+    assert calls == [1]
+    # a target known to lie in the tag needs no tag at all
+    assert side.coverage(S(["10.1.0.0/16"]), lambda: pytest.fail("tag computed"), target_in_tag=True) == Coverage.FULL
+
+
+def test_internet_tag_does_not_cover_private_or_vnet_ranges():
+    side = Addresses.parse(["Internet"])
+    tag = S(["10.0.0.0/16", "20.1.0.0/16"])  # a VNet on a public range is still VirtualNetwork
+    assert side.coverage(S(["10.2.0.0/16"]), tag) == Coverage.NONE
+    assert side.coverage(S(["20.1.0.0/16"]), tag) == Coverage.NONE
+    assert side.coverage(S(["52.0.0.0/8"]), tag) == Coverage.FULL
+
+
+@pytest.mark.parametrize("tag", ["AzureLoadBalancer", "Storage.WestEurope", "AzureCloud", "GatewayManager"])
+def test_other_service_tags_cover_nothing_of_a_vnet(tag):
+    assert Addresses.parse([tag]).coverage(S(["10.1.0.0/16"]), S(["10.0.0.0/8"])) == Coverage.NONE
+
+
+def test_application_security_groups_are_unknown_never_full():
+    side = Addresses.parse([], ["/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/applicationSecurityGroups/asg-web"])
+    assert side.coverage(S(["10.1.0.0/16"])) == Coverage.UNKNOWN
+    assert "ASG asg-web" in side.describe()
+
+
+def test_subtract_and_name_list():
+    assert subtract(S(["10.0.0.0/16"]), S(["10.0.0.0/17"])) == S(["10.0.128.0/17"])
+    assert subtract(S(["10.0.0.0/24"]), S(["10.0.0.128/26"])) == S(["10.0.0.0/25", "10.0.0.192/26"])
+    assert subtract(S(["10.0.0.0/24"]), S(["10.0.0.0/8"])) == IntervalSet()
+    assert name_list(["b", "a", "c"], limit=2) == "a, b and 1 more"
+
+
+# -- estates -----------------------------------------------------------------------
+CHAIN = {
+    "subscriptions": {"prod": {}},
+    "vnets": {
+        "spoke1": {"subscription": "prod", "address_space": "10.1.0.0/16",
+                   "subnets": {"app": {"prefix": "10.1.1.0/24", "nsg": "nsg-app", "route_table": "rt"}}},
+        "hub": {"subscription": "prod", "address_space": "10.0.0.0/16", "subnets": {"GatewaySubnet": "10.0.255.0/27"},
+                "gateway": {"type": "Vpn"}},
+        "hub2": {"subscription": "prod", "address_space": "10.100.0.0/16"},
+        "spoke2": {"subscription": "prod", "address_space": "10.2.0.0/16"},
+        "island": {"subscription": "prod", "address_space": "10.9.0.0/16"},
+        "muted": {"subscription": "prod", "address_space": "10.8.0.0/16"},
+    },
+    "peerings": [
+        {"from": "spoke1", "to": "hub", "use_remote_gateways": True}, {"from": "hub", "to": "spoke1", "allow_gateway_transit": True},
+        {"from": "hub", "to": "hub2"}, {"from": "hub2", "to": "hub"},
+        {"from": "hub2", "to": "spoke2"}, {"from": "spoke2", "to": "hub2"},
+        {"from": "spoke1", "to": "muted", "allow_virtual_network_access": False}, {"from": "muted", "to": "spoke1"},
+    ],
+    "nsgs": {"nsg-app": {"subscription": "prod", "rules": [
+        {"name": "allow-https", "priority": 200, "source": "10.2.0.0/16", "ports": "443", "protocol": "Tcp"},
+        {"name": "deny-out", "priority": 100, "direction": "Outbound", "access": "Deny", "destination": "Internet"},
+    ]}},
+    "route_tables": {"rt": {"subscription": "prod", "routes": [
+        {"name": "default", "prefix": "0.0.0.0/0", "next_hop": "VirtualAppliance", "ip": "10.0.1.4"},
+        {"name": "drop", "prefix": "10.0.5.0/24", "next_hop": "None"},
+        {"name": "corp", "prefix": "10.0.0.0/8", "next_hop": "VirtualAppliance", "ip": "10.0.1.4"},
+    ]}},
+    "local_gateways": {"onprem": {"subscription": "prod", "prefixes": ["192.168.0.0/16"]}},
+    "connections": {"hub-onprem": {"subscription": "prod", "gateway": "hub", "local_gateway": "onprem"}},
+}
+
+
+@pytest.fixture(scope="module")
+def chain():
+    snap = snapshot_from_spec(CHAIN)
+    keys = {v.name: v.key for v in snap.virtual_networks}
+    return snap, keys
+
+
+def test_rules_in_order_include_defaults_by_priority(chain):
+    snap, _ = chain
+    nsg = snap.network_security_groups[0]
+    inbound = rules_in_order(snap, nsg, inbound=True)
+    assert [p.rule.name for p in inbound] == ["allow-https", "AllowVnetInBound", "AllowAzureLoadBalancerInBound", "DenyAllInBound"]
+    assert [p.rule.name for p in rules_in_order(snap, nsg, inbound=False)][0] == "deny-out"
+    assert rules_in_order(snap, nsg) is rules_in_order(snap, nsg)  # parsed once per snapshot
+
+
+def _without_default_route():
+    spec = copy.deepcopy(CHAIN)
+    routes = spec["route_tables"]["rt"]["routes"]
+    spec["route_tables"]["rt"]["routes"] = [r for r in routes if r["name"] != "default"]
+    snap = snapshot_from_spec(spec)
+    return snap, {v.name: v.key for v in snap.virtual_networks}
+
+
+def test_udr_default_route_puts_everything_in_the_tag(chain):
+    snap, k = chain  # as in Azure: a 0.0.0.0/0 user-defined route widens VirtualNetwork to everything
+    assert vnet_tag_space(snap, k["spoke1"]).covers(S(["0.0.0.0/0"]))
+
+
+def test_vnet_tag_space():
+    snap, k = _without_default_route()
+    tag = vnet_tag_space(snap, k["spoke1"])
+    assert tag.covers(S(["10.1.0.0/16", "10.0.0.0/16"]))  # own space and the peered hub
+    assert tag.covers(S(["192.168.0.0/16"]))  # on-premises behind the hub gateway it uses
+    assert tag.covers(S(["10.0.0.0/8"]))  # a prefix of its user-defined routes
+    assert not tag.overlaps(S(["172.16.0.0/12"]))
+    hub2_tag = vnet_tag_space(snap, k["hub2"])
+    assert hub2_tag.covers(S(["10.2.0.0/16", "10.0.0.0/16"]))
+    assert not hub2_tag.overlaps(S(["10.1.0.0/16"]))  # two hops away: not in the tag
+    assert not hub2_tag.overlaps(S(["192.168.0.0/16"]))  # hub2 does not use the hub's gateway
+
+
+def test_access_disabled_peer_leaves_the_tag_but_still_routes():
+    spec = copy.deepcopy(CHAIN)
+    spec["route_tables"]["rt"]["routes"] = []
+    snap = snapshot_from_spec(spec)
+    k = {v.name: v.key for v in snap.virtual_networks}
+    assert not vnet_tag_space(snap, k["spoke1"]).overlaps(S(["10.8.0.0/16"]))
+    assert k["muted"] in connected_vnets(snap, k["spoke1"])
+    assert k["muted"] not in snap.index.peered_vnets(k["spoke1"])
+
+
+def test_multi_hop_reachability(chain):
+    snap, k = chain
+    assert multi_hop_vnets(snap, k["spoke1"]) == {k["hub2"]: 2, k["spoke2"]: 3}
+    assert is_multi_hop(snap, k["spoke1"], k["spoke2"])
+    assert not is_multi_hop(snap, k["spoke1"], k["hub"])  # directly peered
+    assert not is_multi_hop(snap, k["spoke1"], k["island"])  # not connected at all
+    assert not is_multi_hop(snap, k["spoke1"], k["spoke1"])
+    assert peering_path(snap, k["spoke1"], k["spoke2"]) == [k["spoke1"], k["hub"], k["hub2"], k["spoke2"]]
+    assert peering_path(snap, k["spoke1"], k["island"]) is None
+    comp = components(snap)
+    assert comp[k["spoke1"]] == comp[k["spoke2"]] != comp[k["island"]]
+
+
+def test_vnets_overlapping_in_component(chain):
+    snap, k = chain
+    assert vnets_overlapping_in_component(snap, k["spoke1"], S(["10.0.0.0/8"])) == {k["spoke1"], k["hub"], k["hub2"], k["spoke2"]}
+    assert vnets_overlapping_in_component(snap, k["spoke1"], S(["10.2.3.4"])) == {k["spoke2"]}
+    assert vnets_overlapping_in_component(snap, k["spoke1"], S(["10.9.0.0/16"])) == set()  # island: other component
+
+
+def test_effective_routes_longest_prefix_match(chain):
+    snap, k = chain
+    table = snap.route_tables[0]
+    eff = {route.name: space for route, space in effective_routes(snap, table, k["spoke1"])}
+    # 10.0.0.0/8 loses the own VNet, the peered hub and the Connected (access-disabled) VNet to system routes
+    assert not eff["corp"].overlaps(S(["10.1.0.0/16", "10.0.0.0/16", "10.8.0.0/16"]))
+    assert eff["corp"].covers(S(["10.2.0.0/16", "10.100.0.0/16"]))
+    # the /24 None route beats the hub's /16 system route
+    assert eff["drop"] == S(["10.0.5.0/24"])
+    # the default route keeps only what nothing more specific claims
+    assert not eff["default"].overlaps(S(["10.0.0.0/8"]))
+    assert eff["default"].covers(S(["192.168.0.0/16", "8.8.8.8"]))

@@ -1,0 +1,159 @@
+"""report.html, checked as text: escaping, self-containment, sections, and the topology layout."""
+
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
+
+from auditor.engine import discover_rules, evaluate  # noqa: E402
+from auditor.synthetic import snapshot_from_spec  # noqa: E402
+from reports import html_report, topology  # noqa: E402
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+SCRIPT_NAME = "<script>alert(1)</script>"
+TAG_VALUE = '<script>alert("tag")</script><b onmouseover=alert(3)>x</b>'
+
+
+def hostile_spec() -> dict:
+    return {
+        "subscriptions": {"prod": {"name": "<i>Prod</i>"}},
+        "vnets": {
+            "hub": {"subscription": "prod", "address_space": "10.0.0.0/16", "tags": {"owner": TAG_VALUE}},
+            HOSTILE_NAME: {"subscription": "prod", "address_space": "10.1.0.0/16", "tags": {"x": "y"}},
+            SCRIPT_NAME: {"subscription": "prod", "address_space": "10.2.0.0/16"},
+        },
+        "peerings": [{"from": "hub", "to": HOSTILE_NAME}, {"from": "hub", "to": SCRIPT_NAME}],
+    }
+
+
+def parse(html: str) -> list[tuple[str, list]]:
+    """Every start tag the browser's tokenizer would create, with its attributes."""
+    tags = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append((tag, attrs))
+
+    Collector().feed(html)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def realistic_html():
+    result, snapshot = evaluated(realistic_spec())
+    return result, snapshot, html_report.render(result, snapshot)
+
+
+def test_azure_values_with_markup_render_as_text():
+    snapshot = snapshot_from_spec(hostile_spec())
+    result = evaluate(snapshot, discover_rules())
+    assert any(HOSTILE_NAME in f.message for f in result.findings)
+    html = html_report.render(result, snapshot)
+    for raw in (HOSTILE_NAME, SCRIPT_NAME, TAG_VALUE, "<i>Prod</i>", "<b onmouseover"):
+        assert raw not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#34;tag&#34;)&lt;/script&gt;" in html
+    tags = parse(html)
+    assert [t for t, _ in tags].count("script") == 1  # only the report's own script
+    assert not [(t, a) for t, attrs in tags for a, _ in attrs if a.startswith("on")]  # no event handlers
+    assert not {"img", "b", "i"} & {t for t, _ in tags}  # injected elements were not created
+
+
+def test_self_contained_no_network(realistic_html):
+    html = realistic_html[2]
+    assert not re.search(r"<(link|iframe|img|object|embed)\b", html, re.I)
+    assert not re.search(r"\bsrc\s*=", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    assert "default-src 'none'" in html  # CSP forbids any load even if something slipped in
+    assert "<style>" in html and "@media print" in html and "prefers-color-scheme: dark" in html
+
+
+def test_sections_and_content(realistic_html):
+    result, snapshot, html = realistic_html
+    # scan header
+    for text in ("alice@contoso.com", "vnet-audit " + result.tool["version"], "Contoso Ltd", "Fabrikam Inc", "estate/snapshot.json"):
+        assert text in html
+    # coverage banner names the failed subscription and its error
+    banner = html.split('id="coverage"')[1].split("</section>")[0]
+    assert "Contoso Legacy" in banner and "AuthorizationFailed" in banner and "failed" in banner
+    # one findings row per unwaived finding, with filter data
+    table = html.split('id="findings-table"')[1].split("</table>")[0]
+    active = [f for f in result.findings if not f.waived]
+    assert table.count("<tr data-severity=") == len(active)
+    for f in active:
+        assert f'data-rule="{f.rule_id}"' in table and f.fingerprint in table
+    # waived findings shown apart with justification, owner, expiry; stale waiver listed
+    waived = html.split('id="waived"')[1].split("</section>")[0]
+    for f in (f for f in result.findings if f.waived):
+        assert f.fingerprint not in table
+        assert f.waiver.justification in waived and f.waiver.owner in waived and f.waiver.expires in waived
+    assert "Stale waivers (1)" in waived and "waivers.yaml#waivers[2]" in waived
+    # catalogue: every rule that ran, passed or not
+    rules = html.split('id="rules"')[1]
+    for r in result.rules:
+        assert f'id="rule-{r.id}"' in rules
+    active_rules = {f.rule_id for f in result.findings if not f.waived}
+    assert rules.count(">passed<") == sum(1 for r in result.rules if r.id not in active_rules) > 0  # waived-only rules pass
+    # per-VNet view: every VNet, peerings with state and flags
+    for vnet in snapshot.virtual_networks:
+        assert f'id="{topology.anchor(vnet.id)}"' in html
+    assert "gateway transit" in html and "use remote gateways" in html and "no VNet access" in html
+
+
+def test_docs_links_only_http(realistic_html):
+    result, snapshot, _ = realistic_html
+    result = result.model_copy(deep=True)
+    result.findings[0].docs = "javascript:alert(1)"
+    html = html_report.render(result, snapshot)
+    assert 'href="javascript:' not in html
+    assert "Docs: javascript:alert(1)" in html
+
+
+def test_without_snapshot_the_report_says_what_is_missing(realistic_html):
+    result, _, _ = realistic_html
+    html = html_report.render(result, None)
+    assert 'id="topo"' not in html
+    assert "built from findings alone" in html
+    assert html.count("<tr data-severity=") == result.summary["total"]
+
+
+def test_topology_edges_follow_peering_state(realistic_html):
+    result, snapshot, html = realistic_html
+    layout = topology.layout(snapshot, result.findings)
+    counts = layout.counts()
+    # hub-weu + 6 spokes both ways, sandbox one-sided, partner outside (Connected, one side seen), dmz-old disconnected
+    assert counts["connected"] == 6 and counts["one-sided"] == 2 and counts["disconnected"] == 1
+    svg = html.split('id="topo"')[1].split("</svg>")[0]
+    assert len(re.findall(r'class="edge one-sided', svg)) == 2
+    assert len(re.findall(r'class="edge disconnected', svg)) == 1
+    assert len(re.findall(r'class="edge [a-z-]+ flagged"', svg)) == counts["flagged"] > 0
+    assert svg.count('class="gw"') == 1  # hub-weu's gateway
+    by_name = {e.b.name if e.a.name == "hub-weu" else e.a.name: e for e in layout.edges}
+    assert by_name["sandbox"].state == "one-sided" and not by_name["sandbox"].flagged  # its finding is waived
+    assert by_name["dmz-old"].state == "disconnected" and by_name["dmz-old"].flagged
+    assert by_name["partner-shared"].b.external or by_name["partner-shared"].a.external
+    failed = next(g for g in layout.groups if g.label == "Contoso Legacy")
+    assert failed.status == "failed" and "AuthorizationFailed" in failed.note and not failed.nodes
+
+
+def test_large_layout_is_deterministic_and_nodes_do_not_overlap():
+    result, snapshot = evaluated(large_spec(), waive=False)
+    one = topology.layout(snapshot, result.findings)
+    two = topology.layout(snapshot, result.findings)
+    assert [(n.key, n.x, n.y) for n in one.nodes] == [(n.key, n.x, n.y) for n in two.nodes]
+    assert len(one.nodes) == 300 and len(one.edges) == 297
+    boxes = sorted((n.x, n.y) for n in one.nodes)
+    cells = {(round(x), round(y)) for x, y in boxes}
+    assert len(cells) == 300
+    for n in one.nodes:
+        assert 0 <= n.x and n.x + topology.NODE_W <= one.width and 0 <= n.y and n.y + topology.NODE_H <= one.height
+    for g in one.groups:  # nodes sit inside their group box
+        for n in g.nodes:
+            assert g.x <= n.x and n.x + topology.NODE_W <= g.x + g.w and g.y <= n.y and n.y + topology.NODE_H <= g.y + g.h
+    assert 0.8 < one.width / one.height < 3  # fits a screen, not a ribbon
