@@ -81,9 +81,14 @@ def exit_code(result: Evaluation, fail_on: Severity | None, fail_on_incomplete: 
 
 
 def warn_incomplete(result: Evaluation) -> None:
+    """One line per incomplete subscription: which calls failed, grouped by error code (details are in the reports)."""
     for sub in result.coverage.get("incomplete", []):
-        reasons = "; ".join(f"{e['scope']}: {e['message']}" for e in sub["errors"]) or sub["status"]
-        typer.echo(f"vnet-audit: warning: subscription {sub['subscription_id']} is {sub['status']}: {reasons}", err=True)
+        by_code: dict[str, list[str]] = {}
+        for error in sub["errors"]:
+            by_code.setdefault(error["code"] or "error", []).append(error["scope"])
+        reasons = "; ".join(f"{code} on {', '.join(scopes)}" for code, scopes in by_code.items()) or "no detail"
+        name = f"{sub['display_name']} ({sub['subscription_id']})" if sub.get("display_name") else sub["subscription_id"]
+        typer.echo(f"vnet-audit: warning: subscription {name} is {sub['status']}: {reasons}", err=True)
 
 
 # -- commands --------------------------------------------------------------------------
