@@ -43,8 +43,8 @@ def _split(values: list[str] | None) -> list[str]:
 
 # -- shared options ------------------------------------------------------------------
 Inputs = Annotated[list[Path], typer.Argument(help="Snapshots or exports (Resource Graph, ARM list, az CLI JSON), mixed freely.", show_default=False)]
-RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Only these rules: ids, slugs or globs (PEER*), comma-separated or repeated.")]
-SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip these rules: ids, slugs or globs.")]
+RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Only these rules: ids or id globs (PEER*), or exact slugs; comma-separated or repeated.")]
+SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip these rules: ids, id globs or exact slugs.")]
 FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 when an unwaived finding is at or above this severity.", case_sensitive=False)]
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]

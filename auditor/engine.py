@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import gc
 import traceback
 from collections import Counter
@@ -11,7 +10,7 @@ from importlib.metadata import entry_points
 from pydantic import BaseModel, Field
 
 from auditor import __version__
-from auditor.rule import Finding, Rule, Severity
+from auditor.rule import Finding, Rule, Severity, rule_matches
 from auditor.snapshot import SCHEMA_VERSION, Snapshot, Subscription
 
 ENTRY_POINT_GROUP = "vnet_audit.rules"
@@ -46,11 +45,10 @@ def discover_rules() -> list[Rule]:
 
 
 def select_rules(rules: list[Rule], include: list[str] | None = None, exclude: list[str] | None = None) -> list[Rule]:
-    """Filter by id or slug globs (case-insensitive). Raises ValueError for a pattern matching nothing."""
+    """Filter by id globs or exact slugs (see `rule_matches`). Raises ValueError for a pattern matching nothing."""
 
     def matches(rule: Rule, pattern: str) -> bool:
-        p = pattern.strip().lower()
-        return fnmatch.fnmatchcase(rule.id.lower(), p) or fnmatch.fnmatchcase(rule.slug.lower(), p)
+        return rule_matches(rule.id, rule.slug, pattern)
 
     for pattern in [*(include or []), *(exclude or [])]:
         if not any(matches(r, pattern) for r in rules):

@@ -12,6 +12,7 @@ snapshot to findings, attached with `@rule.check`:
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,6 +64,13 @@ class Finding(BaseModel):
     fingerprint: str
     waived: bool = False
     waiver: WaiverRef | None = None
+
+
+def rule_matches(rule_id: str, slug: str, pattern: str) -> bool:
+    """A rule id glob (`PEER*`, case-insensitive) or an exact slug. Globs never match slugs:
+    `PEER*` must not also pick NSG001 peer-traffic-denied."""
+    p = pattern.strip().lower()
+    return fnmatch.fnmatchcase(rule_id.lower(), p) or p == slug.lower()
 
 
 def fingerprint(rule_id: str, resource_id: str, related_ids: Iterable[str] = ()) -> str:

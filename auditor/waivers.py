@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.ids import norm_id
 from auditor.normalize import InputError
-from auditor.rule import Finding, WaiverRef
+from auditor.rule import Finding, WaiverRef, rule_matches
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -86,10 +86,8 @@ class Waiver(BaseModel):
     def matches(self, finding: Finding, slug: str = "") -> bool:
         if self.fingerprint and self.fingerprint.lower() != finding.fingerprint.lower():
             return False
-        if self.rule:
-            pattern = self.rule.lower()
-            if not (fnmatch.fnmatchcase(finding.rule_id.lower(), pattern) or pattern == slug.lower()):
-                return False
+        if self.rule and not rule_matches(finding.rule_id, slug, self.rule):
+            return False
         if self.resource and not fnmatch.fnmatchcase(norm_id(finding.resource_id), norm_id(self.resource)):
             return False
         return True

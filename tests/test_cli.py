@@ -117,7 +117,7 @@ def test_fail_on_incomplete_exits_3(tmp_path, capsys, monkeypatch):
     snapshot = _snapshot_with_failed_subscription(tmp_path, capsys, monkeypatch)
     code, out, err = run(capsys, monkeypatch, "evaluate", snapshot, "--rules", "PEER001", "--fail-on-incomplete")
     assert code == 3
-    assert CONN in err and "authorization" in err  # the warning names the subscription and why
+    assert CONN in err and "AuthorizationFailed on virtualNetworks" in err  # the warning names the subscription and why
     coverage = json.loads(out)["coverage"]
     assert coverage["complete"] is False and coverage["incomplete"][0]["subscription_id"] == CONN
 

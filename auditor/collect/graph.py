@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor.collect import raw
 from auditor.collect.calls import Call, Sink
 
 BATCH = 1000  # Resource Graph's limit of subscriptions per query
@@ -37,20 +38,28 @@ def _row(row: dict) -> dict:
 
 def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = None,
                 management_groups: list[str] | None = None, top: int = PAGE):
-    """Every row of a query, following $skipToken."""
-    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+    """Every row of a query, following $skipToken.
 
-    skip_token = None
-    while True:
-        request = QueryRequest(
+    The body is the SDK's QueryRequest, serialized as `client.resources()` would; the POST goes
+    through the client's pipeline and the rows stay JSON (see auditor.collect.raw).
+    """
+    from azure.core.paging import ItemPaged
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+    from azure.mgmt.resourcegraph.operations._resource_graph_client_operations import build_resources_request
+
+    def get_next(skip_token: str | None = None) -> Any:
+        body = QueryRequest(
             subscriptions=subscriptions, management_groups=management_groups, query=query,
             options=QueryRequestOptions(result_format="objectArray", top=top, skip_token=skip_token),
-        )
-        response = client.resources(request)
-        yield from response.data or []
-        skip_token = response.skip_token
-        if not skip_token:
-            return
+        ).serialize()
+        request = build_resources_request(api_version=client._config.api_version, content_type="application/json", json=body)
+        return raw.send(client, request)
+
+    def extract_data(response: Any) -> tuple[str | None, Any]:
+        page = raw.body(response)
+        return page.get("$skipToken") or None, iter(page.get("data") or [])
+
+    return ItemPaged(get_next, extract_data)
 
 
 def batch_calls(client: Any, subscription_ids: list[str], page_size: int = PAGE) -> list[Call]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from auditor import __version__
-from auditor.collect import arm, graph
+from auditor.collect import arm, graph, raw
 from auditor.collect.auth import Cloud, cloud as cloud_named, credential_factory
-from auditor.collect.calls import Call, Found, Sink, as_rest
+from auditor.collect.calls import Call, Found, Sink
 from auditor.collect.errors import CollectFailed, describe, is_login_failure
 from auditor.collect.policies import client_kwargs
 from auditor.ids import subscription_of
@@ -65,12 +65,11 @@ class _Run:
     # -- discovery ------------------------------------------------------------------
     def discovery_calls(self) -> list[Call]:
         calls: list[Call] = []
-        subs_client = self.clients.subscriptions
 
         def listing(tenant: str | None, rest: list[str | None]) -> Call:
             def run(sink: Sink) -> list[Call]:
-                for sub in subs_client(self.credentials(tenant)).subscriptions.list():
-                    self.note(as_rest(sub), tenant)
+                for sub in self.subscriptions_list("build_subscriptions_list_request", tenant):
+                    self.note(sub, tenant)
                 # tenants one after another: replayed cassettes tell them apart only by order
                 return [listing(rest[0], rest[1:])] if rest else []
             return Call("subscriptions" + (f":{tenant}" if tenant else ""), [], run, fatal=True)
@@ -80,19 +79,26 @@ class _Run:
             calls.append(listing(tenants[0], tenants[1:]))
 
         def tenant_names(sink: Sink) -> None:
-            for tenant in subs_client(self.credentials(None)).tenants.list():
-                t = as_rest(tenant)
+            for t in self.subscriptions_list("build_tenants_list_request", None):
                 self.found.tenants[t["tenantId"].lower()] = t
 
         calls.append(Call("tenants", [], tenant_names))
         for group in self.scope.management_groups:
             def under_group(sink: Sink, group: str = group) -> None:
-                client = self.clients.graph(self.credentials(None))
+                client = self.clients.shared("graph", self.credentials(None))
                 for row in graph.query_pages(client, graph.SUBSCRIPTIONS_QUERY, management_groups=[group]):
                     self.note({"subscriptionId": row["subscriptionId"], "tenantId": row.get("tenantId"),
                                "displayName": row.get("name"), "state": (row.get("properties") or {}).get("state")}, None)
             calls.append(Call(f"managementGroup:{group}", [], under_group, fatal=True))
         return calls
+
+    def subscriptions_list(self, builder: str, tenant: str | None) -> Any:
+        """GET /subscriptions or /tenants through the subscription client's pipeline, as REST JSON."""
+        from azure.mgmt.resource.subscriptions.operations import _operations
+
+        client = self.clients.shared("subscriptions", self.credentials(tenant))
+        api_version = client._config.api_version
+        return raw.pages(client, getattr(_operations, builder)(api_version=api_version), api_version=api_version)
 
     def note(self, sub: dict, tenant: str | None) -> None:
         with self.lock:
@@ -110,8 +116,11 @@ class _Run:
             self.tenant_of.setdefault(key, tenant)
 
             def get(sink: Sink, sid: str = sid) -> None:
-                sub = self.clients.subscriptions(self.credentials(self.tenant_of[sid.lower()])).subscriptions.get(sid)
-                self.note(as_rest(sub), self.tenant_of[sid.lower()])
+                from azure.mgmt.resource.subscriptions.operations._operations import build_subscriptions_get_request
+
+                tenant = self.tenant_of[sid.lower()]
+                client = self.clients.shared("subscriptions", self.credentials(tenant))
+                self.note(raw.get(client, build_subscriptions_get_request(sid, api_version=client._config.api_version)), tenant)
             calls.append(Call("subscription", [key], get))
         return calls
 
@@ -123,7 +132,7 @@ class _Run:
             for sid in subscription_ids:
                 by_tenant.setdefault(self.tenant_of.get(sid), []).append(sid)
             for tenant, sids in by_tenant.items():
-                calls += graph.batch_calls(self.clients.graph(self.credentials(tenant)), sids, self.page_size)
+                calls += graph.batch_calls(self.clients.shared("graph", self.credentials(tenant)), sids, self.page_size)
         else:
             for sid in subscription_ids:
                 calls += arm.subscription_calls(self.clients, self.credentials(self.tenant_of.get(sid)), sid)
