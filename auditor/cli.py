@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from auditor import __version__
-from auditor.engine import Evaluation, RuleLoadError, discover_rules, evaluate, select_rules
+from auditor.engine import Evaluation, RuleLoadError, coverage_of, discover_rules, evaluate, select_rules
 from auditor.importer import load_snapshot
 from auditor.normalize import InputError
 from auditor.rule import Severity
@@ -80,9 +80,9 @@ def exit_code(result: Evaluation, fail_on: Severity | None, fail_on_incomplete: 
     return EXIT_OK
 
 
-def warn_incomplete(result: Evaluation) -> None:
+def warn_incomplete(coverage: dict) -> None:
     """One line per incomplete subscription: which calls failed, grouped by error code (details are in the reports)."""
-    for sub in result.coverage.get("incomplete", []):
+    for sub in coverage.get("incomplete", []):
         by_code: dict[str, list[str]] = {}
         for error in sub["errors"]:
             by_code.setdefault(error["code"] or "error", []).append(error["scope"])
@@ -127,7 +127,7 @@ def evaluate_cmd(
     from reports import write_outputs
 
     write_outputs(result, snapshot, _split([format]), output)
-    warn_incomplete(result)
+    warn_incomplete(result.coverage)
     raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
 
 
@@ -192,7 +192,7 @@ def report_cmd(
         result = run_rules(snapshot, rules, skip_rules, waivers)
     for path in write_outputs(result, snapshot, formats, out):
         typer.echo(f"wrote {path}", err=True)
-    warn_incomplete(result)
+    warn_incomplete(result.coverage)
     raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
 
 
@@ -277,7 +277,7 @@ def scan_cmd(
     if not quiet:
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
-    warn_incomplete(result)
+    warn_incomplete(result.coverage)
     raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
 
 
@@ -303,12 +303,7 @@ def collect_cmd(
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                         record, replay, demo, quiet, read_timeout, retries)
     snapshot.write(output)
-    for sub in snapshot.incomplete_subscriptions:
-        by_code: dict[str, list] = {}
-        for e in sub.errors:
-            by_code.setdefault(e.code or "error", []).append(e)
-        reasons = "; ".join(f"{code} on {', '.join(e.scope for e in errs)}: {errs[0].message}" for code, errs in by_code.items())
-        typer.echo(f"vnet-audit: warning: subscription {sub.subscription_id} is {sub.status.value}: {reasons}", err=True)
+    warn_incomplete(coverage_of(snapshot))
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
     raise typer.Exit(EXIT_INCOMPLETE if fail_on_incomplete and snapshot.incomplete_subscriptions else EXIT_OK)

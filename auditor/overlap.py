@@ -9,11 +9,12 @@ all use 10.0.0.0/16 form a single group and cost a single lookup each.
 from __future__ import annotations
 
 import heapq
+import ipaddress
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
-from auditor.prefixes import interval, to_network
+from auditor.prefixes import _V6_OFFSET, interval, to_network
 
 Span = tuple[int, int]
 
@@ -148,3 +149,57 @@ class OverlapIndex:
             return iter(())
         merged = heapq.merge(*(self.members[g] for g in sorted(self.neighbours(gid))))
         return (k for k in merged if k != key)
+
+
+def overlap_clusters(items: Iterable[tuple[int, int, Hashable]]) -> list[tuple[tuple[Span, ...], set[Hashable]]]:
+    """Keys whose intervals (start, end, key) overlap, directly or through a chain, as clusters.
+
+    One sorted sweep merges overlapping intervals into ranges; a range holding two or more
+    keys is an overlap, and overlap ranges that share a key are joined into one cluster.
+    Returns [(merged ranges, keys)] ordered by first range; O(n log n), output bounded by n.
+    """
+    merged: list[list] = []  # [start, end, keys]
+    for start, end, key in sorted(items, key=lambda t: (t[0], t[1])):
+        if merged and start <= merged[-1][1]:
+            last = merged[-1]
+            last[1] = max(last[1], end)
+            last[2].add(key)
+        else:
+            merged.append([start, end, {key}])
+    ranges = [r for r in merged if len(r[2]) > 1]
+    parent = list(range(len(ranges)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_range: dict[Hashable, int] = {}
+    for i, (_, _, keys) in enumerate(ranges):
+        for key in keys:
+            j = root(first_range.setdefault(key, i))
+            if j != root(i):
+                parent[max(j, root(i))] = min(j, root(i))
+    clusters: dict[int, tuple[list[Span], set[Hashable]]] = {}
+    for i, (start, end, keys) in enumerate(ranges):
+        spans, members = clusters.setdefault(root(i), ([], set()))
+        spans.append((start, end))
+        members.update(keys)
+    return [(tuple(spans), members) for _, (spans, members) in sorted(clusters.items())]
+
+
+def span_cidrs(span: Span) -> list[str]:
+    """An interval of the shared IPv4/IPv6 line as the fewest CIDRs ('10.1.0.0/16')."""
+    start, end = span
+    if start >= _V6_OFFSET:
+        first, last = ipaddress.IPv6Address(start - _V6_OFFSET), ipaddress.IPv6Address(end - _V6_OFFSET)
+    else:
+        first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
+    return [str(net) for net in ipaddress.summarize_address_range(first, last)]
+
+
+def within(prefixes: Iterable[str], spans: Iterable[Span]) -> list[str]:
+    """The prefixes (original spelling) that lie inside one of `spans`."""
+    spans = list(spans)
+    return [p for p in prefixes if (s := span_of(p)) is not None and any(a <= s[0] and s[1] <= b for a, b in spans)]
