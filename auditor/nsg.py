@@ -305,17 +305,22 @@ class ParsedRule:
 def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool = True) -> list[ParsedRule]:
     """Custom and default rules of one direction, by priority; parsed once per snapshot."""
     cache = _memo(snapshot, "nsg.rules")
-    key = (nsg.key, inbound)
-    if key not in cache:
-        # the snapshot keeps each list sorted by (direction, priority): custom rules (100-4096) then
-        # default rules (65000+) is already priority order; sort only if an import broke that
-        for inbound_ in (True, False):
-            parsed = [p for p in map(ParsedRule, nsg.security_rules) if p.inbound == inbound_]
-            parsed += [p for p in map(ParsedRule, nsg.default_security_rules) if p.inbound == inbound_]
+    nsg_key = nsg.key
+    found = cache.get((nsg_key, inbound))
+    if found is None:
+        # each rule is wrapped once, both directions together; the snapshot keeps each list sorted by
+        # (direction, priority): custom rules (100-4096) then default rules (65000+) is already
+        # priority order; sort only if an import broke that
+        by_direction: dict[bool, list[ParsedRule]] = {True: [], False: []}
+        for rules in (nsg.security_rules, nsg.default_security_rules):
+            for p in map(ParsedRule, rules):
+                by_direction[p.inbound].append(p)
+        for inbound_, parsed in by_direction.items():
             if any(a.priority > b.priority for a, b in zip(parsed, parsed[1:])):
                 parsed.sort(key=lambda p: (p.priority, p.is_default))
-            cache[(nsg.key, inbound_)] = parsed
-    return cache[key]
+            cache[(nsg_key, inbound_)] = parsed
+        found = by_direction[inbound]
+    return found
 
 
 def _memo(snapshot: Snapshot, name: str) -> dict:
