@@ -21,6 +21,7 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from auditor.ids import norm_id
@@ -316,7 +317,7 @@ def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool 
             for p in map(ParsedRule, rules):
                 by_direction[p.inbound].append(p)
         for inbound_, parsed in by_direction.items():
-            if any(a.priority > b.priority for a, b in zip(parsed, parsed[1:])):
+            if any(a.priority > b.priority for a, b in pairwise(parsed)):
                 parsed.sort(key=lambda p: (p.priority, p.is_default))
             cache[(nsg_key, inbound_)] = parsed
         found = by_direction[inbound]

@@ -11,11 +11,14 @@ from datetime import datetime, timezone
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from auditor.ids import norm_id, parent_id, subscription_of
+
+if TYPE_CHECKING:
+    from auditor.topology import SnapshotIndex
 
 SCHEMA_VERSION = "1.0"
 
@@ -284,7 +287,7 @@ class Snapshot(_Model):
 
     # -- lookups (built once, on first use) -----------------------------------
     @cached_property
-    def index(self) -> "SnapshotIndex":
+    def index(self) -> SnapshotIndex:
         from auditor.topology import SnapshotIndex
 
         return SnapshotIndex(self)

@@ -159,38 +159,6 @@ def run_once(server: Server, sub_ids: list[str], source: str, concurrency: int, 
             "server_time": sum(r["end"] - r["start"] for r in log)}
 
 
-def explain(server: Server, sub_ids: list[str], repeat: int = 5) -> None:
-    """Where the collector's CPU goes, per subscription: the SDK's model round-trip vs our normalizer."""
-    from typing import List
-
-    from azure.mgmt.network import models
-    from azure.mgmt.network._utils.model_base import _deserialize  # what list_all() does to every page
-
-    from auditor.collect.calls import as_rest
-    from auditor.normalize import SnapshotBuilder
-
-    ctx = ssl.create_default_context(cafile=server.ca_file)
-    sdk = norm = 0.0
-    for kind, model in (("virtualNetworks", models.VirtualNetwork), ("networkSecurityGroups", models.NetworkSecurityGroup),
-                        ("routeTables", models.RouteTable)):
-        url = f"{server.base_url}/subscriptions/{sub_ids[0]}/providers/Microsoft.Network/{kind}"
-        with urllib.request.urlopen(url, context=ctx, timeout=30) as r:
-            raw = json.load(r)["value"]
-        started = time.perf_counter()
-        for _ in range(repeat):
-            rest = [as_rest(m) for m in _deserialize(List[model], raw)]
-        sdk += (time.perf_counter() - started) / repeat
-        started = time.perf_counter()
-        for _ in range(repeat):
-            builder = SnapshotBuilder()
-            for item in rest:
-                builder.add(item, origin="arm")
-        norm += (time.perf_counter() - started) / repeat
-    server.new_requests()
-    print(f"cpu per subscription (arm): SDK model deserialize + as_dict {sdk * 1000:.0f} ms, normalize {norm * 1000:.0f} ms "
-          f"-> x{len(sub_ids)} subscriptions = {sdk * len(sub_ids):.1f} s + {norm * len(sub_ids):.1f} s on one GIL")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=100)
@@ -201,7 +169,6 @@ def main() -> None:
     parser.add_argument("--source", default="arm,graph")
     parser.add_argument("--scope", default="explicit,discover", help="explicit (--subscription x N) and/or discover (--all-subscriptions)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; the best is printed")
-    parser.add_argument("--explain", action="store_true", help="also break down the collector's CPU per subscription")
     args = parser.parse_args()
 
     spec = estate_spec(args.subscriptions, args.vnets)
@@ -212,8 +179,6 @@ def main() -> None:
     server = Server(spec, args.latency, args.page_size)
     try:
         run_once(server, sub_ids[:2], "arm", 4, False)  # warm-up: imports, TLS, token
-        if args.explain:
-            explain(server, sub_ids)
         header = f"{'source':6} {'scope':9} {'conc':>5} {'wall s':>7} {'reqs':>5} {'chain':>5} {'crit s':>7} {'ratio':>6} " \
                  f"{'cpu s':>6} {'peak':>5} {'srv ms':>6} {'bound s':>7}  critical chain"
         print(header)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 #: A call's body gets a sink for raw ARM resources (REST shape) and returns follow-up calls.
 Sink = Callable[[dict], None]
@@ -23,14 +23,3 @@ class Found:
 
     subscriptions: dict[str, dict] = field(default_factory=dict)  # lower id -> {subscriptionId, tenantId, displayName, state}
     tenants: dict[str, dict] = field(default_factory=dict)  # lower id -> {tenantId, displayName, defaultDomain}
-
-
-def as_rest(model: Any) -> dict:
-    """An SDK model back to the REST JSON it was read from (typespec models keep it; msrest ones serialize)."""
-    if isinstance(model, dict):
-        return model
-    if hasattr(model, "as_dict") and hasattr(model, "_data"):
-        return model.as_dict()
-    if hasattr(model, "serialize"):
-        return model.serialize(keep_readonly=True)
-    raise TypeError(f"cannot turn {type(model).__name__} into a resource")

@@ -2,11 +2,18 @@
 
 import bisect
 from collections import deque
+from functools import lru_cache
 
 from auditor.ids import norm_id
 from auditor.nsg import describe_space, name_list, rules_in_order, subtract, union
 from auditor.prefixes import IntervalSet, interval, is_any
-from auditor.reach import TRANSIT_NEXT_HOPS, connected_vnets, effective_routes, next_hop, vnets_overlapping_in_component
+from auditor.reach import (
+    TRANSIT_NEXT_HOPS,
+    connected_vnets,
+    effective_routes,
+    next_hop,
+    vnets_overlapping_in_component,
+)
 from auditor.rule import Rule
 
 LIMIT = 50  # (VNet, remote VNet) pairs kept in evidence per rule
@@ -55,17 +62,19 @@ rule = Rule(
 )
 
 
+@lru_cache(maxsize=1 << 18)
+def _prefix_span(prefix: str) -> tuple[int, int] | None:
+    """The interval of a written CIDR; None for `*`/Any, service tags and junk."""
+    return None if is_any(prefix) else interval(prefix)
+
+
 def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
-    out = []
-    for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes):
-        if not is_any(prefix) and (span := interval(prefix)) is not None:
-            out.append((prefix, span))
-    return out
+    return [(prefix, span) for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes)
+            if (span := _prefix_span(prefix)) is not None]
 
 
-def _transit_space(snapshot, subnet, vnet_key, cache) -> IntervalSet:
-    """Addresses the subnet's route table sends to an appliance or gateway."""
-    table_id = norm_id(subnet.route_table_id)
+def _transit_space(snapshot, table_id, vnet_key, cache) -> IntervalSet:
+    """Addresses the route table sends to an appliance or gateway in subnets of the VNet."""
     key = (table_id, vnet_key)
     if key not in cache:
         table = snapshot.index.route_tables.get(table_id) if table_id else None
@@ -74,28 +83,42 @@ def _transit_space(snapshot, subnet, vnet_key, cache) -> IntervalSet:
     return cache[key]
 
 
-def _remote_targets(snapshot, a_key, span, cache) -> list[tuple[str, IntervalSet]]:
-    """VNets C two or more hops from A that the prefix overlaps, with the overlapping addresses."""
+def _uncovered(snapshot, table_id, a_key, span, remote, cache) -> IntervalSet:
+    """What the route table leaves without a transit route of the prefix's remote addresses
+    (once per VNet, prefix and route table; each VNet C then takes its share)."""
+    key = ("gap", table_id, a_key, span)
+    if key not in cache:
+        cache[key] = subtract(remote, _transit_space(snapshot, table_id, a_key, cache))
+    return cache[key]
+
+
+_NO_TARGETS = (None, ())
+
+
+def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, tuple[tuple[str, IntervalSet], ...]]:
+    """The prefix's addresses outside A and its directly peered VNets, and the VNets C two or
+    more hops from A that they overlap, with the overlapping addresses."""
+    key = (a_key, span)
+    found = cache.get(key)
+    if found is not None:
+        return found
     local = _local_space(snapshot, a_key, cache)
     k = bisect.bisect_right(local.starts, span[0]) - 1
     if k >= 0 and span[1] <= local.ends[k]:
-        return []  # A's own or a directly peered VNet's addresses (the common case: cheap, no allocation)
-    key = (a_key, span)
-    if key not in cache:
+        found = _NO_TARGETS  # A's own or a directly peered VNet's addresses (the common case)
+    elif _is_summary(snapshot, a_key, span, cache):
+        found = _NO_TARGETS
+    else:
         index = snapshot.index
-        prefix_space = IntervalSet([span])
-        out = []
-        if not _is_summary(snapshot, a_key, span, cache):
-            # addresses A routes to itself or a directly peered VNet cannot be C's
-            remote = subtract(prefix_space, local)
-            found = vnets_overlapping_in_component(snapshot, a_key, remote) if remote else set()
-            found.discard(a_key)
-            for c in sorted(found - index.peered_vnets(a_key)):
-                wanted = remote.intersection(index.address_space(c))
-                if wanted:
-                    out.append((c, wanted))
-        cache[key] = out
-    return cache[key]
+        # addresses A routes to itself or a directly peered VNet cannot be C's
+        remote = subtract(IntervalSet([span]), local)
+        c_keys = vnets_overlapping_in_component(snapshot, a_key, remote) if remote else set()
+        c_keys.discard(a_key)
+        out = tuple((c, wanted) for c in sorted(c_keys - index.peered_vnets(a_key))
+                    if (wanted := remote.intersection(index.address_space(c))))
+        found = (remote, out) if out else _NO_TARGETS
+    cache[key] = found
+    return found
 
 
 def _is_summary(snapshot, a_key, span, cache) -> bool:
@@ -149,8 +172,7 @@ def _path(snapshot, a_key, c_key, cache):
 @rule.check
 def check(snapshot):
     index = snapshot.index
-    transit_cache: dict = {}
-    target_cache: dict = {}
+    cache: dict = {}
     path_cache: dict = {}
     for nsg in snapshot.network_security_groups:
         vnets = index.vnets_of(nsg.id)
@@ -158,21 +180,30 @@ def check(snapshot):
             continue
         allows = [p.rule for p in (*rules_in_order(snapshot, nsg, True), *rules_in_order(snapshot, nsg, False))
                   if p.allow and not p.is_default]
-        subnet_keys = index.subnets_of(nsg.id)
+        subnets_of_vnet = None  # VNet -> subnets using the NSG, built when a rule first has a target
         for r in allows:
             prefixes = _rule_prefixes(r)
             if not prefixes:
                 continue
             hits = []
             for a_key in vnets:
-                subnets = [index.subnets[s] for s in subnet_keys if index.vnet_of_subnet[s].key == a_key]
                 for prefix, span in prefixes:
-                    for c_key, wanted in _remote_targets(snapshot, a_key, span, target_cache):
-                        missing = []
-                        for subnet in subnets:
-                            uncovered = subtract(wanted, _transit_space(snapshot, subnet, a_key, transit_cache))
-                            if uncovered:
-                                missing.append((subnet, uncovered))
+                    remote, targets = _remote_targets(snapshot, a_key, span, cache)
+                    if not targets:
+                        continue
+                    if subnets_of_vnet is None:
+                        subnets_of_vnet = {}
+                        for s in index.subnets_of(nsg.id):
+                            subnets_of_vnet.setdefault(index.vnet_of_subnet[s].key, []).append(index.subnets[s])
+                    gaps = []
+                    for subnet in subnets_of_vnet.get(a_key, ()):
+                        gap = _uncovered(snapshot, norm_id(subnet.route_table_id), a_key, span, remote, cache)
+                        if gap:
+                            gaps.append((subnet, gap))
+                    if not gaps:
+                        continue  # every subnet routes all of it to an appliance or gateway
+                    for c_key, wanted in targets:
+                        missing = [(subnet, uncovered) for subnet, gap in gaps if (uncovered := gap.intersection(wanted))]
                         if missing:
                             hits.append((a_key, c_key, prefix, missing))
             if not hits:

@@ -85,11 +85,13 @@ def check(snapshot):
                         hits.setdefault(peering.key, []).append({
                             "vnet": index.vnets[a_key].name, "vnet_id": index.vnets[a_key].id, "route_table": table.name,
                             "route": route.name, "route_id": route.id, "address_prefix": route.address_prefix,
-                            "next_hop_ip_address": ip, "addresses": describe_space(overlap),
+                            "next_hop_ip_address": ip, "addresses": overlap,  # formatted below, if listed
                         })
     for key, routes in hits.items():
         peering, c_key, hub_key = peerings[key]
         c, hub = index.vnets[c_key], index.vnets[hub_key]
+        for r in routes[:LIMIT]:  # only listed routes need their addresses as text
+            r["addresses"] = describe_space(r["addresses"])
         first = routes[0]
         yield rule.finding(
             resource_id=peering.id,
