@@ -19,10 +19,7 @@ from auditor.prefixes import _V6_OFFSET, interval, to_network
 Span = tuple[int, int]
 
 
-@lru_cache(maxsize=1 << 16)
-def span_of(prefix: str) -> Span | None:
-    """`auditor.prefixes.interval`, cached: estates repeat the same prefixes many times."""
-    return interval(prefix)
+span_of = interval  # cached in auditor.prefixes: estates repeat the same prefixes many times
 
 
 def prefix_spans(prefixes: Iterable[str]) -> tuple[Span, ...]:

@@ -87,23 +87,30 @@ def multi_hop_vnets(snapshot: Snapshot, vnet_id: str) -> dict[str, int]:
 
 
 def peering_path(snapshot: Snapshot, a: str, c: str) -> list[str] | None:
-    """Shortest chain of peered VNets from A to C (normalized ids), or None."""
-    index = snapshot.index
+    """Shortest chain of peered VNets from A to C (normalized ids), or None.
+
+    One breadth-first search per source VNet, kept for the snapshot; neighbours are
+    visited in sorted order so the same path comes back every run."""
+    memo = _memo(snapshot, "reach.bfs")
     a, c = norm_id(a), norm_id(c)
-    prev: dict[str, str | None] = {a: None}
-    queue = deque([a])
-    while queue:
-        cur = queue.popleft()
-        if cur == c:
-            path = [cur]
-            while prev[path[-1]] is not None:
-                path.append(prev[path[-1]])
-            return path[::-1]
-        for nxt in sorted(index.peered_vnets(cur)):
-            if nxt not in prev:
-                prev[nxt] = cur
-                queue.append(nxt)
-    return None
+    if a not in memo:
+        index = snapshot.index
+        prev: dict[str, str | None] = {a: None}
+        queue = deque([a])
+        while queue:
+            cur = queue.popleft()
+            for nxt in sorted(index.peered_vnets(cur)):
+                if nxt not in prev:
+                    prev[nxt] = cur
+                    queue.append(nxt)
+        memo[a] = prev
+    prev = memo[a]
+    if c not in prev:
+        return None
+    path = [c]
+    while prev[path[-1]] is not None:
+        path.append(prev[path[-1]])
+    return path[::-1]
 
 
 def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, IntervalSet]]:

@@ -1,8 +1,6 @@
 """TRANS001 assumed-transitivity."""
 
 import bisect
-from collections import deque
-from functools import lru_cache
 
 from auditor.ids import norm_id
 from auditor.nsg import describe_space, name_list, rules_in_order, subtract, union
@@ -12,6 +10,7 @@ from auditor.reach import (
     connected_vnets,
     effective_routes,
     next_hop,
+    peering_path,
     vnets_overlapping_in_component,
 )
 from auditor.rule import Rule
@@ -62,7 +61,6 @@ rule = Rule(
 )
 
 
-@lru_cache(maxsize=1 << 18)
 def _prefix_span(prefix: str) -> tuple[int, int] | None:
     """The interval of a written CIDR; None for `*`/Any, service tags and junk."""
     return None if is_any(prefix) else interval(prefix)
@@ -144,36 +142,10 @@ def _local_space(snapshot, a_key, cache) -> IntervalSet:
     return cache[key]
 
 
-def _path(snapshot, a_key, c_key, cache):
-    """Shortest peering path, with one breadth-first search per source VNet."""
-    neighbours = cache.setdefault(None, {})
-    if a_key not in cache:
-        index = snapshot.index
-        prev = {a_key: None}
-        queue = deque([a_key])
-        while queue:
-            cur = queue.popleft()
-            if cur not in neighbours:
-                neighbours[cur] = sorted(index.peered_vnets(cur))  # sorted: the same path every run
-            for nxt in neighbours[cur]:
-                if nxt not in prev:
-                    prev[nxt] = cur
-                    queue.append(nxt)
-        cache[a_key] = prev
-    prev = cache[a_key]
-    if c_key not in prev:
-        return None
-    path = [c_key]
-    while prev[path[-1]] is not None:
-        path.append(prev[path[-1]])
-    return path[::-1]
-
-
 @rule.check
 def check(snapshot):
     index = snapshot.index
     cache: dict = {}
-    path_cache: dict = {}
     for nsg in snapshot.network_security_groups:
         vnets = index.vnets_of(nsg.id)
         if not vnets:
@@ -210,7 +182,7 @@ def check(snapshot):
                 continue
             a_key, c_key, prefix, missing = hits[0]
             a, c = index.vnets[a_key], index.vnets[c_key]
-            path = _path(snapshot, a_key, c_key, path_cache) or [a_key, c_key]
+            path = peering_path(snapshot, a_key, c_key) or [a_key, c_key]
             route_of = {s.name: (s.route_table_id or "").rsplit("/", 1)[-1] or None for _, _, _, m in hits for s, _ in m}
             no_table = [n for n, t in route_of.items() if t is None]
             yield rule.finding(
@@ -232,7 +204,7 @@ def check(snapshot):
                     "nsg": nsg.name, "priority": r.priority, "direction": r.direction,
                     "pairs": [
                         {"vnet": index.vnets[ak].name, "remote_vnet": index.vnets[ck].name, "prefix": p,
-                         "path": [index.vnets[k].name for k in (_path(snapshot, ak, ck, path_cache) or [])] if i < 5 else None,
+                         "path": [index.vnets[k].name for k in (peering_path(snapshot, ak, ck) or [])] if i < 5 else None,
                          "subnets_without_route": {s.name: describe_space(u) for s, u in m}}
                         for i, (ak, ck, p, m) in enumerate(hits[:LIMIT])
                     ],
