@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -350,6 +351,9 @@ def version() -> None:
 
 
 def main() -> None:
+    # azure-core/azure-identity log every failed credential attempt as warnings; without a
+    # handler Python prints them all. Errors reach the user as one line from us instead.
+    logging.getLogger("azure").addHandler(logging.NullHandler())
     try:
         app()
     except InputError as exc:

@@ -81,3 +81,16 @@ def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_no_credential_is_one_line_with_a_hint(tmp_path):
+    # no Azure CLI, no managed identity, no environment: DefaultAzureCredential finds nothing
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
+    env["PATH"] = str(Path(sys.executable).parent)  # no `az` on the path
+    env["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = "http://127.0.0.1:9"  # the managed identity probe stays on loopback and fails at once
+    result = subprocess.run([CLI, "scan", "--subscription", "00000000-0000-0000-0000-000000000001", "--out", str(tmp_path), "-q"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # azure-identity's per-credential warnings stay quiet
+    assert lines[0].startswith("vnet-audit: error: could not sign in to Azure") and "az login" in lines[0]

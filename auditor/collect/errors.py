@@ -45,3 +45,13 @@ def is_login_failure(exc: BaseException) -> bool:
     if isinstance(exc, CredentialUnavailableError):
         return True
     return isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None
+
+
+def login_hint(exc: BaseException) -> str:
+    """One line for a credential that produced no token (azure-identity's own text lists every source it tried)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _one_line(
+        f"could not sign in to Azure ({first}). Run `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/"
+        "AZURE_CLIENT_SECRET (or a federated token), or run where a managed identity is available",
+        400,
+    )

@@ -12,7 +12,7 @@ from auditor import __version__
 from auditor.collect import arm, graph, raw
 from auditor.collect.auth import Cloud, cloud as cloud_named, credential_factory
 from auditor.collect.calls import Call, Found, Sink
-from auditor.collect.errors import CollectFailed, describe, is_login_failure
+from auditor.collect.errors import CollectFailed, describe, is_login_failure, login_hint
 from auditor.collect.policies import client_kwargs
 from auditor.ids import subscription_of
 from auditor.normalize import InputError, SnapshotBuilder
@@ -166,7 +166,11 @@ class _Run:
                 for future in done:
                     call = pending.pop(future)
                     follow, error = future.result()
-                    if error is not None and (call.fatal or is_login_failure(error)):
+                    if error is not None and is_login_failure(error):
+                        for f in pending:
+                            f.cancel()
+                        raise CollectFailed(login_hint(error))
+                    if error is not None and call.fatal:
                         for f in pending:
                             f.cancel()
                         raise CollectFailed(f"{call.scope}: {describe(error)[1]}")
