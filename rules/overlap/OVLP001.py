@@ -105,7 +105,7 @@ def check(snapshot):
                 resource_id=peering.id,
                 related_ids=[vnet.id, remote_id],
                 message=(
-                    f"VNet {vnet.name} and {remote_name} overlap across {kind} {peering.name} "
+                    f"VNets {vnet.name} and {remote_name} overlap across {kind} {peering.name} "
                     f"({peering.peering_state}): {describe([(o['local_prefix'], o['remote_prefix']) for o in overlaps])} "
                     f"(in {where})."
                 ),

@@ -52,7 +52,7 @@ def check(snapshot):
                 coverage, why = "not scanned", f"subscription {sub_id or '(unknown)'} was not scanned"
             else:
                 coverage = sub.status.value
-                errors = "; ".join(e.code or e.message for e in sub.errors)
+                errors = "; ".join(dict.fromkeys(e.code or e.message for e in sub.errors))
                 label = f"{sub.display_name} ({sub_id})" if sub.display_name and sub.display_name != sub_id else sub_id
                 why = f"subscription {label} was only partly read" if coverage == "partial" else (
                     f"reading subscription {label} failed"
