@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from auditor import __version__
-from auditor.engine import Evaluation, RuleLoadError, coverage_of, discover_rules, evaluate, select_rules
+from auditor.engine import Evaluation, RuleLoadError, coverage_of, discover_rules, evaluate, incomplete_reason, select_rules
 from auditor.importer import load_snapshot
 from auditor.normalize import InputError
 from auditor.rule import Severity
@@ -84,10 +84,7 @@ def exit_code(result: Evaluation, fail_on: Severity | None, fail_on_incomplete: 
 def warn_incomplete(coverage: dict) -> None:
     """One line per incomplete subscription: which calls failed, grouped by error code (details are in the reports)."""
     for sub in coverage.get("incomplete", []):
-        by_code: dict[str, list[str]] = {}
-        for error in sub["errors"]:
-            by_code.setdefault(error["code"] or "error", []).append(error["scope"])
-        reasons = "; ".join(f"{code} on {', '.join(scopes)}" for code, scopes in by_code.items()) or "no detail"
+        reasons = incomplete_reason(sub)
         name = f"{sub['display_name']} ({sub['subscription_id']})" if sub.get("display_name") else sub["subscription_id"]
         typer.echo(f"vnet-audit: warning: subscription {name} is {sub['status']}: {reasons}", err=True)
 

@@ -125,6 +125,14 @@ def coverage_of(snapshot: Snapshot) -> dict:
     }
 
 
+def incomplete_reason(entry: dict) -> str:
+    """A coverage entry's errors, short: `AuthorizationFailed on virtualNetworks, routeTables; Timeout on ...`."""
+    by_code: dict[str, list[str]] = {}
+    for error in entry.get("errors", []):
+        by_code.setdefault(error.get("code") or "error", []).append(error["scope"])
+    return "; ".join(f"{code} on {', '.join(scopes)}" for code, scopes in by_code.items()) or entry.get("status", "")
+
+
 def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
     findings: list[Finding] = []
     errors: list[RuleError] = []

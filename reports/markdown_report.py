@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from auditor.engine import Evaluation
+from auditor.engine import Evaluation, incomplete_reason
 from auditor.snapshot import Snapshot
 from reports.common import SEVERITIES
 
@@ -37,8 +37,8 @@ def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int =
     if incomplete:
         out.append(f"> [!WARNING]\n> **Coverage incomplete:** {len(incomplete)} subscription(s) could not be read completely; findings for them may be missing.")
         for sub in incomplete:
-            reasons = "; ".join(md(e.get("message")) for e in sub.get("errors", [])) or md(sub.get("status"))
-            out.append(f"> - {md(sub.get('display_name') or sub['subscription_id'])} ({md(sub['subscription_id'])}): {md(sub.get('status'))}: {reasons}")
+            name = f"{md(sub['display_name'])} ({md(sub['subscription_id'])})" if sub.get("display_name") else md(sub["subscription_id"])
+            out.append(f"> - {name}: {md(sub.get('status'))}: {md(incomplete_reason(sub))} (details in the HTML report)")
         out.append("")
     for error in result.errors:
         out.append(f"> [!CAUTION]\n> Rule {md(error.rule_id)} failed: {md(error.error)}")

@@ -14,7 +14,7 @@ from reports import markdown_report  # noqa: E402
 def test_summary_names_incomplete_coverage_counts_and_waivers():
     result, snapshot = evaluated(realistic_spec())
     text = markdown_report.render(result, snapshot)
-    assert "Coverage incomplete" in text and "Contoso Legacy" in text and "failed" in text
+    assert "Coverage incomplete" in text and "Contoso Legacy" in text and "failed: AuthorizationFailed on subscription" in text
     counts_row = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()][0]
     cells = [c.strip() for c in counts_row.strip("|").split("|")]
     by_sev = result.summary["by_severity"]
