@@ -12,15 +12,11 @@ import typer
 
 from auditor.engine import Evaluation
 from auditor.snapshot import Snapshot
-from reports import json_report
 
-#: format name -> (file name, writer returning the file's text)
-WRITERS: dict[str, tuple[str, Callable[[Evaluation, Snapshot | None], str]]] = {
-    "json": ("findings.json", json_report.render),
-}
+Render = Callable[[Evaluation, Snapshot | None], str]
 
 
-def _lazy(module: str, attr: str = "render") -> Callable[[Evaluation, Snapshot | None], str]:
+def _lazy(module: str, attr: str = "render") -> Render:
     """Import a reporter (pandas, jinja2) only when its format is asked for."""
 
     def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:
@@ -31,13 +27,15 @@ def _lazy(module: str, attr: str = "render") -> Callable[[Evaluation, Snapshot |
     return render
 
 
-WRITERS.update({
+#: format name -> (file name, writer returning the file's text)
+WRITERS: dict[str, tuple[str, Render]] = {
+    "json": ("findings.json", _lazy("reports.json_report")),
     "html": ("report.html", _lazy("reports.html_report")),
     "csv": ("findings.csv", _lazy("reports.csv_report")),
     "csv-excel": ("findings-excel.csv", _lazy("reports.csv_report", "render_excel")),  # UTF-8 with BOM
     "sarif": ("findings.sarif", _lazy("reports.sarif_report")),
     "md": ("summary.md", _lazy("reports.markdown_report")),
-})
+}
 
 
 def write_outputs(result: Evaluation, snapshot: Snapshot | None, formats: list[str], output: Path | None) -> list[Path]:
