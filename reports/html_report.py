@@ -38,6 +38,8 @@ def _env() -> Environment:
     env.filters["safe_url"] = safe_url
     env.filters["evidence"] = evidence_text
     env.globals["NODE_W"], env.globals["NODE_H"] = topology.NODE_W, topology.NODE_H
+    env.globals["TOGGLE_W"], env.globals["TOGGLE_H"] = topology.TOGGLE_W, topology.TOGGLE_H
+    env.globals["collapse_min"] = topology.COLLAPSE_MIN
     return env
 
 

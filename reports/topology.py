@@ -4,6 +4,10 @@ VNets are boxes in a grid inside one group box per subscription (tenant, then su
 name order); hubs (most peerings) come first in their group. Group boxes are packed on
 shelves of a fixed width, so 300 VNets stay legible with the report's zoom and pan.
 Peerings become one edge per VNet pair, styled by the pair's state.
+
+Each subscription box can be collapsed to one summary card; its VNets' peerings then show
+as one aggregated edge per pair of boxes. Both pictures are computed here; the page's
+script only toggles which one is visible. Large estates start with big subscriptions collapsed.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from auditor.ids import norm_id
-from auditor.rule import Finding
+from auditor.rule import Finding, Severity
 from auditor.snapshot import Snapshot
 
 NODE_W, NODE_H = 132, 40
@@ -23,6 +27,10 @@ GROUP_PAD, GROUP_HEAD = 14, 30
 SHELF_WIDTH = 1500
 GAP = 26
 EXTERNAL = "external"
+TOGGLE_W, TOGGLE_H = 74, 20
+COLLAPSE_ESTATE = 120  # estates with more VNets than this start with big subscriptions collapsed
+COLLAPSE_MIN = 12  # "big": more VNets than this
+_STATE_RANK = {"connected": 0, "one-sided": 1, "disconnected": 2}
 
 
 def anchor(vnet_id: str) -> str:
@@ -45,6 +53,7 @@ class Node:
     gateway: str | None  # e.g. "Vpn VpnGw1"
     findings: int
     external: bool = False
+    group: int = -1  # index of its Group in Layout.groups
 
     @property
     def label(self) -> str:
@@ -67,6 +76,10 @@ class Edge:
     flagged: bool
     description: str
 
+    @property
+    def groups(self) -> str:
+        """Group indexes of both ends, for the page script (shown while all of them are expanded)."""
+        return " ".join(str(g) for g in sorted({self.a.group, self.b.group}))
 
     @property
     def path(self) -> str:
@@ -92,6 +105,83 @@ class Group:
     w: float = 0
     h: float = 0
     nodes: list[Node] = field(default_factory=list)
+    full_label: str = ""  # label before shortening, for the summary card
+    index: int = 0
+    collapsed: bool = False  # initial state
+    flagged_vnets: int = 0  # VNets with unwaived findings
+    worst: str | None = None  # worst unwaived severity among its VNets
+    inner_peerings: int = 0  # peered pairs inside the group, hidden while collapsed
+    peers: list[tuple[str, int]] = field(default_factory=list)  # other groups and peered pairs with them
+    card: Card | None = None
+
+    @property
+    def collapsible(self) -> bool:
+        return bool(self.nodes)
+
+    @property
+    def toggle_x(self) -> float:
+        return self.x + self.w - TOGGLE_W - 8
+
+    @property
+    def toggle_y(self) -> float:
+        return self.y + 6
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return self.x + self.w / 2, self.y + self.h / 2
+
+
+@dataclass
+class Card:
+    """The summary shown in place of a collapsed group's VNets."""
+    x: float
+    y: float
+    w: float
+    h: float
+    title: str
+    lines: list[str]
+    size: float  # font size of the title; lines are 0.62 of it
+
+
+@dataclass
+class GroupEdge:
+    """All peerings between the VNets of two groups, drawn while either group is collapsed."""
+    a: Group
+    b: Group
+    count: int
+    state: str  # worst: disconnected > one-sided > connected
+    flagged: int  # how many of the pairs have findings
+    states: dict[str, int]
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    width: float
+    label_size: float
+
+    @property
+    def groups(self) -> str:
+        return f"{self.a.index} {self.b.index}"
+
+    @property
+    def path(self) -> str:
+        return f"M{self.x1:.1f} {self.y1:.1f} L{self.x2:.1f} {self.y2:.1f}"
+
+    label_x: float = 0
+    label_y: float = 0
+
+    @property
+    def style(self) -> str:
+        """Stroke width by peering count; dashes scaled to it so thick lines keep the state's pattern."""
+        w = self.width
+        dash = {"one-sided": f"{w * 2.2:.1f} {w * 1.2:.1f}", "disconnected": f"{w * 0.1:.1f} {w * 1.8:.1f}"}.get(self.state)
+        return f"stroke-width: {w}px" + (f"; stroke-dasharray: {dash}" if dash else "")
+
+    @property
+    def description(self) -> str:
+        parts = ", ".join(f"{n} {s}" for s, n in self.states.items() if n)
+        flagged = f"; {self.flagged} with findings" if self.flagged else ""
+        return f"{self.a.label} ↔ {self.b.label}: {self.count} peered pair{'s' if self.count != 1 else ''} ({parts}){flagged}"
 
 
 @dataclass
@@ -101,6 +191,12 @@ class Layout:
     groups: list[Group]
     nodes: list[Node]
     edges: list[Edge]
+    group_edges: list[GroupEdge] = field(default_factory=list)
+    scale: float = 1.0  # how much the fitted picture is shrunk; cards and group edges are drawn this much bigger
+
+    @property
+    def collapsed(self) -> list[Group]:
+        return [g for g in self.groups if g.collapsed]
 
     def counts(self) -> dict[str, int]:
         out = {"connected": 0, "one-sided": 0, "disconnected": 0, "flagged": 0}
@@ -119,7 +215,8 @@ def _pair_state(sides: list) -> str:
     return "one-sided"
 
 
-def layout(snapshot: Snapshot, findings: list[Finding]) -> Layout:
+def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = None) -> Layout:
+    """`collapse`: None starts big subscriptions of large estates collapsed; True/False all/none."""
     index = snapshot.index
     active = [f for f in findings if not f.waived]
     flagged_ids: list[set[str]] = [{norm_id(i) for i in [f.resource_id, *f.related_ids]} for f in active]
@@ -141,11 +238,15 @@ def layout(snapshot: Snapshot, findings: list[Finding]) -> Layout:
         degree[b] += 1
 
     finding_count: dict[str, int] = defaultdict(int)
+    worst: dict[str, Severity] = {}
     from reports.common import vnet_ids_of
 
     for f in active:
         for vid in vnet_ids_of(f, snapshot):
-            finding_count[norm_id(vid)] += 1
+            key = norm_id(vid)
+            finding_count[key] += 1
+            if key not in worst or f.severity.rank > worst[key].rank:
+                worst[key] = f.severity
 
     # groups: one per subscription (incl. those without VNets), then external
     subs = {s.subscription_id.lower(): s for s in snapshot.subscriptions}
@@ -174,7 +275,7 @@ def layout(snapshot: Snapshot, findings: list[Finding]) -> Layout:
         if sub is not None and sub.status.value != "complete":
             reason = "; ".join(e.code or e.message for e in sub.errors) or sub.status.value
             note = f"{'Not read' if sub.status.value == 'failed' else 'Partly read'}: {reason}"
-        group = Group(sub_key, label, detail, status, note)
+        group = Group(sub_key, label, detail, status, note, full_label=label)
         for vnet in vnets:
             gws = index.gateways_of(vnet.id)
             gateway = ", ".join(f"{g.gateway_type or ''} {g.sku or ''}".strip() for g in gws) or None
@@ -183,13 +284,26 @@ def layout(snapshot: Snapshot, findings: list[Finding]) -> Layout:
             group.nodes.append(node)
         groups.append(group)
     if external:
-        group = Group(EXTERNAL, "Outside the snapshot", f"{len(external)} remote VNets not in the scanned data", "external")
+        group = Group(EXTERNAL, "Outside the snapshot", f"{len(external)} remote VNets not in the scanned data", "external",
+                      full_label="Outside the snapshot")
         for key in sorted(external, key=lambda k: (external[k].rsplit("/", 1)[-1].lower(), k)):
             rid = external[key]
             node = Node(key, rid, rid.rstrip("/").rsplit("/", 1)[-1], 0, 0, [], None, finding_count.get(key, 0), external=True)
             nodes[key] = node
             group.nodes.append(node)
         groups.append(group)
+
+    _hub_to_middle(groups, pairs)
+    total = sum(len(g.nodes) for g in groups if g.key != EXTERNAL)
+    for i, group in enumerate(groups):
+        group.index = i
+        for node in group.nodes:
+            node.group = i
+        sevs = [worst[n.key] for n in group.nodes if n.key in worst]
+        group.worst = max(sevs, key=lambda s: s.rank).value if sevs else None
+        group.flagged_vnets = sum(1 for n in group.nodes if n.findings)
+        big = total > COLLAPSE_ESTATE and len(group.nodes) > COLLAPSE_MIN
+        group.collapsed = group.collapsible and (big if collapse is None else collapse)
 
     _pack(groups)
 
@@ -211,7 +325,85 @@ def layout(snapshot: Snapshot, findings: list[Finding]) -> Layout:
     edges.sort(key=lambda e: (e.flagged, e.state != "connected"))  # problems drawn on top
     width = max((g.x + g.w for g in groups), default=400) + GAP
     height = max((g.y + g.h for g in groups), default=120) + GAP
-    return Layout(width, height, groups, [n for g in groups for n in g.nodes], edges)
+    scale = max(1.0, width / 1400)
+    group_edges = _group_edges(groups, edges, scale)
+    for group in groups:
+        if group.collapsible:
+            group.card = _card(group, scale)
+    return Layout(width, height, groups, [n for g in groups for n in g.nodes], edges, group_edges, scale)
+
+
+def _hub_to_middle(groups: list[Group], pairs: dict) -> None:
+    """Move the group peered with the most other groups to the middle, so lines from it stay short."""
+    where = {n.key: i for i, g in enumerate(groups) for n in g.nodes}
+    neighbours: dict[int, set[int]] = defaultdict(set)
+    for a, b in pairs:
+        if where[a] != where[b]:
+            neighbours[where[a]].add(where[b])
+            neighbours[where[b]].add(where[a])
+    if len(groups) < 4 or not neighbours:
+        return
+    hub = min(neighbours, key=lambda i: (-len(neighbours[i]), i))
+    if len(neighbours[hub]) >= 3:
+        groups.insert((len(groups) - 1) // 2, groups.pop(hub))
+
+
+def _card(group: Group, scale: float) -> Card:
+    x, y = group.x + GROUP_PAD, group.y + GROUP_HEAD + GROUP_PAD / 2
+    w, h = group.w - 2 * GROUP_PAD, group.h - GROUP_HEAD - 1.5 * GROUP_PAD
+    n = len(group.nodes)
+    lines = [f"{n} VNet{'s' if n != 1 else ''}" + (f" · {group.inner_peerings} peerings inside" if group.inner_peerings else ""),
+             (f"{group.flagged_vnets} with findings · worst {group.worst}" if group.flagged_vnets else "no findings")]
+    if group.peers:
+        lines.append("peered with " + ", ".join(f"{name} ({count})" for name, count in group.peers))
+    size = max(12.0, min(13 * scale * 1.5, h / 4.2, w / (0.62 * 30)))  # about 30 characters across
+    title = short(group.full_label, max(8, int(w / (0.62 * size))))
+    lines = [short(line, max(8, int(w / (0.62 * 0.62 * size)))) for line in lines]
+    return Card(x, y, w, h, title, lines, round(size, 1))
+
+
+def _clip(rect: Group, x: float, y: float, tx: float, ty: float) -> tuple[float, float]:
+    """Where the segment from the centre of `rect` towards (tx, ty) leaves the rect."""
+    dx, dy = tx - x, ty - y
+    ts = [t for t in ((rect.w / 2 / abs(dx)) if dx else None, (rect.h / 2 / abs(dy)) if dy else None) if t is not None]
+    t = min([1.0, *ts])
+    return x + dx * t, y + dy * t
+
+
+def _group_edges(groups: list[Group], edges: list[Edge], scale: float) -> list[GroupEdge]:
+    pairs: dict[tuple[int, int], list[Edge]] = defaultdict(list)
+    for e in edges:
+        ga, gb = sorted((e.a.group, e.b.group))
+        if ga == gb:
+            groups[ga].inner_peerings += 1
+        else:
+            pairs[(ga, gb)].append(e)
+    degree: dict[int, int] = defaultdict(int)
+    for ia, ib in pairs:
+        degree[ia] += 1
+        degree[ib] += 1
+    out = []
+    for (ia, ib), members in sorted(pairs.items()):
+        a, b = groups[ia], groups[ib]
+        (ax, ay), (bx, by) = a.center, b.center
+        x1, y1 = _clip(a, ax, ay, bx, by)
+        x2, y2 = _clip(b, bx, by, ax, ay)
+        states = {s: sum(e.state == s for e in members) for s in _STATE_RANK}
+        state = max((e.state for e in members), key=_STATE_RANK.__getitem__)
+        width = scale * (1.2 + 0.6 * math.log2(len(members)))
+        a.peers.append((b.full_label, len(members)))
+        b.peers.append((a.full_label, len(members)))
+        edge = GroupEdge(a, b, len(members), state, sum(e.flagged for e in members), states, x1, y1, x2, y2,
+                         round(width, 1), round(11 * scale, 1))
+        # the label sits just outside the box with fewer neighbours (a spoke), so labels around a hub do not pile up
+        spoke_b = degree[ib] <= degree[ia]
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        t = min(0.5, edge.label_size * 1.5 / length)
+        t = 1 - t if spoke_b else t
+        edge.label_x, edge.label_y = round(x1 + (x2 - x1) * t, 1), round(y1 + (y2 - y1) * t, 1)
+        out.append(edge)
+    out.sort(key=lambda e: (e.flagged > 0, e.state != "connected"))
+    return out
 
 
 def _pack(groups: list[Group]) -> None:
@@ -229,8 +421,9 @@ def _pack(groups: list[Group]) -> None:
     x = y = GAP
     shelf_h = 0.0
     for group in groups:
-        group.detail = short(group.detail, int((group.w - 24) / 5.6))
-        group.label = short(group.label, int((group.w - 24) / 8.5))
+        room = group.w - 24 - (TOGGLE_W + 8 if group.nodes else 0)  # the collapse toggle sits top right
+        group.detail = short(group.detail, int(room / 5.6))
+        group.label = short(group.label, int(room / 8.5))
         if group.note:
             group.note = short(group.note, int((group.w - 24) / 6.2))
         if x > GAP and x + group.w > shelf:
@@ -245,4 +438,4 @@ def _pack(groups: list[Group]) -> None:
         shelf_h = max(shelf_h, group.h)
 
 
-__all__ = ["layout", "Layout", "Node", "Edge", "Group", "anchor", "NODE_W", "NODE_H"]
+__all__ = ["layout", "Layout", "Node", "Edge", "Group", "GroupEdge", "Card", "anchor", "NODE_W", "NODE_H", "TOGGLE_W", "TOGGLE_H"]

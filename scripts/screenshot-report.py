@@ -5,8 +5,10 @@
 
 Writes report-light.png, report-dark.png (full page, realistic hub-and-spoke estate with a
 failed subscription and waived findings), section-findings.png, section-topology.png,
-section-vnets-dark.png, topology-300.png and topology-300-zoomed.png (300 VNets in 12
-subscriptions); the HTML files stay in a temp directory (printed at the end).
+section-vnets-dark.png, and for 300 VNets in 12 subscriptions: topology-300.png (as it opens,
+big subscriptions collapsed), topology-300-expanded.png, topology-300-collapsed.png and
+topology-300-zoomed.png (one subscription expanded, zoomed in on the hubs); the HTML files
+stay in a temp directory (printed at the end).
 """
 
 from __future__ import annotations
@@ -51,11 +53,24 @@ def main() -> int:
         if errors := browser.errors():
             print("console errors:", *errors, sep="\n  ", file=sys.stderr)
             return 1
-        browser.screenshot(args.out / "topology-300.png", clip_selector="#topology")
-        for _ in range(3):
-            browser.js("document.querySelector('[data-zoom=in]').click()")
+        browser.screenshot(args.out / "topology-300.png", clip_selector="#topology")  # as it opens: big subscriptions collapsed
+        browser.js("document.querySelector('[data-groups=expand]').click()")
+        browser.screenshot(args.out / "topology-300-expanded.png", clip_selector="#topology")
+        browser.js("document.querySelector('[data-groups=collapse]').click()")
+        browser.screenshot(args.out / "topology-300-collapsed.png", clip_selector="#topology")
+        # as it opens, with one landing zone expanded, zoomed in on the hubs
+        browser.open(large)
+        browser.js("""(() => { const t = Array.from(document.querySelectorAll('#topo [data-toggle]'))
+                        .find(t => t.getAttribute('aria-label').startsWith('Landing zone 06'));
+                      t.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+                      const r = document.querySelector('#topo [data-g="' + t.dataset.toggle + '"].vnet-node rect').getBBox();
+                      document.querySelector('#topo').setAttribute('viewBox', [r.x - 200, r.y - 260, 1500, 780].join(' ')); })()""")
         browser.screenshot(args.out / "topology-300-zoomed.png", clip_selector="#topology")
-    for name in ("report-light.png", "report-dark.png", "topology-300.png", "topology-300-zoomed.png"):
+        if errors := browser.errors():
+            print("console errors:", *errors, sep="\n  ", file=sys.stderr)
+            return 1
+    for name in ("report-light.png", "report-dark.png", "topology-300.png", "topology-300-expanded.png",
+                 "topology-300-collapsed.png", "topology-300-zoomed.png"):
         print(args.out / name)
     print(f"html: {real} {large}")
     return 0

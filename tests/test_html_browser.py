@@ -171,9 +171,87 @@ def test_injected_markup_never_runs(browser, tmp_path):
     browser.open(path)
     browser.js("document.querySelectorAll('details').forEach(d => d.open = true)")
     browser.js("document.querySelectorAll('#topo a').forEach(a => a.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})))")
+    browser.js("document.querySelector('[data-groups=collapse]').click()")  # the summary card shows the names too
+    assert browser.js("document.querySelector('#topo .card title').textContent").startswith("<b>Prod</b> (collapsed)")
+    assert browser.js("document.querySelector('#topo [data-toggle]').getAttribute('aria-label')") == "<b>Prod</b>: 3 VNets"
     assert browser.dialogs == [] and browser.errors() == []
     assert browser.js("document.querySelectorAll('img, b').length") == 0
     assert browser.js("document.scripts.length") == 1
     text = browser.js("document.body.innerText")
     assert HOSTILE in text and SCRIPT in text and "<b>Prod</b>" in text
     assert browser.js("document.getElementById('f-text') !== null")
+
+
+def _toggle(name: str) -> str:
+    return f"Array.from(document.querySelectorAll('#topo [data-toggle]')).find(t => t.getAttribute('aria-label').startsWith({json.dumps(name)}))"
+
+
+def _shown(selector: str) -> str:
+    """How many matching elements are actually rendered (display is not none)."""
+    return f"Array.from(document.querySelectorAll({json.dumps(selector)})).filter(e => getComputedStyle(e).display !== 'none').length"
+
+
+def test_collapsing_a_subscription_hides_its_vnets_and_shows_the_group_edge(page):
+    toggle = _toggle("Contoso Production")
+    group = page.js(toggle + ".dataset.toggle")
+    vnets = f'#topo .vnet-node[data-g="{group}"]'
+    assert page.js(_shown(vnets)) == 4 and page.js(_shown("#topo .card")) == 0
+    assert page.js(_shown("#topo .group-edge")) == 0
+    page.js(toggle + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert page.js(toggle + ".getAttribute('aria-expanded')") == "false"
+    assert page.js(_shown(vnets)) == 0
+    assert page.js(_shown(f'#topo .card[data-g="{group}"]')) == 1
+    edges = page.js("Array.from(document.querySelectorAll('#topo .group-edge')).filter(e => getComputedStyle(e).display !== 'none')"
+                    ".map(e => e.querySelector('title').textContent)")
+    assert len(edges) == 1 and "Contoso Production" in edges[0] and "4 peered pairs" in edges[0]
+    assert page.js(_shown(f'#topo .edge-label[data-g~="{group}"]')) == 1
+    # VNet-level edges touching the collapsed group are gone; others stay
+    assert page.js(_shown(f'#topo path.edge:not(.group-edge)[data-g~="{group}"]')) == 0
+    assert page.js(_shown("#topo path.edge:not(.group-edge)")) > 0
+    # a click on the summary card expands it again
+    page.js(f"document.querySelector('#topo .card[data-g=\"{group}\"]').dispatchEvent(new MouseEvent('click', {{bubbles: true}}))")
+    assert page.js(_shown(vnets)) == 4 and page.js(_shown("#topo .group-edge")) == 0
+    assert page.errors() == []
+
+
+def test_group_toggle_works_from_the_keyboard(page):
+    toggle = _toggle("Contoso Dev/Test")
+    group = page.js(toggle + ".dataset.toggle")
+    assert page.js(toggle + ".getAttribute('role')") == "button" and page.js(toggle + ".tabIndex") == 0
+    page.js(toggle + ".focus()")
+    assert page.js("document.activeElement.dataset.toggle") == group
+    page.key("Enter", text="\r")
+    assert page.js(toggle + ".getAttribute('aria-expanded')") == "false"
+    assert page.js(_shown(f'#topo .vnet-node[data-g="{group}"]')) == 0
+    scrolled = page.js("window.scrollY")
+    page.key(" ", code="Space", text=" ")
+    assert page.js(toggle + ".getAttribute('aria-expanded')") == "true"
+    assert page.js("window.scrollY") == scrolled  # Space toggled instead of scrolling the page
+    assert page.js(_shown(f'#topo .vnet-node[data-g="{group}"]')) == 3
+    assert page.errors() == []
+
+
+def test_expand_all_and_collapse_all(page):
+    nodes = page.js("document.querySelectorAll('#topo .vnet-node').length")
+    page.js("document.querySelector('[data-groups=collapse]').click()")
+    assert page.js(_shown("#topo .vnet-node")) == 0
+    assert page.js(_shown("#topo .card")) == page.js("document.querySelectorAll('#topo [data-toggle]').length") > 0
+    assert page.js("Array.from(document.querySelectorAll('#topo [data-toggle]')).every(t => t.getAttribute('aria-expanded') === 'false')")
+    assert page.js(_shown("#topo path.edge:not(.group-edge)")) == 0 and page.js(_shown("#topo .group-edge")) > 0
+    page.js("document.querySelector('[data-groups=expand]').click()")
+    assert page.js(_shown("#topo .vnet-node")) == nodes
+    assert page.js(_shown("#topo .card")) == 0 and page.js(_shown("#topo .group-edge")) == 0
+    assert page.errors() == []
+
+
+def test_large_estate_opens_collapsed_without_errors(browser, tmp_path):
+    from report_estates import large_spec
+
+    (path,) = write_outputs(*evaluated(large_spec(), waive=False), ["html"], tmp_path / "large.html")
+    browser.open(path)
+    assert browser.errors() == []
+    assert browser.js(_shown("#topo .vnet-node")) == 3 and browser.js(_shown("#topo .card")) == 11
+    assert browser.js(_shown("#topo .group-edge")) == 11
+    browser.js(_toggle("Landing zone 06") + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert browser.js(_shown("#topo .vnet-node")) == 30 and browser.js(_shown("#topo .group-edge")) == 10
+    assert browser.errors() == []

@@ -157,3 +157,59 @@ def test_large_layout_is_deterministic_and_nodes_do_not_overlap():
         for n in g.nodes:
             assert g.x <= n.x and n.x + topology.NODE_W <= g.x + g.w and g.y <= n.y and n.y + topology.NODE_H <= g.y + g.h
     assert 0.8 < one.width / one.height < 3  # fits a screen, not a ribbon
+
+
+def test_large_estate_starts_with_big_subscriptions_collapsed_and_edges_aggregated():
+    result, snapshot = evaluated(large_spec(), waive=False)
+    layout = topology.layout(snapshot, result.findings)
+    big = {g.label for g in layout.groups if len(g.nodes) > topology.COLLAPSE_MIN}
+    assert {g.label for g in layout.collapsed} == big and len(big) == 11
+    hub = next(g for g in layout.groups if g.label == "Connectivity")
+    assert not hub.collapsed and hub.card is not None  # can still be collapsed by hand
+    # one group edge per pair of groups, carrying all their VNet peerings, styled by the worst
+    assert sorted((e.a.label, e.b.label) for e in layout.group_edges) == sorted(
+        tuple(sorted(("Connectivity", label), key=lambda x: [g.label for g in layout.groups].index(x))) for label in big)
+    assert sum(e.count for e in layout.group_edges) + sum(g.inner_peerings for g in layout.groups) == len(layout.edges)
+    for e in layout.group_edges:
+        members = [v for v in layout.edges if {v.a.group, v.b.group} == {e.a.index, e.b.index}]
+        assert e.count == len(members) and e.flagged == sum(v.flagged for v in members)
+        worst = "disconnected" if any(v.state == "disconnected" for v in members) else (
+            "one-sided" if any(v.state == "one-sided" for v in members) else "connected")
+        assert e.state == worst
+    lz = next(g for g in layout.groups if g.label == "Landing zone 01")
+    assert lz.card.title == "Landing zone 01" and lz.card.lines[0] == "27 VNets"
+    assert f"{lz.flagged_vnets} with findings · worst {lz.worst}" == lz.card.lines[1] and lz.flagged_vnets > 0
+    assert lz.card.lines[2] == "peered with Connectivity (27)"
+    # the page starts in the same state: hidden VNets, visible cards and group edges
+    svg = html_report.render(result, snapshot).split('id="topo"')[1].split("</svg>")[0]
+    assert len(re.findall(r'class="vnet-node off"', svg)) == 27 * 11
+    assert len(re.findall(r'class="vnet-node"', svg)) == 3
+    assert len(re.findall(r'class="card sev-\w+" data-g', svg)) == 11
+    assert len(re.findall(r'class="edge group-edge [a-z-]+( flagged)?" data-g', svg)) == 11
+    assert svg.count('aria-expanded="false"') == 11 and svg.count('aria-expanded="true"') == 1
+
+
+def test_small_estate_starts_expanded_and_collapse_all_is_precomputed(realistic_html):
+    result, snapshot, html = realistic_html
+    layout = topology.layout(snapshot, result.findings)
+    assert layout.collapsed == []
+    svg = html.split('id="topo"')[1].split("</svg>")[0]
+    assert "vnet-node off" not in svg and 'aria-expanded="false"' not in svg
+    group_edges = re.findall(r'class="edge group-edge[^"]*"', svg)
+    assert len(group_edges) == len(layout.group_edges) > 0 and all(" off" in m for m in group_edges)
+    assert "Expand all" in html and "Collapse all" in html
+    folded = topology.layout(snapshot, result.findings, collapse=True)
+    assert {g.label for g in folded.collapsed} == {g.label for g in folded.groups if g.nodes}  # failed subscription has none
+    prod = next(e for e in folded.group_edges if {e.a.label, e.b.label} == {"Contoso Connectivity", "Contoso Production"})
+    assert prod.count == 4 and prod.state == "disconnected" and prod.flagged  # dmz-old's peering is disconnected
+    assert "4 peered pairs" in prod.description and "1 disconnected" in prod.description
+
+
+def test_hostile_subscription_and_vnet_names_in_cards_and_toggles_are_escaped():
+    snapshot = snapshot_from_spec(hostile_spec())
+    result = evaluate(snapshot, discover_rules())
+    layout = topology.layout(snapshot, result.findings, collapse=True)
+    assert layout.groups[0].card.title == "<i>Prod</i>"
+    html = html_report.render(result, snapshot)
+    assert "<i>Prod</i>" not in html and 'aria-label="&lt;i&gt;Prod&lt;/i&gt;: 3 VNets"' in html
+    assert "&lt;i&gt;Prod&lt;/i&gt; (collapsed)" in html

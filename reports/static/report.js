@@ -117,6 +117,35 @@
       else return;
       e.preventDefault();
     });
+    // -- collapse per subscription: both pictures are in the page; only classes change --------
+    var toggles = svg.querySelectorAll("[data-toggle]"), parts = svg.querySelectorAll("[data-g]");
+    var expanded = function (g) { var t = svg.querySelector('[data-toggle="' + g + '"]'); return !t || t.getAttribute("aria-expanded") === "true"; };
+    function refresh() {
+      parts.forEach(function (el) {
+        var all = el.dataset.g.split(" ").every(expanded);
+        var groupView = el.classList.contains("card") || el.classList.contains("group-edge") || el.classList.contains("edge-label");
+        el.classList.toggle("off", groupView ? all : !all);
+      });
+    }
+    function setGroup(t, open) { t.setAttribute("aria-expanded", String(open)); }
+    function flip(t) { setGroup(t, t.getAttribute("aria-expanded") !== "true"); refresh(); }
+    toggles.forEach(function (t) {
+      t.addEventListener("click", function () { flip(t); });
+      t.addEventListener("keydown", function (e) {
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault(); e.stopPropagation(); flip(t);
+      });
+    });
+    svg.querySelectorAll("[data-card]").forEach(function (c) {  // a click on a summary expands it
+      c.addEventListener("click", function () { flip(svg.querySelector('[data-toggle="' + c.dataset.card + '"]')); });
+    });
+    document.querySelectorAll("[data-groups]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var open = b.dataset.groups === "expand";
+        toggles.forEach(function (t) { setGroup(t, open); });
+        refresh();
+      });
+    });
     document.querySelectorAll("[data-zoom]").forEach(function (b) {
       b.addEventListener("click", function () {
         var z = b.dataset.zoom;
