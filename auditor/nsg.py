@@ -351,7 +351,7 @@ def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
     parts += [index.address_space(p) for p in index.peered_vnets(key)]
     if vnet is not None:
         for peering in vnet.peerings:
-            if (peering.peering_state or "").lower() == "connected" and peering.allow_virtual_network_access \
+            if peering.state == "connected" and peering.allow_virtual_network_access \
                     and index.remote_vnet(peering) is None:
                 parts.append(IntervalSet.of(peering.remote_address_space))
         parts += [IntervalSet.of([r.address_prefix]) for t in _route_tables_of_vnet(snapshot, key) for r in t.routes]
@@ -381,7 +381,7 @@ def gateway_vnets_used(snapshot: Snapshot, vnet_key: str) -> list[str]:
     out = []
     for peering in vnet.peerings if vnet else []:
         remote = norm_id(peering.remote_virtual_network_id)
-        if peering.use_remote_gateways and (peering.peering_state or "").lower() == "connected" and index.has_gateway(remote):
+        if peering.use_remote_gateways and peering.state == "connected" and index.has_gateway(remote):
             out.append(remote)
     return out
 

@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 TRANSIT_NEXT_HOPS = frozenset({"virtualappliance", "virtualnetworkgateway"})
 
 
-def _connected(state: str | None) -> bool:
-    return (state or "").lower() == "connected"
-
-
 # -- peering graph ---------------------------------------------------------------
 def connected_vnets(snapshot: Snapshot, vnet_id: str) -> set[str]:
     """VNets linked to this one by a peering Connected on both sides, whatever
@@ -37,7 +33,7 @@ def connected_vnets(snapshot: Snapshot, vnet_id: str) -> set[str]:
         for vnet in snapshot.virtual_networks:
             for peering in vnet.peerings:
                 back = index.reverse_peering(peering)
-                if _connected(peering.peering_state) and back is not None and _connected(back.peering_state):
+                if peering.state == "connected" and back is not None and back.state == "connected":
                     graph.setdefault(vnet.key, set()).add(norm_id(peering.remote_virtual_network_id))
     return graph.get(norm_id(vnet_id), set())
 
@@ -124,7 +120,7 @@ def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, Interv
         out = [(index.vnets[p].name, index.vnets[p].id, index.address_space(p)) for p in sorted(index.peered_vnets(key))]
         vnet = index.vnets.get(key)
         for peering in vnet.peerings if vnet else []:
-            if _connected(peering.peering_state) and peering.allow_virtual_network_access and index.remote_vnet(peering) is None:
+            if peering.state == "connected" and peering.allow_virtual_network_access and index.remote_vnet(peering) is None:
                 remote = peering.remote_virtual_network_id or ""
                 out.append((remote.rsplit("/", 1)[-1], remote, IntervalSet.of(peering.remote_address_space)))
         memo[key] = out
@@ -180,7 +176,7 @@ def system_prefixes(snapshot: Snapshot, vnet_id: str) -> list[tuple[int, int]]:
     for v in ([vnet] if vnet else []) + others:
         spans += [s for p in v.address_prefixes if (s := interval(p)) is not None]
     for peering in vnet.peerings if vnet else []:
-        if _connected(peering.peering_state) and index.remote_vnet(peering) is None:
+        if peering.state == "connected" and index.remote_vnet(peering) is None:
             spans += [s for p in peering.remote_address_space if (s := interval(p)) is not None]
     return sorted(set(spans))
 

@@ -118,6 +118,11 @@ class Peering(Resource):
     def virtual_network_id(self) -> str:
         return parent_id(self.id)
 
+    @property
+    def state(self) -> str:
+        """`peering_state` in lower case ('' when unknown): Azure's casing varies between exports."""
+        return (self.peering_state or "").lower()
+
 
 class VirtualNetwork(Resource):
     address_prefixes: list[str] = Field(default_factory=list)

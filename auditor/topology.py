@@ -143,4 +143,4 @@ class SnapshotIndex:
 
 
 def _carries_traffic(peering: Peering) -> bool:
-    return (peering.peering_state or "").lower() == "connected" and peering.allow_virtual_network_access
+    return peering.state == "connected" and peering.allow_virtual_network_access

@@ -43,7 +43,7 @@ def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
-            if not peering.use_remote_gateways or (peering.peering_state or "").lower() == "disconnected":
+            if not peering.use_remote_gateways or peering.state == "disconnected":
                 continue
             remote = index.remote_vnet(peering)
             if remote is None:

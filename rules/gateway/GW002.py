@@ -36,10 +36,6 @@ rule = Rule(
 )
 
 
-def _connected(peering) -> bool:
-    return (peering.peering_state or "").lower() == "connected"
-
-
 @rule.check
 def check(snapshot):
     index = snapshot.index
@@ -48,11 +44,11 @@ def check(snapshot):
         if not gateways:
             continue
         for offer in hub.peerings:
-            if not offer.allow_gateway_transit or not _connected(offer):
+            if not offer.allow_gateway_transit or offer.state != "connected":
                 continue
             spoke = index.remote_vnet(offer)
             back = index.reverse_peering(offer) if spoke is not None else None
-            if back is None or not _connected(back) or back.use_remote_gateways:
+            if back is None or back.state != "connected" or back.use_remote_gateways:
                 continue
             if index.has_gateway(spoke.key) or not snapshot.is_scanned(spoke.subscription_id):
                 continue

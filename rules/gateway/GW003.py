@@ -38,7 +38,7 @@ def check(snapshot):
     for vnet in snapshot.virtual_networks:
         offers = [
             p for p in vnet.peerings
-            if p.allow_gateway_transit and (p.peering_state or "").lower() != "disconnected"
+            if p.allow_gateway_transit and p.state != "disconnected"
         ]
         if not offers or index.has_gateway(vnet.key) or not snapshot.is_scanned(vnet.subscription_id):
             continue

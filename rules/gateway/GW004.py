@@ -43,7 +43,7 @@ def check(snapshot):
     for vnet in snapshot.virtual_networks:
         users = [
             p for p in vnet.peerings
-            if p.use_remote_gateways and (p.peering_state or "").lower() != "disconnected"
+            if p.use_remote_gateways and p.state != "disconnected"
         ]
         if not users:
             continue

@@ -65,7 +65,7 @@ def check(snapshot):
     for vnet in snapshot.virtual_networks:
         used = [(gw, None) for gw in index.gateways_of(vnet.key)]
         for peering in vnet.peerings:
-            if peering.use_remote_gateways and (peering.peering_state or "").lower() == "connected":
+            if peering.use_remote_gateways and peering.state == "connected":
                 used += [(gw, peering) for gw in index.gateways_of(peering.remote_virtual_network_id or "")]
         links = defaultdict(list)  # local gateway key -> [(gateway, peering, connection)]
         lgws = {}

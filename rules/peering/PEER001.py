@@ -39,7 +39,7 @@ def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
-            state = (peering.peering_state or "").lower()
+            state = peering.state
             if state == "disconnected":
                 continue
             remote = index.remote_vnet(peering)

@@ -40,7 +40,7 @@ def check(snapshot):
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
             remote_id = peering.remote_virtual_network_id or ""
-            disconnected = (peering.peering_state or "").lower() == "disconnected"
+            disconnected = peering.state == "disconnected"
             missing = index.remote_vnet(peering) is None and snapshot.is_scanned(subscription_of(remote_id))
             if not (disconnected or missing):
                 continue

@@ -45,7 +45,7 @@ def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
-            if (peering.peering_state or "").lower() == "disconnected":
+            if peering.state == "disconnected":
                 continue
             remote_id = peering.remote_virtual_network_id or ""
             remote = index.remote_vnet(peering)

@@ -38,7 +38,7 @@ def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
-            if (peering.peering_state or "").lower() != "connected" or peering.allow_virtual_network_access:
+            if peering.state != "connected" or peering.allow_virtual_network_access:
                 continue
             remote_id = peering.remote_virtual_network_id or ""
             remote = index.remote_vnet(peering)

@@ -41,7 +41,7 @@ rule = Rule(
 
 
 def _uses_remote_gateway(vnet) -> bool:
-    return any(p.use_remote_gateways and (p.peering_state or "").lower() == "connected" for p in vnet.peerings)
+    return any(p.use_remote_gateways and p.state == "connected" for p in vnet.peerings)
 
 
 @rule.check

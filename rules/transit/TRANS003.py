@@ -47,7 +47,7 @@ def _reachable_space(snapshot, vnet_key) -> IntervalSet:
     for other in connected_vnets(snapshot, vnet_key):
         spans += list(index.address_space(other))
     for peering in index.vnets[vnet_key].peerings:
-        if (peering.peering_state or "").lower() == "connected" and index.remote_vnet(peering) is None:
+        if peering.state == "connected" and index.remote_vnet(peering) is None:
             spans += list(IntervalSet.of(peering.remote_address_space))
     return IntervalSet(spans)
 
