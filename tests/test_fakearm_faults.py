@@ -336,3 +336,15 @@ def test_cli_scan_fail_on_incomplete_exits_3(fake, tmp_path):
     collected = runner.invoke(app, ["collect", *subs, "--replay", str(cassette), "--fail-on-incomplete", "--quiet",
                                     "--output", str(tmp_path / "snap.json")])
     assert collected.exit_code == 3, collected.output
+
+
+def test_snapshot_names_the_azure_identity_that_ran_the_scan(fake):
+    import base64
+    import json as _json
+
+    claims = base64.urlsafe_b64encode(_json.dumps({"upn": "auditor@contoso.com"}).encode()).rstrip(b"=").decode()
+    snapshot = collect(CollectScope(all_subscriptions=True), StaticTokenCredential(f"e30.{claims}.sig"), source="arm",
+                       concurrency=4, base_url_override=fake.base_url,
+                       transport_kwargs={"connection_verify": fake.ca_file, **FAST})
+    assert snapshot.metadata.run_by == "auditor@contoso.com"
+    assert "e30." not in snapshot.to_json()  # the token itself is never stored

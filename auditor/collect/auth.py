@@ -94,3 +94,23 @@ def credential_factory(credential: Any, cloud_: Cloud) -> CredentialFactory:
         return cache[tenant_id]
 
     return for_tenant
+
+
+def identity_of(credential: Any, scopes: tuple[str, ...]) -> str | None:
+    """Who the scan ran as, from the access token's claims (user principal name, or the app id
+    of a service principal / managed identity). Read only, never verified: it is a label for the
+    report. None when the token is not a JWT (replay) or carries neither claim."""
+    import base64
+    import json
+
+    try:
+        token = credential.get_token(*scopes).token  # cached by azure-identity: the scan already fetched it
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except Exception:
+        return None
+    user = claims.get("upn") or claims.get("unique_name") or claims.get("preferred_username")
+    if user:
+        return str(user)
+    app = claims.get("appid") or claims.get("azp")
+    return f"app {app}" if app else None

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from auditor import __version__
 from auditor.collect import arm, graph, raw
-from auditor.collect.auth import Cloud, cloud as cloud_named, credential_factory
+from auditor.collect.auth import Cloud, cloud as cloud_named, credential_factory, identity_of
 from auditor.collect.calls import Call, Found, Sink
 from auditor.collect.errors import CollectFailed, describe, is_login_failure, login_hint
 from auditor.collect.policies import client_kwargs
@@ -229,7 +229,9 @@ class _Run:
             if tid in builder.tenants:
                 builder.tenants[tid].display_name = tenant.get("displayName")
                 builder.tenants[tid].default_domain = tenant.get("defaultDomain")
-        metadata = ScanMetadata(tool_version=__version__, source=self.source, cloud=self.cloud.name, run_by=_user(),
+        home = self.scope.tenants[0] if self.scope.tenants and not self.scope.all_subscriptions else None
+        run_by = identity_of(self.credentials(home), self.cloud.credential_scopes) or _user()
+        metadata = ScanMetadata(tool_version=__version__, source=self.source, cloud=self.cloud.name, run_by=run_by,
                                 inputs=sorted(self.coverage))
         return builder.build(metadata)
 
