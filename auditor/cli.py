@@ -29,10 +29,6 @@ app = typer.Typer(
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_RULE_ERROR = 0, 1, 2, 3, 4
 
 
-class UsageError(Exception):
-    """A bad flag combination; one line for the user."""
-
-
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"vnet-audit: error: {message}", err=True)
     raise typer.Exit(code)
@@ -56,17 +52,24 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
         selected = select_rules(discover_rules(), _split(rules), _split(skip))
     except (ValueError, RuleLoadError) as exc:
         fail(str(exc))
-    from auditor.waivers import apply_waivers, load_waivers, warnings
+    from auditor.waivers import load_waivers
 
     waiver_file = load_waivers(waivers) if waivers is not None else None  # a bad file fails before the rules run
     result = evaluate(snapshot, selected)
     if waiver_file is not None:
-        apply_waivers(result, waiver_file)
-        for line in warnings(result):
-            typer.echo(f"vnet-audit: warning: {line}", err=True)
+        waive(result, waiver_file)
     for error in result.errors:
         typer.echo(f"vnet-audit: rule {error.rule_id} failed: {error.error}", err=True)
     return result
+
+
+def waive(result: Evaluation, waiver_file) -> None:
+    """Apply loaded waivers and say which expired or matched nothing."""
+    from auditor.waivers import apply_waivers, warnings
+
+    apply_waivers(result, waiver_file)
+    for line in warnings(result):
+        typer.echo(f"vnet-audit: warning: {line}", err=True)
 
 
 def exit_code(result: Evaluation, fail_on: Severity | None, fail_on_incomplete: bool) -> int:
@@ -183,9 +186,9 @@ def report_cmd(
             fail("--rules/--skip-rules apply when evaluating snapshots, not to a findings file")
         result = evaluations[0][1]
         if waivers is not None:
-            from auditor.waivers import apply_waivers, load_waivers
+            from auditor.waivers import load_waivers
 
-            apply_waivers(result, load_waivers(waivers))
+            waive(result, load_waivers(waivers))
     else:
         result = run_rules(snapshot, rules, skip_rules, waivers)
     for path in write_outputs(result, snapshot, formats, out):
@@ -215,7 +218,7 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     from auditor.collect import CollectScope
     from auditor.collect.runner import run_collection
 
-    if source not in ("arm", "graph"):
+    if source not in ("arm", "graph"):  # checked here too: --demo would otherwise look for a cassette first
         fail(f"--source must be arm or graph, not {source!r}")
     scope = CollectScope(subscriptions=_split(subscription), all_subscriptions=all_subscriptions,
                          tenants=_split(tenant), management_groups=_split(management_group))
@@ -234,12 +237,6 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     return snapshot
 
 
-def _default_scan_formats() -> str:
-    from reports import WRITERS
-
-    return ",".join(f for f in ("html", "csv", "json") if f in WRITERS)
-
-
 @app.command("scan")
 def scan_cmd(
     subscription: SubscriptionOpt = None,
@@ -250,7 +247,7 @@ def scan_cmd(
     cloud: CloudOpt = "AzureCloud",
     concurrency: ConcurrencyOpt = 16,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports and snapshot.json.")] = Path("vnet-audit-report"),
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help="Comma-separated report formats (default: html,csv,json).")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html, csv, csv-excel, json, sarif, md.")] = "html,csv,json",
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
     fail_on: FailOnOpt = None,
@@ -271,7 +268,7 @@ def scan_cmd(
 
     out.mkdir(parents=True, exist_ok=True)
     snapshot.write(out / "snapshot.json")
-    written = write_outputs(result, snapshot, _split([format or _default_scan_formats()]), out)
+    written = write_outputs(result, snapshot, _split([format]), out)
     if not quiet:
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
@@ -354,9 +351,6 @@ def main() -> None:
     try:
         app()
     except InputError as exc:
-        typer.echo(f"vnet-audit: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except UsageError as exc:
         typer.echo(f"vnet-audit: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:  # an output path that cannot be written (-o missing/dir/ro)
