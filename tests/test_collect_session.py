@@ -1,0 +1,104 @@
+"""The collector's HTTP session: proxy and CA-bundle environment read once per host, same answers as requests."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fakearm import FakeArm  # noqa: E402
+
+from auditor.collect import CollectScope, collect  # noqa: E402
+from auditor.collect.auth import StaticTokenCredential  # noqa: E402
+from auditor.collect.orchestrator import _session  # noqa: E402
+
+ARM = "https://management.azure.com/subscriptions/s/providers/Microsoft.Network/virtualNetworks?api-version=1"
+
+
+@pytest.fixture
+def environment(monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("")
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", "login.internal")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    return str(bundle)
+
+
+@pytest.mark.parametrize("url", [ARM, "https://login.internal/token", "http://169.254.169.254/metadata"])
+def test_settings_match_what_requests_computes(environment, url):
+    plain, cached = requests.Session(), _session(4)
+    expected = plain.merge_environment_settings(url, {}, None, True, None)
+    assert cached.merge_environment_settings(url, {}, None, True, None) == expected
+    assert cached.merge_environment_settings(url, {}, None, True, None) == expected  # from the cache
+    if "management.azure.com" in url:
+        assert expected["proxies"]["https"] == "http://proxy.corp:3128" and expected["verify"] == environment
+    if "login.internal" in url:
+        assert "https" not in expected["proxies"]
+
+
+def test_the_environment_is_read_once_per_host_and_settings(environment, monkeypatch):
+    session = _session(4)
+    calls = []
+    original = requests.Session.merge_environment_settings
+    monkeypatch.setattr(requests.Session, "merge_environment_settings",
+                        lambda self, *args: calls.append(args[0]) or original(self, *args))
+    for page in range(5):
+        session.merge_environment_settings(f"{ARM}&$skiptoken={page}", {}, None, True, None)
+    session.merge_environment_settings(ARM, {}, None, False, None)  # connection_verify=False: its own entry
+    session.merge_environment_settings("https://management.usgovcloudapi.net/subscriptions", {}, None, True, None)
+    assert len(calls) == 3
+
+
+def test_callers_cannot_change_the_cached_answer(environment):
+    session = _session(4)
+    first = session.merge_environment_settings(ARM, {}, None, True, None)
+    first["verify"] = False
+    assert session.merge_environment_settings(ARM, {}, None, True, None)["verify"] == environment
+
+
+def test_collection_pauses_the_cyclic_gc_and_restores_it():
+    spec = {"subscriptions": {"sub-a": {}}, "vnets": {"hub": {"subscription": "sub-a", "address_space": ["10.0.0.0/16"]}}}
+
+    during: list[bool] = []
+
+    def run(fake: FakeArm):
+        return collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), base_url_override=fake.base_url,
+                       transport_kwargs={"connection_verify": fake.ca_file}, progress=lambda *_, **__: during.append(gc.isenabled()))
+
+    with FakeArm(spec) as fake:
+        assert gc.isenabled()
+        assert len(run(fake).virtual_networks) == 1
+        assert during and not any(during)
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            run(fake)
+            assert not gc.isenabled()  # left as the caller had it
+        finally:
+            gc.enable()
+
+
+def test_a_resource_the_normalizer_rejects_stops_the_collection_with_its_message(monkeypatch):
+    from auditor.normalize import InputError, SnapshotBuilder
+
+    spec = {"subscriptions": {"sub-a": {}, "sub-b": {}},
+            "vnets": {f"vnet-{i}": {"subscription": "sub-a" if i % 2 else "sub-b", "address_space": [f"10.{i}.0.0/16"]} for i in range(6)}}
+    original = SnapshotBuilder.add
+
+    def add(self, raw, origin, tenant_id=None):
+        if raw.get("name") == "vnet-3":
+            raise InputError("security rule /x has no numeric priority")
+        return original(self, raw, origin, tenant_id)
+
+    monkeypatch.setattr(SnapshotBuilder, "add", add)
+    with FakeArm(spec, page_size=1) as fake:
+        with pytest.raises(InputError, match="no numeric priority"):
+            collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), base_url_override=fake.base_url,
+                    transport_kwargs={"connection_verify": fake.ca_file})
