@@ -324,10 +324,13 @@ class SnapshotBuilder:
 
     The same resource seen twice (a peering inline and as a child listing, or in two
     files, with ids differing only in case) is kept once; two different contents under
-    one id are an input error naming both origins.
+    one id are an input error naming both origins, unless `latest_wins`: a live collection
+    can read a resource twice when it changes while a list is paged, and the later read is
+    the current one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, latest_wins: bool = False) -> None:
+        self.latest_wins = latest_wins
         self._top: dict[str, tuple[str, Any, str]] = {}  # key -> (list attr, model, origin)
         self._children: dict[str, tuple[str, str, Any, str]] = {}  # key -> (parent key, attr, model, origin)
         self.subscriptions: dict[str, m.Subscription] = {}
@@ -380,14 +383,15 @@ class SnapshotBuilder:
         self.note_subscription(subscription_of(model.id))
         self._keep(self._top, norm_id(model.id), (attr, model, origin))
 
-    @staticmethod
-    def _keep(store: dict, key: str, entry: tuple) -> None:
+    def _keep(self, store: dict, key: str, entry: tuple) -> None:
         model, origin = entry[-2], entry[-1]
         previous = store.get(key)
         if previous is None:
             store[key] = entry
         elif _canonical(previous[-2].model_dump()) != _canonical(model.model_dump()):
-            raise InputError(_conflict(model, origin, previous[-2], previous[-1]))
+            if not self.latest_wins:
+                raise InputError(_conflict(model, origin, previous[-2], previous[-1]))
+            store[key] = entry
         elif model.model_dump_json() < previous[-2].model_dump_json():
             store[key] = (*entry[:-1], previous[-1])  # equal copies: keep one independent of input order
 

@@ -269,6 +269,22 @@ def test_failure_on_a_later_page_keeps_the_first(fake):
     assert resources_of(snapshot, "dev")["network_security_groups"] == resources_of(EXPECTED, "dev")["network_security_groups"]
 
 
+@pytest.mark.parametrize("source", ["arm", "graph"])
+def test_a_vnet_changed_while_its_list_is_paged_keeps_the_later_read(fake, source):
+    """A resource edited between two pages comes back twice with different content: the scan keeps the newer one."""
+    import copy
+
+    dev_vnets = fake.estate.by_kind[(sub_id("dev"), "virtualnetworks")]
+    changed = copy.deepcopy(dev_vnets[0])
+    changed["properties"]["addressSpace"]["addressPrefixes"].append("172.16.0.0/24")
+    dev_vnets.append(changed)  # on the last page of the ARM list; last for Graph too (same id, sorted after)
+    snapshot = run(fake, source)
+    vnet = next(v for v in snapshot.virtual_networks if v.key == changed["id"].lower())
+    assert vnet.address_prefixes == changed["properties"]["addressSpace"]["addressPrefixes"]
+    assert len(snapshot.virtual_networks) == len(EXPECTED.virtual_networks)
+    assert coverage(snapshot)["dev"].status == CoverageStatus.complete
+
+
 def test_per_resource_group_call_failure_is_partial(fake):
     fake.add_fault(Fault("status", status=403, path="resourceGroups/rg-network/providers/Microsoft.Network/connections$"))
     snapshot = run(fake)

@@ -64,7 +64,7 @@ class _Run:
         self.tenant_of: dict[str, str | None] = {}  # subscription -> tenant whose credential reads it
         self.coverage: dict[str, _Coverage] = {}
         # resources are normalized by one thread as they arrive, while the calls wait on the network
-        self.builder = SnapshotBuilder()
+        self.builder = SnapshotBuilder(latest_wins=True)
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
         self.normalize_error: Exception | None = None
         self.read_from: set[str] = set()  # subscriptions at least one resource was read from
