@@ -277,7 +277,8 @@ def test_a_vnet_changed_while_its_list_is_paged_keeps_the_later_read(fake, sourc
     dev_vnets = fake.estate.by_kind[(sub_id("dev"), "virtualnetworks")]
     changed = copy.deepcopy(dev_vnets[0])
     changed["properties"]["addressSpace"]["addressPrefixes"].append("172.16.0.0/24")
-    dev_vnets.append(changed)  # on the last page of the ARM list; last for Graph too (same id, sorted after)
+    # before the first request (the fake encodes each answer once); last on the ARM list, next to its twin for Graph
+    dev_vnets.append(changed)
     snapshot = run(fake, source)
     vnet = next(v for v in snapshot.virtual_networks if v.key == changed["id"].lower())
     assert vnet.address_prefixes == changed["properties"]["addressSpace"]["addressPrefixes"]
