@@ -13,10 +13,10 @@ import typer
 
 from auditor import __version__
 from auditor.engine import Evaluation, RuleLoadError, coverage_of, discover_rules, evaluate, incomplete_reason, select_rules
-from auditor.importer import load_snapshot
-from auditor.normalize import InputError
-from auditor.rule import Severity
-from auditor.snapshot import Snapshot
+from auditor.input.importer import load_snapshot
+from auditor.input.normalize import InputError
+from auditor.engine.rule import Severity
+from auditor.model.snapshot import Snapshot
 
 app = typer.Typer(
     name="vnet-audit",
@@ -52,7 +52,7 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
         selected = select_rules(discover_rules(), _split(rules), _split(skip))
     except (ValueError, RuleLoadError) as exc:
         fail(str(exc))
-    from auditor.waivers import load_waivers
+    from auditor.engine.waivers import load_waivers
 
     waiver_file = load_waivers(waivers) if waivers is not None else None  # a bad file fails before the rules run
     result = evaluate(snapshot, selected)
@@ -65,7 +65,7 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
 
 def waive(result: Evaluation, waiver_file) -> None:
     """Apply loaded waivers and say which expired or matched nothing."""
-    from auditor.waivers import apply_waivers, warnings
+    from auditor.engine.waivers import apply_waivers, warnings
 
     apply_waivers(result, waiver_file)
     for line in warnings(result):
@@ -186,7 +186,7 @@ def report_cmd(
             fail("--rules/--skip-rules apply when evaluating snapshots, not to a findings file")
         result = evaluations[0][1]
         if waivers is not None:
-            from auditor.waivers import load_waivers
+            from auditor.engine.waivers import load_waivers
 
             waive(result, load_waivers(waivers))
     else:
@@ -197,7 +197,7 @@ def report_cmd(
     raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
 
 
-# -- live collection (auditor.collect) --------------------------------------------------
+# -- live collection (auditor.input.collect) --------------------------------------------------
 SubscriptionOpt = Annotated[Optional[list[str]], typer.Option("--subscription", "-s", help="Subscription id to read (repeatable, or comma-separated).")]
 AllSubsOpt = Annotated[bool, typer.Option("--all-subscriptions", help="Every subscription the identity can see.")]
 TenantOpt = Annotated[Optional[list[str]], typer.Option("--tenant", help="Tenant id: read its subscriptions with a credential bound to it (repeatable).")]
@@ -215,8 +215,8 @@ RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=20, help="Retri
 
 def _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, record, replay, demo, quiet,
              read_timeout, retries) -> Snapshot:
-    from auditor.collect import CollectScope
-    from auditor.collect.runner import run_collection
+    from auditor.input.collect import CollectScope
+    from auditor.input.collect.runner import run_collection
 
     if source not in ("arm", "graph"):  # checked here too: --demo would otherwise look for a cassette first
         fail(f"--source must be arm or graph, not {source!r}")
@@ -310,7 +310,7 @@ def rules_(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalogue.")] = False,
 ) -> None:
     """List the installed rules, or document one."""
-    from auditor.ruledocs import render_catalogue, render_rule
+    from auditor.engine.ruledocs import render_catalogue, render_rule
 
     catalogue = discover_rules()
     if rule_id is None:

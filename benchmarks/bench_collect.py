@@ -5,7 +5,7 @@
 
 The fake server (tests/fakearm.py) runs in its own process, so it shares no GIL with the
 collector, with enough threads not to be the bottleneck; every response waits `latency`.
-The collector is the real one (auditor.collect.collect) with the real SDK clients.
+The collector is the real one (auditor.input.collect.collect) with the real SDK clients.
 
 Critical path: the longest chain of calls that must follow one another, read from the
 server's request log: subscription discovery pages -> a list call's pages -> (for the
@@ -38,9 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FAKEARM = ROOT / "tests" / "fakearm.py"
 
-from auditor.collect import CollectScope, collect  # noqa: E402
-from auditor.collect.auth import StaticTokenCredential  # noqa: E402
-from auditor.synthetic import guid  # noqa: E402
+from auditor.input.collect import CollectScope, collect  # noqa: E402
+from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
+from auditor.input.synthetic import guid  # noqa: E402
 
 
 def estate_spec(subscriptions: int, vnets: int) -> dict:
@@ -152,10 +152,10 @@ def max_in_flight(log: list[dict]) -> int:
 
 
 def _client(server: Server, kind: str):
-    from auditor.collect.arm import ArmClients
-    from auditor.collect.auth import cloud
-    from auditor.collect.orchestrator import _session
-    from auditor.collect.policies import client_kwargs
+    from auditor.input.collect.arm import ArmClients
+    from auditor.input.collect.auth import cloud
+    from auditor.input.collect.orchestrator import _session
+    from auditor.input.collect.policies import client_kwargs
 
     kwargs = client_kwargs({"connection_verify": server.ca_file, "session": _session(1), "session_owner": False})
     return ArmClients(cloud("AzureCloud"), server.base_url, kwargs).shared(kind, StaticTokenCredential())
@@ -163,7 +163,7 @@ def _client(server: Server, kind: str):
 
 def _cpu_of(work) -> float:
     """CPU seconds of work() with the cyclic GC paused, as during a collection."""
-    from auditor.collect.orchestrator import _gc_paused
+    from auditor.input.collect.orchestrator import _gc_paused
 
     with _gc_paused():
         started = time.process_time()
@@ -173,7 +173,7 @@ def _cpu_of(work) -> float:
 
 def request_cpu(server: Server, sub_id: str, n: int = 200) -> float:
     """CPU seconds of one GET through the real network client's pipeline (a one-item page)."""
-    from auditor.collect import arm, raw
+    from auditor.input.collect import arm, raw
 
     network = _client(server, "network")
     request = lambda: arm.network_request(arm.SUBSCRIPTION_LISTS["routeTables"], subscription_id=sub_id)  # noqa: E731
@@ -185,7 +185,7 @@ def request_cpu(server: Server, sub_id: str, n: int = 200) -> float:
 
 def graph_pages_cpu(server: Server, sub_ids: list[str]) -> tuple[float, int]:
     """CPU seconds to fetch and decode every page of the Graph query (rows not normalized), and the page count."""
-    from auditor.collect import graph
+    from auditor.input.collect import graph
 
     client = _client(server, "graph")
     spent = _cpu_of(lambda: list(graph.query_pages(client, graph.QUERY, subscriptions=sub_ids)))

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_overlap.py [--vnets 10000] [--hubs 100]
 
-Scenarios, each built with auditor.synthetic and timed for the rules only (the
+Scenarios, each built with auditor.input.synthetic and timed for the rules only (the
 SnapshotIndex is built before timing):
 - flat: N VNets, all 10.0.0.0/16, no peerings;
 - hub-spoke: the same N VNets, `--hubs` hubs (distinct ranges), every other VNet a spoke
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.engine import discover_rules
-from auditor.synthetic import snapshot_from_spec
+from auditor.input.synthetic import snapshot_from_spec
 
 
 def estate(n: int, hubs: int, same_range: bool) -> dict:

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.engine import discover_rules, evaluate, select_rules  # noqa: E402
-from auditor.snapshot import Snapshot  # noqa: E402
+from auditor.model.snapshot import Snapshot  # noqa: E402
 
 TARGET_RATIO = 3.0
 

@@ -2,7 +2,7 @@
 
     python benchmarks/estate.py --vnets 10000 --subscriptions 100 -o /tmp/estate.json
 
-Shape (all through `auditor.synthetic`, so the file is what `vnet-audit import` would write):
+Shape (all through `auditor.input.synthetic`, so the file is what `vnet-audit import` would write):
 - subscriptions in groups of `--group-size`; each group has one hub per region in its first
   (connectivity) subscription, and the hubs of a group are peered with each other;
 - a hub has AzureFirewallSubnet (firewall at .4), GatewaySubnet with a VPN or ExpressRoute
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.synthetic import build_estate  # noqa: E402
+from auditor.input.synthetic import build_estate  # noqa: E402
 
 REGIONS = ["westeurope", "northeurope", "eastus", "eastus2", "southeastasia", "australiaeast"]
 PARTNER_VNET = "/subscriptions/99999999-0000-4000-8000-000000000001/resourceGroups/rg-partner/providers/Microsoft.Network/virtualNetworks/partner-shared"
@@ -70,7 +70,7 @@ def generate(
     reuse: float = 0.01,
     seed: int = 7,
 ) -> dict:
-    """The topology description (see auditor.synthetic) of the estate."""
+    """The topology description (see auditor.input.synthetic) of the estate."""
     rnd = random.Random(seed)
     regions = max(1, min(regions, len(REGIONS)))
     groups = max(1, -(-subscriptions // group_size))
@@ -235,7 +235,7 @@ def generate(
 
 
 def _sub_id(spec: dict, name: str) -> str:
-    from auditor.synthetic import guid
+    from auditor.input.synthetic import guid
 
     return spec["subscriptions"][name].get("id") or guid("subscription", name)
 

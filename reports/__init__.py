@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from auditor.engine import Evaluation
-from auditor.snapshot import Snapshot
+from auditor.model.snapshot import Snapshot
 
 Render = Callable[[Evaluation, Snapshot | None], str]
 

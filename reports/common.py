@@ -6,9 +6,9 @@ import json
 import re
 from typing import Any
 
-from auditor.ids import norm_id
-from auditor.rule import Finding, Rule, Severity
-from auditor.snapshot import Snapshot
+from auditor.model.ids import norm_id
+from auditor.engine.rule import Finding, Rule, Severity
+from auditor.model.snapshot import Snapshot
 
 SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
 _VNET = re.compile(r"^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+)", re.IGNORECASE)

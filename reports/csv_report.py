@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from auditor.engine import Evaluation
-from auditor.snapshot import Snapshot
+from auditor.model.snapshot import Snapshot
 
 COLUMNS = [
     "rule_id", "severity", "title", "resource_id", "resource_name", "subscription_id",

@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.engine import Evaluation
-from auditor.ids import norm_id
-from auditor.rule import Finding
-from auditor.snapshot import Snapshot
+from auditor.model.ids import norm_id
+from auditor.engine.rule import Finding
+from auditor.model.snapshot import Snapshot
 from reports import topology
 from reports.common import SEVERITIES, evidence_text, subscription_names, vnet_ids_of, vnet_name
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.engine import Evaluation
-from auditor.snapshot import Snapshot
+from auditor.model.snapshot import Snapshot
 
 
 def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from auditor.engine import Evaluation, incomplete_reason
-from auditor.snapshot import Snapshot
+from auditor.model.snapshot import Snapshot
 from reports.common import SEVERITIES
 
 MAX_ROWS = 20

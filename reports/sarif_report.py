@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 from auditor.engine import Evaluation
-from auditor.ids import norm_id
-from auditor.rule import Finding
-from auditor.snapshot import Snapshot
+from auditor.model.ids import norm_id
+from auditor.engine.rule import Finding
+from auditor.model.snapshot import Snapshot
 from reports.common import catalogue
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

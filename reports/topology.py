@@ -17,9 +17,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from auditor.ids import norm_id
-from auditor.rule import Finding, Severity
-from auditor.snapshot import Snapshot
+from auditor.model.ids import norm_id
+from auditor.engine.rule import Finding, Severity
+from auditor.model.snapshot import Snapshot
 
 NODE_W, NODE_H = 132, 40
 CELL_W, CELL_H = 150, 58

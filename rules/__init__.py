@@ -7,7 +7,7 @@ pack registers its own entry points (a `Rule`, a module holding `rule`, or a lis
 import importlib
 import pkgutil
 
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 
 
 def _discover() -> list[Rule]:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.synthetic import snapshot_from_spec
+from auditor.input.synthetic import snapshot_from_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -16,5 +16,5 @@ def load_spec(text: str) -> dict:
 
 @pytest.fixture
 def estate():
-    """Build a snapshot from an inline topology description (see auditor.synthetic)."""
+    """Build a snapshot from an inline topology description (see auditor.input.synthetic)."""
     return lambda text: snapshot_from_spec(yaml.safe_load(text) if isinstance(text, str) else text)

@@ -1,6 +1,6 @@
 """A loopback fake ARM endpoint for fault and scale tests of the collector.
 
-Serves a `auditor.synthetic.build_estate` estate over HTTPS on 127.0.0.1 (a self-signed
+Serves a `auditor.input.synthetic.build_estate` estate over HTTPS on 127.0.0.1 (a self-signed
 certificate made at start; point the SDK at it with `connection_verify=server.ca_file`
 and `base_url=server.base_url`):
 
@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from auditor.ids import norm_id, resource_group_of
-from auditor.synthetic import SyntheticEstate, build_estate
+from auditor.model.ids import norm_id, resource_group_of
+from auditor.input.synthetic import SyntheticEstate, build_estate
 
 NETWORK_LISTS = ("virtualnetworks", "networksecuritygroups", "routetables")
 RG_LISTS = ("virtualnetworkgateways", "localnetworkgateways", "connections")
@@ -141,7 +141,7 @@ class Estate:
 
     def __init__(self, estate: SyntheticEstate):
         self.tenants = estate.tenants
-        # `fault: forbidden` (as in auditor.collect.generate): not listed, every call 403, no Graph rows
+        # `fault: forbidden` (as in auditor.input.collect.generate): not listed, every call 403, no Graph rows
         self.forbidden = {s["subscriptionId"].lower() for s in estate.subscriptions if s.get("fault") == "forbidden"}
         self.subscriptions = [{k: v for k, v in s.items() if k not in _SUB_KEYS} for s in estate.subscriptions
                               if s["subscriptionId"].lower() not in self.forbidden]
@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec", help="topology description (JSON or YAML file), see auditor.synthetic")
+    parser.add_argument("spec", help="topology description (JSON or YAML file), see auditor.input.synthetic")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--max-connections", type=int, default=1024)

@@ -1,6 +1,6 @@
 """Estates for report tests and screenshots: a realistic hub-and-spoke estate and a large one.
 
-Both are synthetic topology descriptions (auditor.synthetic), deterministic, with findings
+Both are synthetic topology descriptions (auditor.input.synthetic), deterministic, with findings
 of several rules, a failed subscription and waived findings.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 from auditor.engine import Evaluation, discover_rules, evaluate
-from auditor.snapshot import Snapshot
-from auditor.synthetic import guid, snapshot_from_spec
+from auditor.model.snapshot import Snapshot
+from auditor.input.synthetic import guid, snapshot_from_spec
 
 PARTNER_VNET = f"/subscriptions/{guid('subscription', 'partner')}/resourceGroups/rg-partner/providers/Microsoft.Network/virtualNetworks/partner-shared"
 
@@ -121,7 +121,7 @@ def evaluated(spec: dict, waive: bool = True) -> tuple[Evaluation, Snapshot]:
     snapshot.metadata.inputs = ["estate/snapshot.json"]
     result = evaluate(snapshot, discover_rules())
     if waive:
-        from auditor.waivers import Waiver, apply_waivers
+        from auditor.engine.waivers import Waiver, apply_waivers
 
         waivers = [
             Waiver(rule="PEER005", resource="*", justification="Partner VNet is managed by Northwind under contract NW-2291",

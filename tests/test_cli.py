@@ -13,7 +13,7 @@ import pytest
 
 from auditor import cli
 from auditor.engine import discover_rules
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 AZ_FILES = [EXPORTS / f for f in ("az_vnet_list.json", "az_nsg_list.json", "az_route_table_list.json",

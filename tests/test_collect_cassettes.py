@@ -10,9 +10,9 @@ import pytest
 import requests
 import yaml
 
-from auditor.collect import CollectScope, collect
-from auditor.collect.auth import StaticTokenCredential
-from auditor.collect.cassettes import VCR_CONCURRENCY, recording, replaying, scrub_request
+from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.cassettes import VCR_CONCURRENCY, recording, replaying, scrub_request
 
 SUB = "11111111-2222-3333-4444-555555555555"
 JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJjb250b3NvIn0.c2lnbmF0dXJlLXNlY3JldA"
@@ -80,7 +80,7 @@ def test_recording_scrubs_tokens_secrets_and_assertions(stub, tmp_path):
 
 
 def test_a_recorded_cassette_replays_through_the_sdk_on_any_host(stub, tmp_path):
-    from auditor.collect.arm import TYPE_FILTER
+    from auditor.input.collect.arm import TYPE_FILTER
 
     path = tmp_path / "rec.yaml"
     with recording(path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.runner import demo_spec
+from auditor.input.collect.runner import demo_spec
 
 CLI = str(Path(sys.executable).parent / "vnet-audit")
 LEGACY = demo_spec()["subscriptions"]["legacy"]["id"]
@@ -55,7 +55,7 @@ def test_collect_demo_writes_the_snapshot(tmp_path):
 
 
 def test_collect_replays_a_cassette(tmp_path):
-    from auditor.collect.generate import scope_of, write_cassettes
+    from auditor.input.collect.generate import scope_of, write_cassettes
 
     spec = demo_spec()
     arm, _ = write_cassettes(spec, tmp_path, "mine")

@@ -8,13 +8,13 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
-from auditor.collect import CollectScope, collect
-from auditor.collect.auth import StaticTokenCredential
-from auditor.collect.cassettes import VCR_CONCURRENCY, replaying
-from auditor.collect.generate import Cassette, error_body, forbidden_body, generate, scope_of
+from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.cassettes import VCR_CONCURRENCY, replaying
+from auditor.input.collect.generate import Cassette, error_body, forbidden_body, generate, scope_of
 from auditor.engine import discover_rules, evaluate, select_rules
-from auditor.snapshot import CoverageStatus
-from auditor.synthetic import guid
+from auditor.model.snapshot import CoverageStatus
+from auditor.input.synthetic import guid
 
 SPEC = yaml.safe_load("""
 tenants: {contoso: {}, fabrikam: {}}
@@ -186,7 +186,7 @@ def test_explicit_subscription_only(tmp_path):
 
 
 def test_management_group_scope_finds_subscriptions_with_resource_graph(tmp_path):
-    from auditor.collect import graph
+    from auditor.input.collect import graph
 
     cassette = generate(SPEC)["arm"]
     rows = [{"id": f"/subscriptions/{s}", "subscriptionId": s, "tenantId": guid("tenant", "contoso"), "name": n,

@@ -5,7 +5,7 @@ import json
 
 from azure.core.credentials import AccessToken
 
-from auditor.collect.auth import StaticTokenCredential, identity_of
+from auditor.input.collect.auth import StaticTokenCredential, identity_of
 
 SCOPES = ("https://management.azure.com/.default",)
 

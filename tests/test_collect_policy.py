@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from azure.core.pipeline.transport import HttpTransport
 
-from auditor.collect.arm import ArmClients
-from auditor.collect.auth import StaticTokenCredential, cloud
-from auditor.collect.policies import ReadOnlyViolation, client_kwargs
+from auditor.input.collect.arm import ArmClients
+from auditor.input.collect.auth import StaticTokenCredential, cloud
+from auditor.input.collect.policies import ReadOnlyViolation, client_kwargs
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 
@@ -77,7 +77,7 @@ def test_reads_and_resource_graph_queries_pass(clients):
 def test_guard_sits_after_the_retry_policy_so_every_attempt_is_checked():
     from azure.core.pipeline.policies import RetryPolicy
 
-    from auditor.collect.policies import ReadOnlyPolicy
+    from auditor.input.collect.policies import ReadOnlyPolicy
 
     wire = Wire()
     network = ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": wire})).network(StaticTokenCredential(), SUB)
@@ -97,7 +97,7 @@ def test_clouds_come_from_the_sdk():
     with pytest.raises(Reached):
         list(network.route_tables.list_all())
     assert wire.sent[0][1].startswith(f"https://management.usgovcloudapi.net/subscriptions/{SUB}/providers/Microsoft.Network/routeTables?")
-    from auditor.normalize import InputError
+    from auditor.input.normalize import InputError
 
     with pytest.raises(InputError, match="unknown cloud 'AzureGermanCloud'"):
         cloud("AzureGermanCloud")

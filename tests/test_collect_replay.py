@@ -11,13 +11,13 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
-from auditor.collect import CollectScope, collect
-from auditor.collect.auth import StaticTokenCredential
-from auditor.collect.cassettes import VCR_CONCURRENCY, replaying
-from auditor.collect.generate import generate, scope_of
-from auditor.collect.runner import demo_spec
-from auditor.ids import norm_id
-from auditor.snapshot import CoverageStatus
+from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.cassettes import VCR_CONCURRENCY, replaying
+from auditor.input.collect.generate import generate, scope_of
+from auditor.input.collect.runner import demo_spec
+from auditor.model.ids import norm_id
+from auditor.model.snapshot import CoverageStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
@@ -114,7 +114,7 @@ def test_arm_and_graph_give_the_same_snapshot(arm, graph):
 
 
 def test_same_snapshot_as_the_synthetic_estate(arm):
-    from auditor.synthetic import snapshot_from_spec
+    from auditor.input.synthetic import snapshot_from_spec
 
     expected, got = _comparable(snapshot_from_spec(SPEC)), _comparable(arm[0])
     for key in ("virtual_networks", "network_security_groups", "route_tables", "virtual_network_gateways",

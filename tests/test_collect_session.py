@@ -12,9 +12,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fakearm import FakeArm  # noqa: E402
 
-from auditor.collect import CollectScope, collect  # noqa: E402
-from auditor.collect.auth import StaticTokenCredential  # noqa: E402
-from auditor.collect.orchestrator import _session  # noqa: E402
+from auditor.input.collect import CollectScope, collect  # noqa: E402
+from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
+from auditor.input.collect.orchestrator import _session  # noqa: E402
 
 ARM = "https://management.azure.com/subscriptions/s/providers/Microsoft.Network/virtualNetworks?api-version=1"
 
@@ -86,7 +86,7 @@ def test_collection_pauses_the_cyclic_gc_and_restores_it():
 
 
 def test_a_resource_the_normalizer_rejects_stops_the_collection_with_its_message(monkeypatch):
-    from auditor.normalize import InputError, SnapshotBuilder
+    from auditor.input.normalize import InputError, SnapshotBuilder
 
     spec = {"subscriptions": {"sub-a": {}, "sub-b": {}},
             "vnets": {f"vnet-{i}": {"subscription": "sub-a" if i % 2 else "sub-b", "address_space": [f"10.{i}.0.0/16"]} for i in range(6)}}

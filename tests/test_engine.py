@@ -28,7 +28,7 @@ def test_pattern_matching_nothing_is_an_error():
 
 
 PACK = '''
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 
 rule = Rule(id="ACME001", slug="vnet-without-dns", title="VNet uses Azure DNS", severity="low",
             rationale="r", remediation="m", docs="https://example.com/acme001", flags="f", example="e")
@@ -47,7 +47,7 @@ RULES = [rule]
 def _with_pack(monkeypatch, tmp_path, source: str, value: str):
     import importlib.metadata
 
-    import auditor.engine as engine
+    import auditor.engine.discovery as engine
 
     (tmp_path / "acme_rules.py").write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -18,11 +18,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fakearm import FakeArm, Fault  # noqa: E402
 
-from auditor.collect import CollectScope, collect  # noqa: E402
-from auditor.collect.auth import StaticTokenCredential  # noqa: E402
-from auditor.ids import subscription_of  # noqa: E402
-from auditor.snapshot import CoverageStatus  # noqa: E402
-from auditor.synthetic import build_estate, guid, snapshot_from_spec  # noqa: E402
+from auditor.input.collect import CollectScope, collect  # noqa: E402
+from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
+from auditor.model.ids import subscription_of  # noqa: E402
+from auditor.model.snapshot import CoverageStatus  # noqa: E402
+from auditor.input.synthetic import build_estate, guid, snapshot_from_spec  # noqa: E402
 
 SUBS = ["prod", "dev", "shared"]
 KINDS = ("virtual_networks", "network_security_groups", "route_tables",
@@ -156,7 +156,7 @@ def test_fake_hang_outlasts_client_timeout_and_refuses_writes(fake):
 
 def test_forbidden_subscription_in_the_description():
     spec = estate_spec()
-    spec["subscriptions"]["dev"]["fault"] = "forbidden"  # as auditor.collect.generate reads it
+    spec["subscriptions"]["dev"]["fault"] = "forbidden"  # as auditor.input.collect.generate reads it
     with FakeArm(spec) as server:
         listed = [s["subscriptionId"] for s in get(server, "/subscriptions").json()["value"]]
         assert listed == [sub_id("prod"), sub_id("shared")]
@@ -328,7 +328,7 @@ def test_cli_scan_fail_on_incomplete_exits_3(fake, tmp_path):
     from typer.testing import CliRunner
 
     from auditor.cli import app
-    from auditor.collect.cassettes import recording
+    from auditor.input.collect.cassettes import recording
 
     fake.add_fault(Fault("status", status=403, subscription=sub_id("dev")))
     cassette = tmp_path / "faulty.yaml"

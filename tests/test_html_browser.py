@@ -14,7 +14,7 @@ from chromium_cdp import Chromium, find_chromium  # noqa: E402
 from report_estates import evaluated, realistic_spec  # noqa: E402
 
 from auditor.engine import discover_rules, evaluate  # noqa: E402
-from auditor.synthetic import snapshot_from_spec  # noqa: E402
+from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 from reports import write_outputs  # noqa: E402
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (run scripts/ensure-chromium)")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from auditor import normalize as n
-from auditor.normalize import InputError, SnapshotBuilder
-from auditor.snapshot import CollectionError, CoverageStatus
+from auditor.input import normalize as n
+from auditor.input.normalize import InputError, SnapshotBuilder
+from auditor.model.snapshot import CollectionError, CoverageStatus
 
 SUB = "1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

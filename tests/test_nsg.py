@@ -1,19 +1,19 @@
-"""NSG semantics (auditor.nsg) and peering/route reachability (auditor.reach)."""
+"""NSG semantics (auditor.analysis.nsg) and peering/route reachability (auditor.analysis.routing)."""
 
 import copy
 
 import pytest
 
-from auditor.nsg import (
+from auditor.analysis.nsg import (
     ALL_PORTS, Addresses, Coverage, ParsedRule, name_list, parse_ports, rules_in_order, subtract, vnet_tag_space,
 )
-from auditor.prefixes import IntervalSet
-from auditor.reach import (
+from auditor.analysis.addresses import IntervalSet
+from auditor.analysis.routing import (
     components, connected_vnets, effective_routes, is_multi_hop, multi_hop_vnets, peering_path,
     vnets_overlapping_in_component,
 )
-from auditor.snapshot import SecurityRule
-from auditor.synthetic import snapshot_from_spec
+from auditor.model.snapshot import SecurityRule
+from auditor.input.synthetic import snapshot_from_spec
 
 S = IntervalSet.of
 

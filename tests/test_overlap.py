@@ -1,9 +1,9 @@
-"""auditor.overlap: the interval sweep and the estate-wide overlap index, checked against brute force."""
+"""auditor.analysis.overlap: the interval sweep and the estate-wide overlap index, checked against brute force."""
 
 import ipaddress
 import random
 
-from auditor.overlap import (
+from auditor.analysis.overlap import (
     OverlapIndex,
     describe,
     network_set,

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_estates import realistic_spec  # noqa: E402
 
 from auditor import cli  # noqa: E402
-from auditor.synthetic import snapshot_from_spec  # noqa: E402
+from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 
 
 def run(capsys, monkeypatch, *args) -> tuple[int, str, str]:

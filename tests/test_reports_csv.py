@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_estates import evaluated, realistic_spec  # noqa: E402
 
 from auditor.engine import Evaluation  # noqa: E402
-from auditor.rule import Finding, WaiverRef  # noqa: E402
+from auditor.engine.rule import Finding, WaiverRef  # noqa: E402
 from reports import WRITERS, csv_report, write_outputs  # noqa: E402
 
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tTAB", "\rCR"]

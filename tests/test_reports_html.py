@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
 
 from auditor.engine import discover_rules, evaluate  # noqa: E402
-from auditor.synthetic import snapshot_from_spec  # noqa: E402
+from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 from reports import html_report, topology  # noqa: E402
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"

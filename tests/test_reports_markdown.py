@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
 
 from auditor.engine import Evaluation  # noqa: E402
-from auditor.rule import Finding  # noqa: E402
+from auditor.engine.rule import Finding  # noqa: E402
 from reports import markdown_report  # noqa: E402
 
 

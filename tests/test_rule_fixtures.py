@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from auditor.engine import discover_rules
-from auditor.synthetic import snapshot_from_spec
+from auditor.input.synthetic import snapshot_from_spec
 
 FIXTURES = Path(__file__).parent / "rule_cases"
 RULES = {r.id: r for r in discover_rules()}

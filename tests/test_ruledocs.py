@@ -9,8 +9,8 @@ import pytest
 
 from auditor import cli
 from auditor.engine import discover_rules
-from auditor.rule import Rule
-from auditor.ruledocs import render_rule
+from auditor.engine.rule import Rule
+from auditor.engine.ruledocs import render_rule
 
 RULES = discover_rules()
 RULE_IDS = [r.id for r in RULES]

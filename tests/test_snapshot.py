@@ -10,9 +10,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from auditor import cli
-from auditor.importer import load_snapshot
-from auditor.snapshot import SCHEMA_VERSION, Snapshot
-from auditor.synthetic import snapshot_from_spec
+from auditor.input.importer import load_snapshot
+from auditor.model.snapshot import SCHEMA_VERSION, Snapshot
+from auditor.input.synthetic import snapshot_from_spec
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 AZ_FILES = ["az_vnet_list.json", "az_nsg_list.json", "az_route_table_list.json",

@@ -1,4 +1,4 @@
-"""Work shared across targets and rules in TRANS001/TRANS002 and auditor.nsg.rules_in_order:
+"""Work shared across targets and rules in TRANS001/TRANS002 and auditor.analysis.nsg.rules_in_order:
 the shortcuts must give the same answers as judging each (subnet, VNet C) pair on its own."""
 
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 
 from auditor.engine import discover_rules
-from auditor.nsg import rules_in_order
-from auditor.synthetic import snapshot_from_spec
+from auditor.analysis.nsg import rules_in_order
+from auditor.input.synthetic import snapshot_from_spec
 
 RULES = {r.id: r for r in discover_rules()}
 HUB_SPOKES = [

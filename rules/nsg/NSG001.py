@@ -2,10 +2,10 @@
 
 from functools import partial
 
-from auditor.ids import norm_id
-from auditor.nsg import Coverage, describe_space, name_list, rules_in_order, vnet_tag_space
-from auditor.prefixes import IntervalSet
-from auditor.rule import Rule
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import Coverage, describe_space, name_list, rules_in_order, vnet_tag_space
+from auditor.analysis.addresses import IntervalSet
+from auditor.engine.rule import Rule
 
 LIMIT = 50  # peered VNets kept in evidence per rule
 

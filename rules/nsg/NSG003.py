@@ -1,9 +1,9 @@
 """NSG003 vnet-tag-exposes-peers."""
 
-from auditor.ids import norm_id
-from auditor.nsg import ADMIN_PORTS, name_list, rules_in_order
-from auditor.reach import peer_spaces
-from auditor.rule import Rule
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import ADMIN_PORTS, name_list, rules_in_order
+from auditor.analysis.routing import peer_spaces
+from auditor.engine.rule import Rule
 
 LIMIT = 50
 

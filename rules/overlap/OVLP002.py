@@ -2,8 +2,8 @@
 
 import heapq
 
-from auditor.overlap import overlap_clusters, prefix_spans, span_cidrs, within
-from auditor.rule import Rule
+from auditor.analysis.overlap import overlap_clusters, prefix_spans, span_cidrs, within
+from auditor.engine.rule import Rule
 
 #: How many overlapping VNets a finding names; the evidence always carries the total.
 MAX_LISTED = 10

@@ -1,7 +1,7 @@
 """PEER002 peering-disconnected."""
 
-from auditor.ids import name_of, subscription_of
-from auditor.rule import Rule
+from auditor.model.ids import name_of, subscription_of
+from auditor.engine.rule import Rule
 
 rule = Rule(
     id="PEER002",

@@ -1,6 +1,6 @@
 """ROUTE001 peer-route-blackholed."""
 
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 from rules.route._peer_routes import peer_route_findings
 
 rule = Rule(

@@ -1,9 +1,9 @@
 """ROUTE002 gateway-route-without-gateway."""
 
-from auditor.ids import norm_id
-from auditor.nsg import name_list
-from auditor.reach import next_hop
-from auditor.rule import Rule
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import name_list
+from auditor.analysis.routing import next_hop
+from auditor.engine.rule import Rule
 
 rule = Rule(
     id="ROUTE002",

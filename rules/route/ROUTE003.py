@@ -1,6 +1,6 @@
 """ROUTE003 peer-route-to-internet."""
 
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 from rules.route._peer_routes import peer_route_findings
 
 rule = Rule(

@@ -2,10 +2,10 @@
 
 import bisect
 
-from auditor.ids import norm_id
-from auditor.nsg import describe_space, name_list, rules_in_order, subtract, union
-from auditor.prefixes import IntervalSet, interval, is_any
-from auditor.reach import (
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import describe_space, name_list, rules_in_order, subtract, union
+from auditor.analysis.addresses import IntervalSet, interval, is_any
+from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
     connected_vnets,
     effective_routes,
@@ -13,7 +13,7 @@ from auditor.reach import (
     peering_path,
     vnets_overlapping_in_component,
 )
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 
 LIMIT = 50  # (VNet, remote VNet) pairs kept in evidence per rule
 

@@ -1,10 +1,10 @@
 """TRANS002 forwarded-traffic-not-allowed."""
 
-from auditor.ids import norm_id
-from auditor.nsg import describe_space, name_list
-from auditor.prefixes import ip_in
-from auditor.reach import effective_routes, next_hop
-from auditor.rule import Rule
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import describe_space, name_list
+from auditor.analysis.addresses import ip_in
+from auditor.analysis.routing import effective_routes, next_hop
+from auditor.engine.rule import Rule
 
 LIMIT = 50  # routes listed in evidence per peering
 

@@ -1,10 +1,10 @@
 """TRANS003 next-hop-unreachable."""
 
-from auditor.ids import norm_id
-from auditor.nsg import name_list
-from auditor.prefixes import IntervalSet, ip_in
-from auditor.reach import connected_vnets, next_hop, vnets_overlapping_in_component
-from auditor.rule import Rule
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import name_list
+from auditor.analysis.addresses import IntervalSet, ip_in
+from auditor.analysis.routing import connected_vnets, next_hop, vnets_overlapping_in_component
+from auditor.engine.rule import Rule
 
 rule = Rule(
     id="TRANS003",

@@ -10,7 +10,7 @@ Requests (all GET, paged by nextLink), per subscription S:
   /subscriptions/S/resourceGroups/G/providers/Microsoft.Network/{virtualNetworkGateways|localNetworkGateways|connections}
 
 Each is built by the SDK's own request builder (the one the typed list method calls) and sent
-through the client's pipeline by `raw.pages`, which keeps the JSON (see auditor.collect.raw).
+through the client's pipeline by `raw.pages`, which keeps the JSON (see auditor.input.collect.raw).
 Clients are made once per credential (tenant) and kind: they share the HTTP session, and
 their authentication policy asks the credential for a token once, not once per subscription.
 """
@@ -20,9 +20,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from auditor.collect import raw
-from auditor.collect.calls import Call, Sink
-from auditor.ids import resource_group_of
+from auditor.input.collect import raw
+from auditor.input.collect.calls import Call, Sink
+from auditor.model.ids import resource_group_of
 
 #: resource type -> (scope name, network request builder) for types without a subscription-wide list
 PER_GROUP = {

@@ -24,11 +24,11 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from auditor.ids import norm_id
-from auditor.prefixes import IntervalSet, interval, is_any
+from auditor.model.ids import norm_id
+from auditor.analysis.addresses import IntervalSet, interval, is_any
 
 if TYPE_CHECKING:
-    from auditor.snapshot import NetworkSecurityGroup, SecurityRule, Snapshot
+    from auditor.model.snapshot import NetworkSecurityGroup, SecurityRule, Snapshot
 
 ALL_ADDRESSES = IntervalSet.of(["0.0.0.0/0", "::/0"])
 #: Never routed on the Internet: the Internet tag does not include these.

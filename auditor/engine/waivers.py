@@ -41,9 +41,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.ids import norm_id
-from auditor.normalize import InputError
-from auditor.rule import Finding, WaiverRef, rule_matches
+from auditor.model.ids import norm_id
+from auditor.input.normalize import InputError
+from auditor.engine.rule import Finding, WaiverRef, rule_matches
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -1,6 +1,6 @@
 """Lookups and the peering graph, built once per snapshot and shared by every rule.
 
-Everything is keyed by normalized ARM id (`auditor.ids.norm_id`).
+Everything is keyed by normalized ARM id (`auditor.model.ids.norm_id`).
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from collections import defaultdict
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from auditor.ids import norm_id, parent_id
-from auditor.prefixes import IntervalSet
+from auditor.model.ids import norm_id, parent_id
+from auditor.analysis.addresses import IntervalSet
 
 if TYPE_CHECKING:
-    from auditor.snapshot import (
+    from auditor.model.snapshot import (
         NetworkSecurityGroup,
         Peering,
         RouteTable,

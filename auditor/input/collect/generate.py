@@ -1,6 +1,6 @@
-"""Turn a topology description (see `auditor.synthetic`) into vcrpy cassettes for both sources.
+"""Turn a topology description (see `auditor.input.synthetic`) into vcrpy cassettes for both sources.
 
-    python -m auditor.collect.generate auditor/demo/estate.yaml --out cassettes/ --name demo
+    python -m auditor.input.collect.generate auditor/demo/estate.yaml --out cassettes/ --name demo
 
 writes `demo-arm.yaml` and `demo-graph.yaml`: the exact requests `collect()` makes for the
 description's `scan:` scope, answered with bodies shaped like Azure's REST examples
@@ -22,10 +22,10 @@ from urllib.parse import urlencode
 
 import yaml
 
-from auditor.collect import arm, graph
-from auditor.collect.orchestrator import CollectScope
-from auditor.ids import norm_id, resource_group_of
-from auditor.synthetic import build_estate, guid
+from auditor.input.collect import arm, graph
+from auditor.input.collect.orchestrator import CollectScope
+from auditor.model.ids import norm_id, resource_group_of
+from auditor.input.synthetic import build_estate, guid
 
 BASE = "https://management.azure.com"
 API = {"network": "2024-05-01", "resources": "2025-04-01", "subscriptions": "2022-12-01", "graph": "2021-03-01"}
@@ -103,7 +103,7 @@ def error_body(status: int) -> dict:
 
 # -- scope ----------------------------------------------------------------------------------
 def _names_to_ids(spec: dict) -> tuple[dict[str, str], dict[str, str]]:
-    """Description names -> ids, as `auditor.synthetic` derives them."""
+    """Description names -> ids, as `auditor.input.synthetic` derives them."""
     tenants = {name: (t or {}).get("id") or guid("tenant", name) for name, t in (spec.get("tenants") or {"default": {}}).items()}
     subs = {name: (s or {}).get("id") or guid("subscription", name) for name, s in (spec.get("subscriptions") or {}).items()}
     return tenants, subs

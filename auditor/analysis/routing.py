@@ -10,12 +10,12 @@ import bisect
 from collections import deque
 from typing import TYPE_CHECKING
 
-from auditor.ids import norm_id
-from auditor.nsg import _memo, subtract
-from auditor.prefixes import IntervalSet, interval
+from auditor.model.ids import norm_id
+from auditor.analysis.nsg import _memo, subtract
+from auditor.analysis.addresses import IntervalSet, interval
 
 if TYPE_CHECKING:
-    from auditor.snapshot import Route, RouteTable, Snapshot
+    from auditor.model.snapshot import Route, RouteTable, Snapshot
 
 #: Next hops that hand traffic on to an appliance or a gateway (transit is possible).
 TRANSIT_NEXT_HOPS = frozenset({"virtualappliance", "virtualnetworkgateway"})

@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
-from auditor.prefixes import _V6_OFFSET, interval, to_network
+from auditor.analysis.addresses import _V6_OFFSET, interval, to_network
 
 Span = tuple[int, int]
 
 
-span_of = interval  # cached in auditor.prefixes: estates repeat the same prefixes many times
+span_of = interval  # cached in auditor.analysis.addresses: estates repeat the same prefixes many times
 
 
 def prefix_spans(prefixes: Iterable[str]) -> tuple[Span, ...]:

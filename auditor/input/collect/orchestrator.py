@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from auditor import __version__
-from auditor.collect import arm, graph, raw
-from auditor.collect.auth import Cloud, cloud as cloud_named, credential_factory, identity_of
-from auditor.collect.calls import Call, Found, Sink
-from auditor.collect.errors import CollectFailed, describe, is_login_failure, login_hint
-from auditor.collect.policies import client_kwargs
-from auditor.ids import subscription_of
-from auditor.normalize import InputError, SnapshotBuilder
-from auditor.snapshot import CollectionError, CoverageStatus, ScanMetadata, Snapshot
+from auditor.input.collect import arm, graph, raw
+from auditor.input.collect.auth import Cloud, cloud as cloud_named, credential_factory, identity_of
+from auditor.input.collect.calls import Call, Found, Sink
+from auditor.input.collect.errors import CollectFailed, describe, is_login_failure, login_hint
+from auditor.input.collect.policies import client_kwargs
+from auditor.model.ids import subscription_of
+from auditor.input.normalize import InputError, SnapshotBuilder
+from auditor.model.snapshot import CollectionError, CoverageStatus, ScanMetadata, Snapshot
 
 _TRANSIENT = {"Timeout", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"

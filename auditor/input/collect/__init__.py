@@ -2,7 +2,7 @@
 
 Public API (stable; used by the CLI, the fake-ARM tests and the benchmark)::
 
-    from auditor.collect import CollectScope, collect
+    from auditor.input.collect import CollectScope, collect
 
     scope = CollectScope(subscriptions=["<sub id>"])            # or all_subscriptions=True,
                                                                 #    tenants=[...], management_groups=[...]
@@ -25,16 +25,16 @@ out is recorded in `snapshot.subscriptions` with status failed/partial and its e
 (scope = the list call, code, message); the other subscriptions are still collected
 and nothing that was read is dropped. A credential that cannot sign in, or a discovery
 call (subscription listing, management group query) that fails, raises
-`auditor.collect.errors.CollectFailed` (an InputError: one line, exit 2 in the CLI).
+`auditor.input.collect.errors.CollectFailed` (an InputError: one line, exit 2 in the CLI).
 
-The requests each source makes are listed in `auditor.collect.arm` and `auditor.collect.graph`;
+The requests each source makes are listed in `auditor.input.collect.arm` and `auditor.input.collect.graph`;
 every client carries `policies.ReadOnlyPolicy` (GET only, plus the Resource Graph query POST).
-Record/replay: `auditor.collect.cassettes` (collect with concurrency=1 under vcrpy);
-cassettes from a topology description: `python -m auditor.collect.generate`.
+Record/replay: `auditor.input.collect.cassettes` (collect with concurrency=1 under vcrpy);
+cassettes from a topology description: `python -m auditor.input.collect.generate`.
 """
 
 from __future__ import annotations
 
-from auditor.collect.orchestrator import CollectScope, collect
+from auditor.input.collect.orchestrator import CollectScope, collect
 
 __all__ = ["CollectScope", "collect"]

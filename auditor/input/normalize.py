@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from auditor.ids import name_of, norm_id, parent_id, resource_group_of, subscription_of
-from auditor import snapshot as m
+from auditor.model.ids import name_of, norm_id, parent_id, resource_group_of, subscription_of
+from auditor.model import snapshot as m
 
 
 class InputError(ValueError):

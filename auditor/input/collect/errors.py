@@ -11,7 +11,7 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
-from auditor.normalize import InputError
+from auditor.input.normalize import InputError
 
 
 class CollectFailed(InputError):

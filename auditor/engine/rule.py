@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from auditor.ids import name_of, norm_id, subscription_of
+from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
-    from auditor.snapshot import Snapshot
+    from auditor.model.snapshot import Snapshot
 
 
 class Severity(str, Enum):

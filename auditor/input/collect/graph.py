@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect import raw
-from auditor.collect.calls import Call, Sink
+from auditor.input.collect import raw
+from auditor.input.collect.calls import Call, Sink
 
 BATCH = 1000  # Resource Graph's limit of subscriptions per query
 PAGE = 1000  # Resource Graph's maximum $top
@@ -41,7 +41,7 @@ def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = No
     """Every row of a query, following $skipToken.
 
     The body is the SDK's QueryRequest, serialized as `client.resources()` would; the POST goes
-    through the client's pipeline and the rows stay JSON (see auditor.collect.raw).
+    through the client's pipeline and the rows stay JSON (see auditor.input.collect.raw).
     """
     from azure.core.paging import ItemPaged
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions

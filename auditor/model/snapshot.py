@@ -1,7 +1,7 @@
 """The snapshot: the versioned, normalized contract between collection and analysis.
 
 Field names follow Azure's own (snake_case of the ARM property). Resource ids keep
-their original casing for display; every lookup goes through `auditor.ids.norm_id`.
+their original casing for display; every lookup goes through `auditor.model.ids.norm_id`.
 Lists of resources are sorted by normalized id, so equal estates serialize equally.
 """
 
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from auditor.ids import norm_id, parent_id, subscription_of
+from auditor.model.ids import norm_id, parent_id, subscription_of
 
 if TYPE_CHECKING:
-    from auditor.topology import SnapshotIndex
+    from auditor.model.index import SnapshotIndex
 
 SCHEMA_VERSION = "1.0"
 
@@ -293,6 +293,6 @@ class Snapshot(_Model):
     # -- lookups (built once, on first use) -----------------------------------
     @cached_property
     def index(self) -> SnapshotIndex:
-        from auditor.topology import SnapshotIndex
+        from auditor.model.index import SnapshotIndex
 
         return SnapshotIndex(self)

@@ -10,13 +10,13 @@ from typing import Any, Iterator
 
 import yaml
 
-from auditor.collect.auth import StaticTokenCredential
-from auditor.collect.orchestrator import CollectScope, collect
-from auditor.normalize import InputError
-from auditor.snapshot import Snapshot
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.orchestrator import CollectScope, collect
+from auditor.input.normalize import InputError
+from auditor.model.snapshot import Snapshot
 
-DEMO_SPEC = Path(__file__).resolve().parent.parent / "demo" / "estate.yaml"
-REPO_CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
+DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "estate.yaml"
+REPO_CASSETTES = Path(__file__).resolve().parents[3] / "cassettes"
 
 
 def demo_spec() -> dict:
@@ -28,7 +28,7 @@ def demo_cassette(source: str, stack: ExitStack) -> Path:
     bundled = REPO_CASSETTES / f"demo-{source}.yaml"
     if bundled.is_file():
         return bundled
-    from auditor.collect.generate import write_cassettes
+    from auditor.input.collect.generate import write_cassettes
 
     out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vnet-audit-demo-")))
     write_cassettes(demo_spec(), out, "demo")
@@ -67,24 +67,24 @@ def run_collection(scope: CollectScope, *, source: str = "arm", cloud: str = "Az
     credential = None
     with ExitStack() as stack:
         if demo:
-            from auditor.collect.generate import scope_of
+            from auditor.input.collect.generate import scope_of
 
             if not scope.is_empty():
                 raise InputError("--demo replays its own scope; drop --subscription/--tenant/--all-subscriptions/--management-group")
             scope = scope_of(demo_spec())
             replay = demo_cassette(source, stack)
         if replay is not None:
-            from auditor.collect.cassettes import replaying
+            from auditor.input.collect.cassettes import replaying
 
             stack.enter_context(replaying(replay))
             credential = StaticTokenCredential()
             transport_kwargs = {"retry_backoff_factor": 0.01, **(transport_kwargs or {})}
         elif record is not None:
-            from auditor.collect.cassettes import recording
+            from auditor.input.collect.cassettes import recording
 
             stack.enter_context(recording(record))
         if replay is not None or record is not None:
-            from auditor.collect.cassettes import VCR_CONCURRENCY
+            from auditor.input.collect.cassettes import VCR_CONCURRENCY
 
             concurrency = VCR_CONCURRENCY
         progress = stack.enter_context(progress_reporter(not quiet))

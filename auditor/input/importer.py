@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor import __version__
-from auditor.ids import subscription_of
-from auditor.normalize import InputError, SnapshotBuilder, account_entry
-from auditor.snapshot import SCHEMA_VERSION, CollectionError, CoverageStatus, ScanMetadata, Snapshot
+from auditor.model.ids import subscription_of
+from auditor.input.normalize import InputError, SnapshotBuilder, account_entry
+from auditor.model.snapshot import SCHEMA_VERSION, CollectionError, CoverageStatus, ScanMetadata, Snapshot
 
 _MAJOR = int(SCHEMA_VERSION.split(".")[0])
 

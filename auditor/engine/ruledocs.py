@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from auditor.rule import Rule
+from auditor.engine.rule import Rule
 
 
 def rule_doc(rule: Rule) -> dict:

@@ -1,0 +1,1 @@
+"""Analysis helpers the rules share, one module per concept: addresses, overlap, NSGs, routing, gateways, wording."""
