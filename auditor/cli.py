@@ -12,10 +12,18 @@ from typing import Annotated, Optional
 import typer
 
 from auditor import __version__
-from auditor.engine import Evaluation, RuleLoadError, coverage_of, discover_rules, evaluate, incomplete_reason, select_rules
+from auditor.engine import (
+    Evaluation,
+    RuleLoadError,
+    coverage_of,
+    discover_rules,
+    evaluate,
+    incomplete_reason,
+    select_rules,
+)
+from auditor.engine.rule import Severity
 from auditor.input.importer import load_snapshot
 from auditor.input.normalize import InputError
-from auditor.engine.rule import Severity
 from auditor.model.snapshot import Snapshot
 
 app = typer.Typer(

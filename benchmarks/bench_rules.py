@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.unfreeze()
 
     counts = result.summary.get("by_rule", {})
-    print(f"\nslowest rules (cold = inside evaluate, building shared index parts first; warm = index built)")
+    print("\nslowest rules (cold = inside evaluate, building shared index parts first; warm = index built)")
     print(f"  {'rule':<10}{'cold s':>9}{'warm s':>9}{'findings':>10}")
     for rule_id, seconds in sorted(cold.items(), key=lambda kv: -kv[1])[:10]:
         print(f"  {rule_id:<10}{seconds:9.3f}{warm.get(rule_id, float('nan')):9.3f}{counts.get(rule_id, 0):10d}")

@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from auditor.model.ids import norm_id
 from auditor.engine.rule import Finding, Rule, Severity
+from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 
 SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]

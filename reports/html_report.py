@@ -17,11 +17,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.engine import Evaluation
-from auditor.model.ids import norm_id
 from auditor.engine.rule import Finding
+from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 from reports import topology
-from reports.common import SEVERITIES, evidence_text, subscription_names, vnet_ids_of, vnet_name
+from reports.common import (
+    SEVERITIES,
+    evidence_text,
+    subscription_names,
+    vnet_ids_of,
+    vnet_name,
+)
 
 _HERE = files("reports")
 SEVERITY_RANK = {s: len(SEVERITIES) - i for i, s in enumerate(SEVERITIES)}

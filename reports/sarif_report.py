@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from auditor.engine import Evaluation
-from auditor.model.ids import norm_id
 from auditor.engine.rule import Finding
+from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 from reports.common import catalogue
 

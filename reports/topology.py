@@ -17,8 +17,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from auditor.model.ids import norm_id
 from auditor.engine.rule import Finding, Severity
+from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 
 NODE_W, NODE_H = 132, 40

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from auditor.model.ids import norm_id, resource_group_of
 from auditor.input.synthetic import SyntheticEstate, build_estate
+from auditor.model.ids import norm_id, resource_group_of
 
 NETWORK_LISTS = ("virtualnetworks", "networksecuritygroups", "routetables")
 RG_LISTS = ("virtualnetworkgateways", "localnetworkgateways", "connections")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 
 from auditor.engine import Evaluation, discover_rules, evaluate
-from auditor.model.snapshot import Snapshot
 from auditor.input.synthetic import guid, snapshot_from_spec
+from auditor.model.snapshot import Snapshot
 
 PARTNER_VNET = f"/subscriptions/{guid('subscription', 'partner')}/resourceGroups/rg-partner/providers/Microsoft.Network/virtualNetworks/partner-shared"
 

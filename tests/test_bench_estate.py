@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from auditor.analysis.addresses import IntervalSet, ip_in
 from auditor.engine import discover_rules, evaluate
 from auditor.model.ids import norm_id
-from auditor.analysis.addresses import IntervalSet, ip_in
 from auditor.model.snapshot import Snapshot
 
 _spec = importlib.util.spec_from_file_location("bench_estate", Path(__file__).parent.parent / "benchmarks" / "estate.py")

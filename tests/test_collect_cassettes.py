@@ -12,7 +12,12 @@ import yaml
 
 from auditor.input.collect import CollectScope, collect
 from auditor.input.collect.auth import StaticTokenCredential
-from auditor.input.collect.cassettes import VCR_CONCURRENCY, recording, replaying, scrub_request
+from auditor.input.collect.cassettes import (
+    VCR_CONCURRENCY,
+    recording,
+    replaying,
+    scrub_request,
+)
 
 SUB = "11111111-2222-3333-4444-555555555555"
 JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJjb250b3NvIn0.c2lnbmF0dXJlLXNlY3JldA"

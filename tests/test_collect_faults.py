@@ -8,13 +8,19 @@ from urllib.parse import unquote
 import pytest
 import yaml
 
+from auditor.engine import discover_rules, evaluate, select_rules
 from auditor.input.collect import CollectScope, collect
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.collect.cassettes import VCR_CONCURRENCY, replaying
-from auditor.input.collect.generate import Cassette, error_body, forbidden_body, generate, scope_of
-from auditor.engine import discover_rules, evaluate, select_rules
-from auditor.model.snapshot import CoverageStatus
+from auditor.input.collect.generate import (
+    Cassette,
+    error_body,
+    forbidden_body,
+    generate,
+    scope_of,
+)
 from auditor.input.synthetic import guid
+from auditor.model.snapshot import CoverageStatus
 
 SPEC = yaml.safe_load("""
 tenants: {contoso: {}, fabrikam: {}}

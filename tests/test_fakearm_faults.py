@@ -20,9 +20,9 @@ from fakearm import FakeArm, Fault  # noqa: E402
 
 from auditor.input.collect import CollectScope, collect  # noqa: E402
 from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
+from auditor.input.synthetic import build_estate, guid, snapshot_from_spec  # noqa: E402
 from auditor.model.ids import subscription_of  # noqa: E402
 from auditor.model.snapshot import CoverageStatus  # noqa: E402
-from auditor.input.synthetic import build_estate, guid, snapshot_from_spec  # noqa: E402
 
 SUBS = ["prod", "dev", "shared"]
 KINDS = ("virtual_networks", "network_security_groups", "route_tables",

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from auditor.input.importer import load_snapshot
-from auditor.model.ids import norm_id
 from auditor.input.normalize import InputError
+from auditor.model.ids import norm_id
+
 EXPORTS = Path(__file__).parent / "data" / "exports"
 API_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "azure-api-examples"  # = conftest.API_EXAMPLES
 CONN = "1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81"

@@ -4,16 +4,28 @@ import copy
 
 import pytest
 
+from auditor.analysis.addresses import IntervalSet, subtract
 from auditor.analysis.nsg import (
-    ALL_PORTS, Addresses, Coverage, ParsedRule, name_list, parse_ports, rules_in_order, subtract, vnet_tag_space,
+    ALL_PORTS,
+    Addresses,
+    Coverage,
+    ParsedRule,
+    parse_ports,
+    rules_in_order,
+    vnet_tag_space,
 )
-from auditor.analysis.addresses import IntervalSet
 from auditor.analysis.routing import (
-    components, connected_vnets, effective_routes, is_multi_hop, multi_hop_vnets, peering_path,
+    components,
+    connected_vnets,
+    effective_routes,
+    is_multi_hop,
+    multi_hop_vnets,
+    peering_path,
     vnets_overlapping_in_component,
 )
-from auditor.model.snapshot import SecurityRule
+from auditor.analysis.wording import name_list
 from auditor.input.synthetic import snapshot_from_spec
+from auditor.model.snapshot import SecurityRule
 
 S = IntervalSet.of
 

@@ -11,8 +11,8 @@ from jsonschema import Draft202012Validator
 
 from auditor import cli
 from auditor.input.importer import load_snapshot
-from auditor.model.snapshot import SCHEMA_VERSION, Snapshot
 from auditor.input.synthetic import snapshot_from_spec
+from auditor.model.snapshot import SCHEMA_VERSION, Snapshot
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 AZ_FILES = ["az_vnet_list.json", "az_nsg_list.json", "az_route_table_list.json",
@@ -128,8 +128,8 @@ def published_schema() -> dict:
     argv = sys.argv
     sys.argv = ["vnet-audit", "schema"]
     try:
-        from io import StringIO
         from contextlib import redirect_stdout
+        from io import StringIO
 
         buffer = StringIO()
         with redirect_stdout(buffer), pytest.raises(SystemExit) as done:

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from auditor.engine import discover_rules
 from auditor.analysis.nsg import rules_in_order
+from auditor.engine import discover_rules
 from auditor.input.synthetic import snapshot_from_spec
 
 RULES = {r.id: r for r in discover_rules()}

@@ -9,9 +9,9 @@ import yaml
 
 from auditor import cli
 from auditor.engine import discover_rules, evaluate, select_rules
+from auditor.engine.waivers import apply_waivers, load_waivers
 from auditor.input.normalize import InputError
 from auditor.input.synthetic import snapshot_from_spec
-from auditor.engine.waivers import apply_waivers, load_waivers
 
 SUB = "11111111-2222-3333-4444-555555555555"
 ESTATE = {
@@ -199,7 +199,7 @@ def test_invalid_entries_name_entry_and_field(tmp_path, overrides, fragment):
 
 def test_unquoted_yaml_date_is_accepted(tmp_path):
     path = tmp_path / "w.yaml"
-    path.write_text(f"waivers:\n- rule: PEER001\n  resource: '*'\n  justification: j\n  expires: 2026-01-31\n  owner: o\n")
+    path.write_text("waivers:\n- rule: PEER001\n  resource: '*'\n  justification: j\n  expires: 2026-01-31\n  owner: o\n")
     assert load_waivers(path).waivers[0].expires == date(2026, 1, 31)
 
 

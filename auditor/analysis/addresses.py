@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-_V6_OFFSET = 1 << 32
+V6_OFFSET = 1 << 32
 #: Spellings that mean "every address" in NSG rules and route tables.
 ANY_SPELLINGS = frozenset({"*", "any", "0.0.0.0/0", "::/0"})
 
@@ -73,7 +73,7 @@ def _interval(text: str) -> tuple[int, int] | None:
     net = _network(text)
     if net is None:
         return None
-    offset = _V6_OFFSET if net.version == 6 else 0
+    offset = V6_OFFSET if net.version == 6 else 0
     start = int(net.network_address) + offset
     return start, start + net.num_addresses - 1
 
@@ -105,7 +105,7 @@ class IntervalSet:
         spans = []
         for p in prefixes:
             if is_any(p):
-                spans.extend([(0, _V6_OFFSET - 1), (_V6_OFFSET, _V6_OFFSET + (1 << 128) - 1)])
+                spans.extend([(0, V6_OFFSET - 1), (V6_OFFSET, V6_OFFSET + (1 << 128) - 1)])
             elif (span := interval(p)) is not None:
                 spans.append(span)
         return cls(spans)
@@ -158,3 +158,55 @@ class IntervalSet:
 def ip_in(address: str, space: IntervalSet) -> bool:
     span = interval(address)
     return span is not None and space.contains_point(span[0])
+
+
+# -- set operations ------------------------------------------------------------
+def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
+    """Addresses of `base` that are not in `other`."""
+    out: list[tuple[int, int]] = []
+    j, others = 0, list(other)
+    for start, end in base:
+        while j < len(others) and others[j][1] < start:
+            j += 1
+        k, cur = j, start
+        while k < len(others) and others[k][0] <= end:
+            if others[k][0] > cur:
+                out.append((cur, others[k][0] - 1))
+            cur = max(cur, others[k][1] + 1)
+            k += 1
+        if cur <= end:
+            out.append((cur, end))
+    return IntervalSet(out)
+
+
+def union(sets: Iterable[IntervalSet]) -> IntervalSet:
+    return IntervalSet(span for s in sets for span in s)
+
+
+def overlaps(a: IntervalSet, b: IntervalSet) -> bool:
+    """Like IntervalSet.overlaps, without building the intersection."""
+    i = j = 0
+    a_starts, a_ends, b_starts, b_ends = a.starts, a.ends, b.starts, b.ends
+    while i < len(a_starts) and j < len(b_starts):
+        if max(a_starts[i], b_starts[j]) <= min(a_ends[i], b_ends[j]):
+            return True
+        if a_ends[i] < b_ends[j]:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+# -- as text -------------------------------------------------------------------
+def span_text(span: tuple[int, int]) -> str:
+    start, end = span
+    if start >= V6_OFFSET:
+        first, last = ipaddress.IPv6Address(start - (V6_OFFSET)), ipaddress.IPv6Address(end - (V6_OFFSET))
+    else:
+        first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
+    nets = list(ipaddress.summarize_address_range(first, last))
+    return ", ".join(str(n) for n in nets)
+
+
+def describe_space(space: IntervalSet) -> str:
+    return ", ".join(span_text(s) for s in space)

@@ -24,8 +24,17 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from auditor.analysis.addresses import (
+    IntervalSet,
+    interval,
+    is_any,
+    overlaps,
+    span_text,
+    subtract,
+    union,
+)
+from auditor.analysis.gateways import behind_gateways
 from auditor.model.ids import norm_id
-from auditor.analysis.addresses import IntervalSet, interval, is_any
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import NetworkSecurityGroup, SecurityRule, Snapshot
@@ -50,43 +59,6 @@ class Coverage(enum.IntEnum):
     UNKNOWN = 1
     PARTIAL = 2
     FULL = 3
-
-
-# -- interval helpers ----------------------------------------------------------
-def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
-    """Addresses of `base` that are not in `other`."""
-    out: list[tuple[int, int]] = []
-    j, others = 0, list(other)
-    for start, end in base:
-        while j < len(others) and others[j][1] < start:
-            j += 1
-        k, cur = j, start
-        while k < len(others) and others[k][0] <= end:
-            if others[k][0] > cur:
-                out.append((cur, others[k][0] - 1))
-            cur = max(cur, others[k][1] + 1)
-            k += 1
-        if cur <= end:
-            out.append((cur, end))
-    return IntervalSet(out)
-
-
-def union(sets: Iterable[IntervalSet]) -> IntervalSet:
-    return IntervalSet(span for s in sets for span in s)
-
-
-def overlaps(a: IntervalSet, b: IntervalSet) -> bool:
-    """Like IntervalSet.overlaps, without building the intersection."""
-    i = j = 0
-    a_starts, a_ends, b_starts, b_ends = a.starts, a.ends, b.starts, b.ends
-    while i < len(a_starts) and j < len(b_starts):
-        if max(a_starts[i], b_starts[j]) <= min(a_ends[i], b_ends[j]):
-            return True
-        if a_ends[i] < b_ends[j]:
-            i += 1
-        else:
-            j += 1
-    return False
 
 
 def coverage_of(matched: IntervalSet, target: IntervalSet) -> Coverage:
@@ -206,29 +178,13 @@ class Addresses:
     def describe(self) -> str:
         parts = (["*"] if self.any else []) + (["VirtualNetwork"] if self.vnet_tag else []) + (
             ["Internet"] if self.internet_tag else []) + list(self.other_tags)
-        parts += [_span_text(s) for s in self.literal] + [f"ASG {a.rsplit('/', 1)[-1]}" for a in self.asgs]
+        parts += [span_text(s) for s in self.literal] + [f"ASG {a.rsplit('/', 1)[-1]}" for a in self.asgs]
         return ", ".join(parts) or "(none)"
 
 
 @lru_cache(maxsize=1 << 16)
 def _parse_addresses(prefixes: tuple[str, ...], asg_ids: tuple[str, ...]) -> Addresses:
     return Addresses._parse(prefixes, asg_ids)
-
-
-def _span_text(span: tuple[int, int]) -> str:
-    import ipaddress
-
-    start, end = span
-    if start >= 1 << 32:
-        first, last = ipaddress.IPv6Address(start - (1 << 32)), ipaddress.IPv6Address(end - (1 << 32))
-    else:
-        first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
-    nets = list(ipaddress.summarize_address_range(first, last))
-    return ", ".join(str(n) for n in nets)
-
-
-def describe_space(space: IntervalSet) -> str:
-    return ", ".join(_span_text(s) for s in space)
 
 
 # -- parsed rules --------------------------------------------------------------
@@ -305,7 +261,7 @@ class ParsedRule:
 
 def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool = True) -> list[ParsedRule]:
     """Custom and default rules of one direction, by priority; parsed once per snapshot."""
-    cache = _memo(snapshot, "nsg.rules")
+    cache = snapshot.index.memo("nsg.rules")
     nsg_key = nsg.key
     found = cache.get((nsg_key, inbound))
     if found is None:
@@ -324,13 +280,6 @@ def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool 
     return found
 
 
-def _memo(snapshot: Snapshot, name: str) -> dict:
-    """A dict kept on the snapshot's index, shared by all rules of one evaluation."""
-    index = snapshot.index
-    store = index.__dict__.setdefault("_helper_memo", {})
-    return store.setdefault(name, {})
-
-
 # -- the VirtualNetwork tag ------------------------------------------------------
 def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
     """What the VirtualNetwork service tag stands for in NSGs of this VNet.
@@ -341,7 +290,7 @@ def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
     or, through useRemoteGateways, the remote one); and every prefix of the user-defined
     routes on its subnets (a 0.0.0.0/0 route makes the tag cover everything, as in Azure).
     """
-    cache = _memo(snapshot, "nsg.vnet_tag")
+    cache = snapshot.index.memo("nsg.vnet_tag")
     key = norm_id(vnet_id)
     if key in cache:
         return cache[key]
@@ -355,7 +304,7 @@ def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
                     and index.remote_vnet(peering) is None:
                 parts.append(IntervalSet.of(peering.remote_address_space))
         parts += [IntervalSet.of([r.address_prefix]) for t in _route_tables_of_vnet(snapshot, key) for r in t.routes]
-        parts += [_behind_gateways(snapshot, key)]
+        parts += [behind_gateways(snapshot, key)]
     cache[key] = union(parts)
     return cache[key]
 
@@ -369,57 +318,3 @@ def _route_tables_of_vnet(snapshot: Snapshot, vnet_key: str) -> list:
         if table is not None:
             seen[table.key] = table
     return list(seen.values())
-
-
-def gateway_vnets_used(snapshot: Snapshot, vnet_key: str) -> list[str]:
-    """VNets whose gateway this VNet uses: itself if it has one, else the remote of a
-    Connected peering with useRemoteGateways (whose remote VNet has a gateway)."""
-    index = snapshot.index
-    if index.has_gateway(vnet_key):
-        return [vnet_key]
-    vnet = index.vnets.get(vnet_key)
-    out = []
-    for peering in vnet.peerings if vnet else []:
-        remote = norm_id(peering.remote_virtual_network_id)
-        if peering.use_remote_gateways and peering.state == "connected" and index.has_gateway(remote):
-            out.append(remote)
-    return out
-
-
-def _behind_gateways(snapshot: Snapshot, vnet_key: str) -> IntervalSet:
-    index = snapshot.index
-    memo = _memo(snapshot, "nsg.gateways")
-    if not memo:
-        by_gateway: dict[str, list] = {}
-        for c in snapshot.connections:
-            for a, b in ((c.virtual_network_gateway1_id, c.virtual_network_gateway2_id), (c.virtual_network_gateway2_id, c.virtual_network_gateway1_id)):
-                if a:
-                    by_gateway.setdefault(norm_id(a), []).append((c, b))
-        memo["by_gateway"] = by_gateway
-        memo["gateways"] = {norm_id(g.id): g for g in snapshot.virtual_network_gateways}
-    by_gateway, gateways = memo["by_gateway"], memo["gateways"]
-    parts = []
-    for used in gateway_vnets_used(snapshot, vnet_key):
-        for gw in index.gateways_of(used):
-            for conn, other in by_gateway.get(gw.key, []):
-                if conn.local_network_gateway2_id:
-                    lgw = index.local_gateways.get(norm_id(conn.local_network_gateway2_id))
-                    if lgw is not None:
-                        parts.append(IntervalSet.of(lgw.address_prefixes))
-                other_gw = gateways.get(norm_id(other)) if other else None
-                if other_gw is not None and other_gw.virtual_network_id:
-                    parts.append(index.address_space(other_gw.virtual_network_id))
-    return union(parts)
-
-
-__all__ = [
-    "ADMIN_PORTS", "ALL_ADDRESSES", "ALL_PORTS", "Addresses", "Coverage", "ParsedRule", "coverage_of", "describe_space",
-    "gateway_vnets_used", "parse_ports", "ports_contain", "rules_in_order", "subtract", "union", "vnet_tag_space",
-]
-
-
-def name_list(names: Iterable[str], limit: int = 5) -> str:
-    """'a, b, c' or 'a, b, c, d, e and 7 more' (sorted, for stable messages)."""
-    items = sorted(dict.fromkeys(names), key=str.lower)
-    head = ", ".join(items[:limit])
-    return head if len(items) <= limit else f"{head} and {len(items) - limit} more"

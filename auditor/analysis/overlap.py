@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
-from auditor.analysis.addresses import _V6_OFFSET, interval, to_network
+from auditor.analysis.addresses import V6_OFFSET, interval, to_network
 
 Span = tuple[int, int]
 
@@ -189,8 +189,8 @@ def overlap_clusters(items: Iterable[tuple[int, int, Hashable]]) -> list[tuple[t
 def span_cidrs(span: Span) -> list[str]:
     """An interval of the shared IPv4/IPv6 line as the fewest CIDRs ('10.1.0.0/16')."""
     start, end = span
-    if start >= _V6_OFFSET:
-        first, last = ipaddress.IPv6Address(start - _V6_OFFSET), ipaddress.IPv6Address(end - _V6_OFFSET)
+    if start >= V6_OFFSET:
+        first, last = ipaddress.IPv6Address(start - V6_OFFSET), ipaddress.IPv6Address(end - V6_OFFSET)
     else:
         first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
     return [str(net) for net in ipaddress.summarize_address_range(first, last)]

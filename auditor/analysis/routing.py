@@ -10,9 +10,8 @@ import bisect
 from collections import deque
 from typing import TYPE_CHECKING
 
+from auditor.analysis.addresses import IntervalSet, interval, subtract
 from auditor.model.ids import norm_id
-from auditor.analysis.nsg import _memo, subtract
-from auditor.analysis.addresses import IntervalSet, interval
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import Route, RouteTable, Snapshot
@@ -26,7 +25,7 @@ def connected_vnets(snapshot: Snapshot, vnet_id: str) -> set[str]:
     """VNets linked to this one by a peering Connected on both sides, whatever
     allowVirtualNetworkAccess says (that flag only changes the VirtualNetwork tag;
     routing still works). `index.peered_vnets` is the stricter, access-allowed set."""
-    graph = _memo(snapshot, "reach.connected")
+    graph = snapshot.index.memo("reach.connected")
     if not graph and snapshot.virtual_networks:
         index = snapshot.index
         graph[None] = set()
@@ -40,7 +39,7 @@ def connected_vnets(snapshot: Snapshot, vnet_id: str) -> set[str]:
 
 def components(snapshot: Snapshot) -> dict[str, int]:
     """VNet -> id of its component in the peered graph (`index.peered_vnets`)."""
-    memo = _memo(snapshot, "reach.components")
+    memo = snapshot.index.memo("reach.components")
     if not memo:
         index = snapshot.index
         comp: dict[str, int] = {}
@@ -87,7 +86,7 @@ def peering_path(snapshot: Snapshot, a: str, c: str) -> list[str] | None:
 
     One breadth-first search per source VNet, kept for the snapshot; neighbours are
     visited in sorted order so the same path comes back every run."""
-    memo = _memo(snapshot, "reach.bfs")
+    memo = snapshot.index.memo("reach.bfs")
     a, c = norm_id(a), norm_id(c)
     if a not in memo:
         index = snapshot.index
@@ -113,7 +112,7 @@ def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, Interv
     """(name, id, address space) of each VNet peered with this one (`index.peered_vnets`),
     plus Connected, access-allowed peerings to VNets outside the snapshot (their recorded
     remote space: the other side cannot be checked, this side routes to it)."""
-    memo = _memo(snapshot, "reach.peer_spaces")
+    memo = snapshot.index.memo("reach.peer_spaces")
     key = norm_id(vnet_id)
     if key not in memo:
         index = snapshot.index
@@ -149,7 +148,7 @@ def vnets_overlapping_in_component(snapshot: Snapshot, vnet_id: str, space: Inte
 
 
 def _component_tables(snapshot: Snapshot) -> dict[int, tuple[list[int], list[int], list[str], int]]:
-    memo = _memo(snapshot, "reach.by_component")
+    memo = snapshot.index.memo("reach.by_component")
     if not memo and snapshot.virtual_networks:
         index = snapshot.index
         comp = components(snapshot)
@@ -185,7 +184,7 @@ def effective_routes(snapshot: Snapshot, table: RouteTable, vnet_id: str) -> lis
     """Each route of the table with the addresses it actually wins for, in subnets of
     `vnet_id`: its prefix minus more specific routes of the table and more specific
     system routes (a route beats a system route of the same length)."""
-    memo = _memo(snapshot, "reach.effective")
+    memo = snapshot.index.memo("reach.effective")
     key = (table.key, norm_id(vnet_id))
     if key in memo:
         return memo[key]

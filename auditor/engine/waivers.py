@@ -39,11 +39,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from auditor.model.ids import norm_id
-from auditor.input.normalize import InputError
 from auditor.engine.rule import Finding, WaiverRef, rule_matches
+from auditor.input.normalize import InputError
+from auditor.model.ids import norm_id
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

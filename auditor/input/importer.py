@@ -18,9 +18,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor import __version__
-from auditor.model.ids import subscription_of
 from auditor.input.normalize import InputError, SnapshotBuilder, account_entry
-from auditor.model.snapshot import SCHEMA_VERSION, CollectionError, CoverageStatus, ScanMetadata, Snapshot
+from auditor.model.ids import subscription_of
+from auditor.model.snapshot import (
+    SCHEMA_VERSION,
+    CollectionError,
+    CoverageStatus,
+    ScanMetadata,
+    Snapshot,
+)
 
 _MAJOR = int(SCHEMA_VERSION.split(".")[0])
 

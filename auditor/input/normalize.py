@@ -10,8 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from auditor.model.ids import name_of, norm_id, parent_id, resource_group_of, subscription_of
 from auditor.model import snapshot as m
+from auditor.model.ids import (
+    name_of,
+    norm_id,
+    parent_id,
+    resource_group_of,
+    subscription_of,
+)
 
 
 class InputError(ValueError):

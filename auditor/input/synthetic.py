@@ -27,9 +27,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.model.ids import name_of, norm_id, subscription_of
 from auditor.input.normalize import SnapshotBuilder
-from auditor.model.snapshot import CollectionError, CoverageStatus, ScanMetadata, Snapshot
+from auditor.model.ids import name_of, norm_id, subscription_of
+from auditor.model.snapshot import (
+    CollectionError,
+    CoverageStatus,
+    ScanMetadata,
+    Snapshot,
+)
 
 _NS = uuid.UUID("6f1d7c52-51d4-4b8e-9a35-8d5d2b7b1c00")
 NET = "Microsoft.Network"

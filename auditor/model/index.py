@@ -9,8 +9,8 @@ from collections import defaultdict
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from auditor.model.ids import norm_id, parent_id
 from auditor.analysis.addresses import IntervalSet
+from auditor.model.ids import norm_id, parent_id
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import (
@@ -31,6 +31,7 @@ TRANSIT_GATEWAY_TYPES = frozenset({"vpn", "expressroute"})
 class SnapshotIndex:
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
+        self._memos: dict[str, dict] = {}
         self.subscriptions: dict[str, Subscription] = {s.subscription_id.lower(): s for s in snapshot.subscriptions}
         self.vnets: dict[str, VirtualNetwork] = {v.key: v for v in snapshot.virtual_networks}
         self.nsgs: dict[str, NetworkSecurityGroup] = {n.key: n for n in snapshot.network_security_groups}
@@ -47,6 +48,11 @@ class SnapshotIndex:
             for peering in vnet.peerings:
                 self.peerings[peering.key] = peering
                 self.vnet_of_peering[peering.key] = vnet
+
+    def memo(self, name: str) -> dict:
+        """A named dict that lives as long as this index: the one place analysis helpers keep
+        what they computed, shared by every rule of one evaluation."""
+        return self._memos.setdefault(name, {})
 
     # -- address space -------------------------------------------------------
     @cached_property

@@ -1,7 +1,7 @@
 """GW001 remote-gateway-unavailable."""
 
-from auditor.model.ids import norm_id
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 rule = Rule(
     id="GW001",

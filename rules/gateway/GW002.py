@@ -1,7 +1,7 @@
 """GW002 gateway-transit-unused."""
 
-from auditor.model.ids import norm_id
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 rule = Rule(
     id="GW002",

@@ -1,7 +1,7 @@
 """GW003 transit-without-gateway."""
 
-from auditor.model.ids import name_of, norm_id
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, norm_id
 
 rule = Rule(
     id="GW003",

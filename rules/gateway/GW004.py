@@ -1,7 +1,7 @@
 """GW004 conflicting-gateway-use."""
 
-from auditor.model.ids import name_of, norm_id
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, norm_id
 
 rule = Rule(
     id="GW004",

@@ -2,10 +2,11 @@
 
 from functools import partial
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import Coverage, describe_space, name_list, rules_in_order, vnet_tag_space
-from auditor.analysis.addresses import IntervalSet
+from auditor.analysis.addresses import IntervalSet, describe_space
+from auditor.analysis.nsg import Coverage, rules_in_order, vnet_tag_space
+from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 LIMIT = 50  # peered VNets kept in evidence per rule
 

@@ -1,9 +1,10 @@
 """NSG003 vnet-tag-exposes-peers."""
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import ADMIN_PORTS, name_list, rules_in_order
+from auditor.analysis.nsg import ADMIN_PORTS, rules_in_order
 from auditor.analysis.routing import peer_spaces
+from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 LIMIT = 50
 

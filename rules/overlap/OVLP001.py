@@ -1,8 +1,8 @@
 """OVLP001 peered-overlap."""
 
-from auditor.model.ids import name_of, norm_id
 from auditor.analysis.overlap import describe, overlap_detail, span_of
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, norm_id
 
 rule = Rule(
     id="OVLP001",

@@ -2,9 +2,9 @@
 
 from collections import defaultdict
 
-from auditor.model.ids import norm_id
 from auditor.analysis.overlap import describe, overlap_detail
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 rule = Rule(
     id="OVLP003",

@@ -2,9 +2,9 @@
 
 from itertools import islice
 
-from auditor.model.ids import norm_id
 from auditor.analysis.overlap import OverlapIndex, describe, overlap_detail
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 #: How many overlapping VNets a finding names; the evidence always carries the total.
 MAX_LISTED = 10

@@ -1,7 +1,7 @@
 """PEER001 peering-one-sided."""
 
-from auditor.model.ids import norm_id, subscription_of
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id, subscription_of
 
 rule = Rule(
     id="PEER001",

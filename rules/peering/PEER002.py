@@ -1,7 +1,7 @@
 """PEER002 peering-disconnected."""
 
-from auditor.model.ids import name_of, subscription_of
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, subscription_of
 
 rule = Rule(
     id="PEER002",

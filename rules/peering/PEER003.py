@@ -1,8 +1,8 @@
 """PEER003 peering-not-in-sync."""
 
-from auditor.model.ids import name_of, norm_id
 from auditor.analysis.overlap import network_key, network_set
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, norm_id
 
 rule = Rule(
     id="PEER003",

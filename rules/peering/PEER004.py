@@ -1,7 +1,7 @@
 """PEER004 peering-access-disabled."""
 
-from auditor.model.ids import name_of, norm_id
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, norm_id
 
 rule = Rule(
     id="PEER004",

@@ -1,7 +1,7 @@
 """PEER005 peering-remote-out-of-scope."""
 
-from auditor.model.ids import name_of, norm_id, subscription_of
 from auditor.engine.rule import Rule
+from auditor.model.ids import name_of, norm_id, subscription_of
 
 rule = Rule(
     id="PEER005",

@@ -1,9 +1,9 @@
 """ROUTE002 gateway-route-without-gateway."""
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import name_list
 from auditor.analysis.routing import next_hop
+from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 rule = Rule(
     id="ROUTE002",

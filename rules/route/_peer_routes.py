@@ -1,8 +1,9 @@
 """Shared by ROUTE001 and ROUTE003: routes of one next hop type that win for part of a peered VNet's space."""
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import describe_space, name_list
+from auditor.analysis.addresses import describe_space
 from auditor.analysis.routing import effective_routes, next_hop, peer_spaces
+from auditor.analysis.wording import name_list
+from auditor.model.ids import norm_id
 
 LIMIT = 50  # peers listed in evidence per route
 

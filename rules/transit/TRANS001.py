@@ -2,9 +2,15 @@
 
 import bisect
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import describe_space, name_list, rules_in_order, subtract, union
-from auditor.analysis.addresses import IntervalSet, interval, is_any
+from auditor.analysis.addresses import (
+    IntervalSet,
+    describe_space,
+    interval,
+    is_any,
+    subtract,
+    union,
+)
+from auditor.analysis.nsg import rules_in_order
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
     connected_vnets,
@@ -13,7 +19,9 @@ from auditor.analysis.routing import (
     peering_path,
     vnets_overlapping_in_component,
 )
+from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 LIMIT = 50  # (VNet, remote VNet) pairs kept in evidence per rule
 

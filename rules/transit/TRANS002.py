@@ -1,10 +1,10 @@
 """TRANS002 forwarded-traffic-not-allowed."""
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import describe_space, name_list
-from auditor.analysis.addresses import ip_in
+from auditor.analysis.addresses import describe_space, ip_in
 from auditor.analysis.routing import effective_routes, next_hop
+from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 LIMIT = 50  # routes listed in evidence per peering
 

@@ -1,10 +1,14 @@
 """TRANS003 next-hop-unreachable."""
 
-from auditor.model.ids import norm_id
-from auditor.analysis.nsg import name_list
 from auditor.analysis.addresses import IntervalSet, ip_in
-from auditor.analysis.routing import connected_vnets, next_hop, vnets_overlapping_in_component
+from auditor.analysis.routing import (
+    connected_vnets,
+    next_hop,
+    vnets_overlapping_in_component,
+)
+from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 rule = Rule(
     id="TRANS003",

@@ -108,7 +108,9 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
         return lambda sink: _drain(raw.pages(network, network_request(builder, resource_group_name=rg, subscription_id=sid)), sink)
 
     def typed_resources(sink: Sink) -> list[Call]:
-        from azure.mgmt.resource.resources.operations._operations import build_resources_list_request
+        from azure.mgmt.resource.resources.operations._operations import (
+            build_resources_list_request,
+        )
 
         resources = clients.shared("resources", credential)
         api_version = resources._config.api_version

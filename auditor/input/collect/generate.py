@@ -24,8 +24,8 @@ import yaml
 
 from auditor.input.collect import arm, graph
 from auditor.input.collect.orchestrator import CollectScope
-from auditor.model.ids import norm_id, resource_group_of
 from auditor.input.synthetic import build_estate, guid
+from auditor.model.ids import norm_id, resource_group_of
 
 BASE = "https://management.azure.com"
 API = {"network": "2024-05-01", "resources": "2025-04-01", "subscriptions": "2022-12-01", "graph": "2021-03-01"}

@@ -45,7 +45,9 @@ def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = No
     """
     from azure.core.paging import ItemPaged
     from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-    from azure.mgmt.resourcegraph.operations._resource_graph_client_operations import build_resources_request
+    from azure.mgmt.resourcegraph.operations._resource_graph_client_operations import (
+        build_resources_request,
+    )
 
     def get_next(skip_token: str | None = None) -> Any:
         body = QueryRequest(

@@ -14,13 +14,24 @@ from typing import Any, Callable
 
 from auditor import __version__
 from auditor.input.collect import arm, graph, raw
-from auditor.input.collect.auth import Cloud, cloud as cloud_named, credential_factory, identity_of
+from auditor.input.collect.auth import Cloud, credential_factory, identity_of
+from auditor.input.collect.auth import cloud as cloud_named
 from auditor.input.collect.calls import Call, Found, Sink
-from auditor.input.collect.errors import CollectFailed, describe, is_login_failure, login_hint
+from auditor.input.collect.errors import (
+    CollectFailed,
+    describe,
+    is_login_failure,
+    login_hint,
+)
 from auditor.input.collect.policies import client_kwargs
-from auditor.model.ids import subscription_of
 from auditor.input.normalize import InputError, SnapshotBuilder
-from auditor.model.snapshot import CollectionError, CoverageStatus, ScanMetadata, Snapshot
+from auditor.model.ids import subscription_of
+from auditor.model.snapshot import (
+    CollectionError,
+    CoverageStatus,
+    ScanMetadata,
+    Snapshot,
+)
 
 _TRANSIENT = {"Timeout", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
@@ -125,7 +136,9 @@ class _Run:
             self.tenant_of.setdefault(key, tenant)
 
             def get(sink: Sink, sid: str = sid) -> None:
-                from azure.mgmt.resource.subscriptions.operations._operations import build_subscriptions_get_request
+                from azure.mgmt.resource.subscriptions.operations._operations import (
+                    build_subscriptions_get_request,
+                )
 
                 tenant = self.tenant_of[sid.lower()]
                 client = self.clients.shared("subscriptions", self.credentials(tenant))

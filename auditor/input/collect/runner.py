@@ -42,7 +42,13 @@ def progress_reporter(enabled: bool) -> Iterator[Any]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TextColumn("subscriptions, {task.fields[resources]} resources"),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
