@@ -1,6 +1,6 @@
 """Time rule evaluation against reading the snapshot: the target is evaluate / json.load <= 3.
 
-    python benchmarks/estate.py --vnets 10000 --subscriptions 100 -o /tmp/estate.json
+    python -m auditor.input.estates --vnets 10000 --subscriptions 100 -o /tmp/estate.json
     python benchmarks/bench_rules.py /tmp/estate.json [--rules 'PEER*'] [--profile] [--check]
 
 Prints the file size, json.load time, Snapshot.model_validate time, the time of

@@ -2,15 +2,15 @@
 
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from report_estates import evaluated, large_spec  # noqa: E402
-
-from reports import WRITERS  # noqa: E402
+from auditor.engine import discover_rules, evaluate
+from auditor.input.estates import large_spec
+from auditor.input.synthetic import snapshot_from_spec
+from reports import WRITERS
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-result, snapshot = evaluated(large_spec(n), waive=False)
+snapshot = snapshot_from_spec(large_spec(n))
+result = evaluate(snapshot, discover_rules())
 print(f"{n} VNets, {len(result.findings)} findings")
 for fmt, (name, render) in WRITERS.items():
     start = time.perf_counter()

@@ -5,9 +5,9 @@ import yaml
 
 from auditor.input.synthetic import snapshot_from_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-API_EXAMPLES = SHARED / "azure-api-examples"
+DATA = Path(__file__).resolve().parent / "data"
+API_EXAMPLES = DATA / "azure-api-examples"  # Azure's REST API examples, copied (see its README)
+SARIF_SCHEMA = DATA / "schemas" / "sarif-schema-2.1.0.json"
 
 
 def load_spec(text: str) -> dict:

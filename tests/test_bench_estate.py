@@ -1,19 +1,15 @@
 """The benchmark estate generator: a healthy hub-and-spoke shape, and planted defects that the rules find."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from auditor.analysis.addresses import IntervalSet, ip_in
 from auditor.engine import discover_rules, evaluate
+from auditor.input import estates as estate
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 
-_spec = importlib.util.spec_from_file_location("bench_estate", Path(__file__).parent.parent / "benchmarks" / "estate.py")
-estate = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(estate)
 
 #: planted defect -> the rule that must report it (naming that spoke; names have five digits, so a substring is exact)
 EXPECTED_RULE = {

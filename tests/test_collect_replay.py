@@ -20,7 +20,7 @@ from auditor.model.snapshot import CoverageStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
-API_EXAMPLES = ROOT.parent / "shared" / "azure-api-examples"
+API_EXAMPLES = Path(__file__).resolve().parent / "data" / "azure-api-examples"
 SPEC = demo_spec()
 IDS = {name: body["id"] for name, body in SPEC["subscriptions"].items()}
 FAST = {"retry_backoff_factor": 0.01}

@@ -11,7 +11,7 @@ from auditor.input.normalize import InputError
 from auditor.model.ids import norm_id
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
-API_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "azure-api-examples"  # = conftest.API_EXAMPLES
+API_EXAMPLES = Path(__file__).resolve().parent / "data" / "azure-api-examples"
 CONN = "1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81"
 APPS = "7b9e2d14-3c5a-4f61-8e27-94b0c1d2e3f4"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -8,13 +8,12 @@ import jsonschema
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import SHARED  # noqa: E402
+from conftest import SARIF_SCHEMA as SCHEMA  # noqa: E402
 from report_estates import evaluated, realistic_spec  # noqa: E402
 
 from auditor.engine import Evaluation, RuleError  # noqa: E402
 from reports import sarif_report  # noqa: E402
 
-SCHEMA = SHARED / "schemas" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(scope="module")

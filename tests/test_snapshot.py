@@ -154,7 +154,7 @@ def test_schema_validates_real_snapshots(published_schema, estate, source, tmp_p
     elif source == "synthetic":
         snap = snapshot_from_spec(SPEC)
     else:
-        examples = Path(__file__).resolve().parents[2] / "shared" / "azure-api-examples" / "network"
+        examples = Path(__file__).resolve().parent / "data" / "azure-api-examples" / "network"
         paths = []
         for name in ("VirtualNetworkGet", "NetworkSecurityGroupGet", "RouteTableList", "VirtualNetworkGatewayList", "LocalNetworkGatewayList"):
             paths.append(tmp_path / f"{name}.json")
