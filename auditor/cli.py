@@ -23,7 +23,7 @@ from auditor.engine import (
 )
 from auditor.engine.rule import Severity
 from auditor.input.importer import load_snapshot
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
 
 app = typer.Typer(

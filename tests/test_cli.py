@@ -221,15 +221,15 @@ MALFORMED = {
     "non-numeric-priority": (_write(json.dumps([{"id": VNET_ID.replace("virtualNetworks/vnet-x", "networkSecurityGroups/nsg"),
                                                  "type": "Microsoft.Network/networkSecurityGroups",
                                                  "properties": {"securityRules": [{"id": "/subscriptions/x/r", "properties": {"priority": "high"}}]}}])),
-                             "no numeric priority"),
+                             "securityRules[0].properties.priority: expected int or null, got 'high'"),
     "latin-1": (_latin1, "not UTF-8"),
     "findings-file": (_write('{"schema_version": "1.0", "tool": {}, "coverage": {}, "findings": [], "summary": {}}'), "findings file"),
     "snapshot-newer-major": (_snapshot_doc(schema_version="2.0"), "schema_version 2.0 is not supported"),
     "snapshot-version-garbage": (_snapshot_doc(schema_version="latest"), "schema_version 'latest'"),
     "snapshot-invalid-field": (_snapshot_doc(virtual_networks=[{"id": VNET_ID, "name": "v", "address_prefixes": "10.0.0.0/16"}]),
-                               "invalid vnet-audit snapshot at virtual_networks.0.address_prefixes"),
+                               "invalid vnet-audit snapshot at virtual_networks[0].address_prefixes: expected array, got '10.0.0.0/16'"),
     "snapshot-unknown-field": (_snapshot_doc(virtual_networks=[{"id": VNET_ID, "name": "v", "adress_prefixes": []}]),
-                               "virtual_networks.0.adress_prefixes"),
+                               "virtual_networks[0]: object contains unknown field adress_prefixes"),
 }
 
 

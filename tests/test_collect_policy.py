@@ -97,7 +97,7 @@ def test_clouds_come_from_the_sdk():
     with pytest.raises(Reached):
         list(network.route_tables.list_all())
     assert wire.sent[0][1].startswith(f"https://management.usgovcloudapi.net/subscriptions/{SUB}/providers/Microsoft.Network/routeTables?")
-    from auditor.input.normalize import InputError
+    from auditor.errors import InputError
 
     with pytest.raises(InputError, match="unknown cloud 'AzureGermanCloud'"):
         cloud("AzureGermanCloud")

@@ -86,7 +86,8 @@ def test_collection_pauses_the_cyclic_gc_and_restores_it():
 
 
 def test_a_resource_the_normalizer_rejects_stops_the_collection_with_its_message(monkeypatch):
-    from auditor.input.normalize import InputError, SnapshotBuilder
+    from auditor.errors import InputError
+    from auditor.input.builder import SnapshotBuilder
 
     spec = {"subscriptions": {"sub-a": {}, "sub-b": {}},
             "vnets": {f"vnet-{i}": {"subscription": "sub-a" if i % 2 else "sub-b", "address_space": [f"10.{i}.0.0/16"]} for i in range(6)}}

@@ -22,7 +22,7 @@ from auditor.input.collect import CollectScope, collect  # noqa: E402
 from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
 from auditor.input.synthetic import build_estate, guid, snapshot_from_spec  # noqa: E402
 from auditor.model.ids import subscription_of  # noqa: E402
-from auditor.model.snapshot import CoverageStatus  # noqa: E402
+from auditor.model.snapshot import CoverageStatus, to_builtins  # noqa: E402
 
 SUBS = ["prod", "dev", "shared"]
 KINDS = ("virtual_networks", "network_security_groups", "route_tables",
@@ -75,7 +75,7 @@ def run(server: FakeArm, source: str = "arm", scope: CollectScope | None = None,
 def resources_of(snapshot, sub: str) -> dict[str, list[dict]]:
     """Every resource of one subscription, as data (what a report would see)."""
     sid = sub_id(sub)
-    return {kind: [r.model_dump() for r in getattr(snapshot, kind) if subscription_of(r.id) == sid] for kind in KINDS}
+    return {kind: [to_builtins(r) for r in getattr(snapshot, kind) if subscription_of(r.id) == sid] for kind in KINDS}
 
 
 def coverage(snapshot) -> dict[str, object]:

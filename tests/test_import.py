@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditor.input.importer import load_snapshot
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 from auditor.model.ids import norm_id
 
 EXPORTS = Path(__file__).parent / "data" / "exports"

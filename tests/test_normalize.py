@@ -3,7 +3,9 @@
 import pytest
 
 from auditor.input import normalize as n
-from auditor.input.normalize import InputError, SnapshotBuilder
+from auditor.errors import InputError
+from auditor.input.builder import SnapshotBuilder
+from auditor.input.shapes import props, resource_from
 from auditor.model.snapshot import CollectionError, CoverageStatus
 
 SUB = "1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81"
@@ -41,9 +43,9 @@ def test_resource_type_declared_or_from_id(resource, expected):
 
 
 def test_props_reads_rest_and_flattened_shapes():
-    assert n.props({"properties": {"a": 1}, "a": 2}) == {"a": 1}
-    assert n.props({"a": 2}) == {"a": 2}
-    assert n.props(None) == {}
+    nested = resource_from({"properties": {"peeringState": "Connected"}, "peeringState": "Initiated"})
+    assert props(nested).peeringState == "Connected"
+    assert props(resource_from({"peeringState": "Initiated"})).peeringState == "Initiated"
 
 
 RULE_PROPS = {"protocol": "Tcp", "access": "Allow", "priority": 100, "direction": "Inbound", "sourcePortRange": "*",
@@ -64,7 +66,9 @@ def test_security_rule_in_rest_and_az_shape_normalize_alike():
 
 
 def test_singular_value_repeated_in_plural_list_is_kept_once():
-    assert n._singular_and_plural({"p": "10.0.0.0/8", "ps": ["10.0.0.0/8", "192.168.0.0/16"]}, "p", "ps") == ["10.0.0.0/8", "192.168.0.0/16"]
+    rule = n.security_rule({"id": f"{NSG}/securityRules/r", "properties": {
+        "priority": 100, "sourceAddressPrefix": "10.0.0.0/8", "sourceAddressPrefixes": ["10.0.0.0/8", "192.168.0.0/16"]}}, False)
+    assert rule.source_address_prefixes == ["10.0.0.0/8", "192.168.0.0/16"]
 
 
 def test_security_rule_without_priority_is_an_input_error():

@@ -10,7 +10,7 @@ import yaml
 from auditor import cli
 from auditor.engine import discover_rules, evaluate, select_rules
 from auditor.engine.waivers import apply_waivers, load_waivers
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 from auditor.input.synthetic import snapshot_from_spec
 
 SUB = "11111111-2222-3333-4444-555555555555"

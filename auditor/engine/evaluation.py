@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from auditor import __version__
 from auditor.engine.rule import Finding, Rule, Severity
-from auditor.model.snapshot import SCHEMA_VERSION, Snapshot, Subscription
+from auditor.model.snapshot import SCHEMA_VERSION, Snapshot, Subscription, to_builtins
 
 RESULTS_SCHEMA_VERSION = "1.0"
 
@@ -70,7 +70,7 @@ def coverage_of(snapshot: Snapshot) -> dict:
             "display_name": s.display_name,
             "tenant_id": s.tenant_id,
             "status": s.status.value,
-            "errors": [e.model_dump() for e in s.errors],
+            "errors": [to_builtins(e) for e in s.errors],
         }
 
     incomplete = snapshot.incomplete_subscriptions
@@ -115,7 +115,7 @@ def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
             "run_by": meta.run_by,
             "inputs": meta.inputs,
             "snapshot_schema_version": SCHEMA_VERSION,
-            "tenants": [t.model_dump() for t in snapshot.tenants],
+            "tenants": [to_builtins(t) for t in snapshot.tenants],
             "skipped_resource_types": meta.skipped_resource_types,
             "counts": {
                 "virtual_networks": len(snapshot.virtual_networks),

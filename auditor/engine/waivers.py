@@ -49,7 +49,7 @@ from pydantic import (
 )
 
 from auditor.engine.rule import Finding, WaiverRef, rule_matches
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 from auditor.model.ids import norm_id
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

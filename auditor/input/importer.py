@@ -7,6 +7,9 @@ Shapes accepted, per file:
   4. arrays of ARM resources in REST shape or `az` CLI shape (a single resource object also works);
   subscription and tenant listings (GetSubscriptions, `az account list`) register names and tenants.
 A file that is one page of a longer result (a nextLink or skip token) marks its subscriptions partial.
+
+Files are decoded from bytes into typed structs in one pass (`auditor.input.shapes`); only a
+file that fails to decode is read again, slowly, to say exactly where and why.
 """
 
 from __future__ import annotations
@@ -15,10 +18,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
 from auditor import __version__
-from auditor.input.normalize import InputError, SnapshotBuilder, account_entry
+from auditor.errors import InputError
+from auditor.gc_pause import gc_paused
+from auditor.input.builder import SnapshotBuilder, check_item
+from auditor.input.normalize import CHILDREN, TOP_LEVEL, account_entry, resource_type
+from auditor.input.shapes import ENVELOPE, HEAD, ITEMS, RESOURCE, Envelope, describe_error
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     SCHEMA_VERSION,
@@ -26,137 +33,213 @@ from auditor.model.snapshot import (
     CoverageStatus,
     ScanMetadata,
     Snapshot,
+    decode_newer_minor,
+    minor_of,
 )
 
 _MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 
-def _read_json(path: Path) -> Any:
+def _read_bytes(path: Path) -> bytes:
+    """The file as UTF-8 JSON bytes (PowerShell's `>` writes UTF-16 with a BOM; a UTF-8 BOM is dropped)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read file ({exc.strerror or exc})") from None
     if not raw.strip():
         raise InputError(f"{path}: file is empty")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-16 text (byte {exc.start})") from None
+    return raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
+
+
+def _why_not_json(path: Path, data: bytes, error: Exception) -> InputError:
+    """The precise reason a file is not JSON, from the standard library's slower parser."""
     try:
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            text = raw.decode("utf-16")  # PowerShell's `>` redirection writes UTF-16 with a BOM
-        else:
-            text = raw.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); export JSON with UTF-8 encoding") from None
+        return InputError(f"{path}: not UTF-8 text (byte {exc.start}); export JSON with UTF-8 encoding")
     try:
-        return json.loads(text)
+        json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        return InputError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
     except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply") from None
+        return InputError(f"{path}: JSON nested too deeply")
+    return InputError(f"{path}: invalid JSON: {error}")
 
 
-def is_snapshot(doc: Any) -> bool:
-    return isinstance(doc, dict) and "schema_version" in doc and ("virtual_networks" in doc or "metadata" in doc)
-
-
-def resources_in(doc: Any, path: Path) -> list[Any]:
-    """The resource objects an export holds, whatever its envelope."""
-    if isinstance(doc, list):
-        return doc
-    if isinstance(doc, dict):
-        for envelope in ("data", "value"):
-            if envelope in doc:
-                rows = doc[envelope]
-                if isinstance(rows, dict) and isinstance(rows.get("rows"), list):  # Resource Graph table format
-                    raise InputError(f"{path}: Resource Graph table format is not supported; query with resultFormat objectArray (az graph query -o json)")
-                if not isinstance(rows, list):
-                    raise InputError(f"{path}: '{envelope}' must be a list of resources, got {type(rows).__name__}")
-                return rows
-        if "findings" in doc and "schema_version" in doc:
-            raise InputError(f"{path}: this is a vnet-audit findings file, not a snapshot or an export")
-        if "id" in doc and {"type", "properties", "subscriptionId", "tenantId"} & doc.keys():
-            return [doc]
-    raise InputError(
-        f"{path}: not a recognised shape (expected a vnet-audit snapshot, a Resource Graph result, "
-        f"an ARM list response or an array of ARM resources; got {_describe(doc)})"
-    )
-
-
-def _describe(doc: Any) -> str:
+def _describe(data: bytes) -> str:
+    doc = msgspec.json.decode(data)
     if isinstance(doc, dict):
         keys = ", ".join(sorted(map(str, doc))[:6])
         return f"an object with keys {keys}" if keys else "an empty object"
     return f"a JSON {type(doc).__name__}".replace("str", "string").replace("NoneType", "null")
 
 
-def truncation(doc: Any) -> str | None:
-    """Why this file is only one page of a longer result, if it is."""
-    if not isinstance(doc, dict):
+def _unrecognised(path: Path, data: bytes) -> InputError:
+    return InputError(
+        f"{path}: not a recognised shape (expected a vnet-audit snapshot, a Resource Graph result, "
+        f"an ARM list response or an array of ARM resources; got {_describe(data)})"
+    )
+
+
+class InputFile:
+    """One input file, decoded just enough to say what it holds."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.data = _read_bytes(self.path)
+        self.envelope: Envelope | None = None
+        self.items: list[msgspec.Raw] | None = None
+        start = self.data.lstrip()[:1]
+        try:
+            if start == b"[":
+                self.items = ITEMS.decode(self.data)
+            elif start == b"{":
+                self.envelope = ENVELOPE.decode(self.data)
+            else:
+                msgspec.json.decode(self.data)  # valid JSON of another kind, or a decode error
+                raise _unrecognised(self.path, self.data)
+        except msgspec.DecodeError as exc:
+            raise _why_not_json(self.path, self.data, exc) from None
+
+    @property
+    def is_snapshot(self) -> bool:
+        env = self.envelope
+        return env is not None and env.schema_version is not None and bool(env.virtual_networks or env.metadata)
+
+    def snapshot(self) -> Snapshot:
+        version = self.envelope.schema_version
+        major = str(version).split(".")[0]
+        if not isinstance(version, str) or not major.isdigit():
+            raise InputError(f"{self.path}: schema_version {version!r} is not a version like {SCHEMA_VERSION!r}")
+        if int(major) != _MAJOR:
+            hint = "upgrade vnet-audit" if int(major) > _MAJOR else "re-create it with this vnet-audit"
+            raise InputError(f"{self.path}: snapshot schema_version {version} is not supported "
+                             f"(this vnet-audit reads {_MAJOR}.x); {hint}")
+        try:
+            if minor_of(version) > minor_of(SCHEMA_VERSION):
+                return decode_newer_minor(self.data)
+            return msgspec.json.decode(self.data, type=Snapshot)
+        except msgspec.ValidationError as exc:
+            where = describe_error(exc, msgspec.json.decode(self.data))
+            raise InputError(f"{self.path}: invalid vnet-audit snapshot at {where}") from None
+
+    def resources(self) -> list[msgspec.Raw]:
+        """The resource items this export holds, whatever its envelope."""
+        if self.items is not None:
+            return self.items
+        env, path = self.envelope, self.path
+        for name in ("data", "value"):
+            rows = getattr(env, name)
+            if not rows:
+                continue
+            start = bytes(rows)[:1]
+            if start == b"[":
+                return ITEMS.decode(rows)
+            if start == b"{" and isinstance(msgspec.json.decode(rows).get("rows"), list):
+                raise InputError(f"{path}: Resource Graph table format is not supported; "
+                                 "query with resultFormat objectArray (az graph query -o json)")
+            kind = _describe(bytes(rows)).removeprefix("a JSON ").removeprefix("an ")
+            raise InputError(f"{path}: '{name}' must be a list of resources, got {kind.split(' ')[0]}")
+        if env.findings and env.schema_version is not None:
+            raise InputError(f"{path}: this is a vnet-audit findings file, not a snapshot or an export")
+        if env.id is not None and (env.type is not None or env.properties
+                                   or env.subscriptionId is not None or env.tenantId is not None):
+            return [msgspec.Raw(self.data)]
+        raise _unrecognised(path, self.data)
+
+    @property
+    def truncation(self) -> str | None:
+        """Why this file is only one page of a longer result, if it is."""
+        env = self.envelope
+        if env is None:
+            return None
+        if env.nextLink:
+            return "it has a nextLink"
+        if env.skip_token or env.dollar_skip_token or env.skipToken:
+            return "it has a skip token"
+        if str(env.resultTruncated).lower() == "true":
+            return "resultTruncated is true"
         return None
-    if doc.get("nextLink"):
-        return "it has a nextLink"
-    if doc.get("skip_token") or doc.get("$skipToken") or doc.get("skipToken"):
-        return "it has a skip token"
-    if str(doc.get("resultTruncated", "")).lower() == "true":
-        return "resultTruncated is true"
-    return None
+
+    @property
+    def total(self) -> int | None:
+        env = self.envelope
+        if env is None:
+            return None
+        return env.totalRecords if env.totalRecords is not None else env.total_records
 
 
-def read_snapshot(doc: dict, path: Path) -> Snapshot:
-    version = doc.get("schema_version")
-    major = str(version).split(".")[0]
-    if not isinstance(version, str) or not major.isdigit():
-        raise InputError(f"{path}: schema_version {version!r} is not a version like {SCHEMA_VERSION!r}")
-    if int(major) != _MAJOR:
-        hint = "upgrade vnet-audit" if int(major) > _MAJOR else "re-create it with this vnet-audit"
-        raise InputError(f"{path}: snapshot schema_version {version} is not supported (this vnet-audit reads {_MAJOR}.x); {hint}")
+def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int, subscriptions: set) -> None:
+    """Decode one item into the builder; a bad item is one line naming the file, item, id and field."""
     try:
-        return Snapshot.model_validate(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{path}: invalid vnet-audit snapshot at {where}: {first['msg']}") from None
+        raw = RESOURCE.decode(item)
+    except msgspec.ValidationError as exc:
+        _bad_item(builder, item, path, position, exc)
+        return
+    if not raw.id or not raw.id.strip():
+        _bad_item(builder, item, path, position, None)
+        return
+    try:
+        builder.add(raw, origin=str(path))
+    except InputError as exc:
+        raise InputError(f"{path}: item {position}: {exc}") from None
+    if not account_entry(raw):
+        subscriptions.add(subscription_of(raw.id))
+
+
+def _bad_item(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int, error: Exception | None) -> None:
+    """Say why an item is not a resource, or skip it when it is one of a type vnet-audit does not read."""
+    obj = msgspec.json.decode(item)
+    try:
+        check_item(obj)
+    except InputError as exc:
+        raise InputError(f"{path}: item {position}: {exc}") from None
+    rtype = resource_type(HEAD.decode(item))
+    if rtype not in TOP_LEVEL and rtype not in CHILDREN and not account_entry(obj):
+        builder.skip(rtype)  # another resource type may hold anything
+        return
+    raise InputError(f"{path}: item {position} ({obj['id']}): {describe_error(error, obj)}")
 
 
 def load_snapshot(paths: list[Path], run_by: str | None = None) -> Snapshot:
     """Merge every input file into one snapshot; raise InputError naming the file on bad input."""
     if not paths:
         raise InputError("no input files given")
-    docs = [(Path(p), _read_json(Path(p))) for p in paths]
-    if len(docs) == 1 and is_snapshot(docs[0][1]):
-        return read_snapshot(docs[0][1], docs[0][0])
+    with gc_paused():
+        return _load(paths, run_by)
+
+
+def _load(paths: list[Path], run_by: str | None) -> Snapshot:
+    files = [InputFile(Path(p)) for p in paths]
+    if len(files) == 1 and files[0].is_snapshot:
+        return files[0].snapshot()
     builder = SnapshotBuilder()
     pages: list[tuple[Path, str, Any, set[str]]] = []
     rows_by_total: dict[Any, int] = {}  # Resource Graph pages say their query's total
-    for path, doc in docs:
-        if is_snapshot(doc):
-            _merge_snapshot(builder, read_snapshot(doc, path), path)
+    for file in files:
+        if file.is_snapshot:
+            _merge_snapshot(builder, file.snapshot(), file.path)
             continue
-        resources = resources_in(doc, path)
-        for position, resource in enumerate(resources):
-            _add(builder, resource, path, position)
-        total = doc.get("total_records", doc.get("totalRecords")) if isinstance(doc, dict) else None
-        rows_by_total[total] = rows_by_total.get(total, 0) + len(resources)
-        reason = truncation(doc)
+        items = file.resources()
+        subscriptions: set = set()
+        try:
+            for position, item in enumerate(items):
+                _add(builder, item, file.path, position, subscriptions)
+        except msgspec.DecodeError as exc:  # e.g. a string that is not UTF-8
+            raise _why_not_json(file.path, file.data, exc) from None
+        rows_by_total[file.total] = rows_by_total.get(file.total, 0) + len(items)
+        reason = file.truncation
         if reason:
-            subs = {subscription_of(r.get("id")) for r in resources if isinstance(r, dict) and not account_entry(r)}
-            pages.append((path, reason, total, subs - {None}))
+            pages.append((file.path, reason, file.total, subscriptions - {None}))
+        file.data = b""  # the items are models now: let the bytes go
     _mark_truncated(builder, pages, rows_by_total)
     metadata = ScanMetadata(tool_version=__version__, source="import", run_by=run_by, inputs=[str(p) for p in paths])
     return builder.build(metadata)
-
-
-def _add(builder: SnapshotBuilder, resource: Any, path: Path, position: int) -> None:
-    rid = resource.get("id") if isinstance(resource, dict) else None
-    where = f"{path}: item {position}" + (f" ({rid})" if isinstance(rid, str) and rid else "")
-    try:
-        builder.add(resource, origin=str(path))
-    except InputError as exc:
-        raise InputError(f"{path}: item {position}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{where}: {field}: {first['msg']}") from None
-    except (AttributeError, TypeError, KeyError) as exc:  # a setting of the wrong JSON type
-        raise InputError(f"{where}: malformed resource ({type(exc).__name__}: {exc})") from None
 
 
 def _mark_truncated(builder: SnapshotBuilder, pages: list[tuple[Path, str, Any, set[str]]], rows_by_total: dict[Any, int]) -> None:
@@ -165,7 +248,8 @@ def _mark_truncated(builder: SnapshotBuilder, pages: list[tuple[Path, str, Any, 
     for path, reason, total, subs in pages:
         if isinstance(total, int) and rows_by_total[total] >= total:
             continue
-        error = CollectionError(scope=str(path), code="Truncated", message=f"one page of a paged result ({reason}); give every page to import the rest")
+        error = CollectionError(scope=str(path), code="Truncated",
+                                message=f"one page of a paged result ({reason}); give every page to import the rest")
         for sub in sorted(subs):
             builder.note_subscription(sub, status=CoverageStatus.partial, errors=[error])
 
@@ -187,6 +271,6 @@ def _merge_snapshot(builder: SnapshotBuilder, snap: Snapshot, path: Path) -> Non
             except InputError as exc:
                 raise InputError(f"{path}: {exc}") from None
     for kind, count in snap.metadata.skipped_resource_types.items():
-        builder.skipped[kind] = builder.skipped.get(kind, 0) + count
+        builder.skip(kind, count)
     if snap.metadata.cloud != ScanMetadata().cloud and not builder.cloud:
         builder.cloud = snap.metadata.cloud

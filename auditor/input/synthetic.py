@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.input.normalize import SnapshotBuilder
+from auditor.input.builder import SnapshotBuilder
 from auditor.model.ids import name_of, norm_id, subscription_of
 from auditor.model.snapshot import (
     CollectionError,

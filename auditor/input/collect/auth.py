@@ -10,7 +10,7 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.identity import AzureAuthorityHosts
 from azure.mgmt.core.tools import get_arm_endpoints
 
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 
 CLOUDS = {
     "AzureCloud": (AzureClouds.AZURE_PUBLIC_CLOUD, AzureAuthorityHosts.AZURE_PUBLIC_CLOUD),

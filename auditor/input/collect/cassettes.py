@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import vcr
 
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 
 #: the concurrency to collect with while vcrpy is active (see above)
 VCR_CONCURRENCY = 1

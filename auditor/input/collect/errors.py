@@ -11,7 +11,7 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 
 
 class CollectFailed(InputError):

@@ -24,7 +24,8 @@ from auditor.input.collect.errors import (
     login_hint,
 )
 from auditor.input.collect.policies import client_kwargs
-from auditor.input.normalize import InputError, SnapshotBuilder
+from auditor.errors import InputError
+from auditor.input.builder import SnapshotBuilder
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     CollectionError,

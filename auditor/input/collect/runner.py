@@ -12,7 +12,7 @@ import yaml
 
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.collect.orchestrator import CollectScope, collect
-from auditor.input.normalize import InputError
+from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
 
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "demo" / "estate.yaml"
