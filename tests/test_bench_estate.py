@@ -1,6 +1,5 @@
 """The benchmark estate generator: a healthy hub-and-spoke shape, and planted defects that the rules find."""
 
-import json
 
 import pytest
 

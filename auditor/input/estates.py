@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from auditor.input.synthetic import build_estate, guid, snapshot_from_spec
+from auditor.input.synthetic import build_estate, guid
 
 REGIONS = ["westeurope", "northeurope", "eastus", "eastus2", "southeastasia", "australiaeast"]
 PARTNER_VNET = "/subscriptions/99999999-0000-4000-8000-000000000001/resourceGroups/rg-partner/providers/Microsoft.Network/virtualNetworks/partner-shared"
