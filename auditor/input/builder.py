@@ -100,19 +100,19 @@ class SnapshotBuilder:
         rid = raw.id
         if not rid or not rid.strip():
             raise InputError(f"resource {raw.name!r} of type {raw.type!r} has no id")
-        kind = account_entry(raw)
-        if kind:
-            self._add_account(kind, raw)
-            return
         rtype = resource_type(raw)
-        self.note_subscription(subscription_of(rid), raw.tenantId or tenant_id)
         if rtype in TOP_LEVEL:
+            self.note_subscription(subscription_of(rid), raw.tenantId or tenant_id)
             attr, make = TOP_LEVEL[rtype]
             self._keep(self._top, norm_id(rid), (attr, make(raw), origin))
         elif rtype in CHILDREN:
+            self.note_subscription(subscription_of(rid), raw.tenantId or tenant_id)
             _, attr, make = CHILDREN[rtype]
             self._keep(self._children, norm_id(rid), (norm_id(parent_id(rid)), attr, make(raw), origin))
+        elif kind := account_entry(raw):
+            self._add_account(kind, raw)
         else:
+            self.note_subscription(subscription_of(rid), raw.tenantId or tenant_id)
             self.skip(rtype)
 
     def skip(self, rtype: str, count: int = 1) -> None:

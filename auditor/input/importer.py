@@ -188,7 +188,7 @@ def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int,
         builder.add(raw, origin=str(path))
     except InputError as exc:
         raise InputError(f"{path}: item {position}: {exc}") from None
-    if not account_entry(raw):
+    if "/providers/" in raw.id.lower():  # a resource, not a subscription or tenant listing entry
         subscriptions.add(subscription_of(raw.id))
 
 
@@ -230,6 +230,8 @@ def _load(paths: list[Path], run_by: str | None) -> Snapshot:
         try:
             for position, item in enumerate(items):
                 _add(builder, item, file.path, position, subscriptions)
+        except msgspec.ValidationError:
+            raise
         except msgspec.DecodeError as exc:  # e.g. a string that is not UTF-8
             raise _why_not_json(file.path, file.data, exc) from None
         rows_by_total[file.total] = rows_by_total.get(file.total, 0) + len(items)

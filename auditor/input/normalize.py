@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
+
 from auditor.errors import InputError
-from auditor.input.shapes import RawProps, RawResource, RawSpace, props, resource_from
+from auditor.input.shapes import RawResource, RawSpace, props, resource_from
 from auditor.model import snapshot as m
 from auditor.model.ids import name_of, parent_id, resource_group_of
 
@@ -44,8 +46,9 @@ def resource_type(resource: Any) -> str:
     return "/".join([match.group(1), *segments[0::2]]).lower()
 
 
-def _typed(raw: Any) -> RawResource:
-    return raw if isinstance(raw, RawResource) else resource_from(raw)
+def _typed(raw: Any) -> Any:
+    """A decoded shape as it is; Python data (a dict) as a `RawResource`."""
+    return raw if isinstance(raw, msgspec.Struct) else resource_from(raw)
 
 
 def _ref(value: Any) -> str | None:
@@ -55,7 +58,9 @@ def _ref(value: Any) -> str | None:
 
 
 def _refs(values: Any) -> list[str]:
-    return [r for r in (_ref(v) for v in values or ()) if r]
+    if not values:
+        return []
+    return [r for r in (_ref(v) for v in values) if r]
 
 
 def _prefixes(space: RawSpace | None) -> list[str]:
@@ -63,7 +68,9 @@ def _prefixes(space: RawSpace | None) -> list[str]:
 
 
 def _singular_and_plural(one: Any, many: Any) -> list[str]:
-    values = [str(v) for v in many or () if v not in (None, "")]
+    if not many:  # the usual case: one value, or none
+        return [] if one in (None, "") else [str(one)]
+    values = [str(v) for v in many if v not in (None, "")]
     if one not in (None, "") and str(one) not in values:
         values.insert(0, str(one))
     return values
@@ -81,16 +88,17 @@ def _common(raw: RawResource) -> dict:
     }
 
 
-def _child_common(raw: RawResource) -> dict:
+def _child_common(raw: RawResource, resource_group: str | None = None) -> dict:
+    """Id, name and resource group of a child (the parent's group, when the parent knows it)."""
     rid = raw.id
-    return {"id": rid, "name": raw.name or name_of(rid), "resource_group": resource_group_of(rid)}
+    return {"id": rid, "name": raw.name or name_of(rid), "resource_group": resource_group or resource_group_of(rid)}
 
 
-def subnet(raw: Any) -> m.Subnet:
+def subnet(raw: Any, resource_group: str | None = None) -> m.Subnet:
     raw = _typed(raw)
     p = props(raw)
     return m.Subnet(
-        **_child_common(raw),
+        **_child_common(raw, resource_group),
         address_prefixes=_singular_and_plural(p.addressPrefix, p.addressPrefixes),
         network_security_group_id=_ref(p.networkSecurityGroup),
         route_table_id=_ref(p.routeTable),
@@ -99,11 +107,11 @@ def subnet(raw: Any) -> m.Subnet:
     )
 
 
-def peering(raw: Any) -> m.Peering:
+def peering(raw: Any, resource_group: str | None = None) -> m.Peering:
     raw = _typed(raw)
     p = props(raw)
     return m.Peering(
-        **_child_common(raw),
+        **_child_common(raw, resource_group),
         remote_virtual_network_id=_ref(p.remoteVirtualNetwork),
         peering_state=p.peeringState,
         peering_sync_level=p.peeringSyncLevel,
@@ -128,23 +136,25 @@ def virtual_network(raw: Any) -> m.VirtualNetwork:
     raw = _typed(raw)
     p = props(raw)
     dns = p.dhcpOptions.dnsServers if p.dhcpOptions is not None else None
+    common = _common(raw)
+    rg = common["resource_group"]
     return m.VirtualNetwork(
-        **_common(raw),
+        **common,
         address_prefixes=_prefixes(p.addressSpace),
         dns_servers=[s for s in dns or () if s],
-        subnets=[subnet(s) for s in p.subnets or () if _ref(s)],
-        peerings=[peering(x) for x in p.virtualNetworkPeerings or () if _ref(x)],
+        subnets=[subnet(s, rg) for s in p.subnets or () if _ref(s)],
+        peerings=[peering(x, rg) for x in p.virtualNetworkPeerings or () if _ref(x)],
         provisioning_state=p.provisioningState,
     )
 
 
-def security_rule(raw: Any, is_default: bool) -> m.SecurityRule:
+def security_rule(raw: Any, is_default: bool, resource_group: str | None = None) -> m.SecurityRule:
     raw = _typed(raw)
-    p: RawProps = props(raw)
+    p = props(raw)
     if p.priority is None:
         raise InputError(f"security rule {raw.id} has no numeric priority")
     return m.SecurityRule(
-        **_child_common(raw),
+        **_child_common(raw, resource_group),
         priority=p.priority,
         direction=p.direction or "Inbound",
         access=p.access or "Allow",
@@ -163,20 +173,22 @@ def security_rule(raw: Any, is_default: bool) -> m.SecurityRule:
 def network_security_group(raw: Any) -> m.NetworkSecurityGroup:
     raw = _typed(raw)
     p = props(raw)
+    common = _common(raw)
+    rg = common["resource_group"]
     return m.NetworkSecurityGroup(
-        **_common(raw),
-        security_rules=[security_rule(r, False) for r in p.securityRules or () if _ref(r)],
-        default_security_rules=[security_rule(r, True) for r in p.defaultSecurityRules or () if _ref(r)],
+        **common,
+        security_rules=[security_rule(r, False, rg) for r in p.securityRules or () if _ref(r)],
+        default_security_rules=[security_rule(r, True, rg) for r in p.defaultSecurityRules or () if _ref(r)],
         subnet_ids=_refs(p.subnets),
         network_interface_ids=_refs(p.networkInterfaces),
     )
 
 
-def route(raw: Any) -> m.Route:
+def route(raw: Any, resource_group: str | None = None) -> m.Route:
     raw = _typed(raw)
     p = props(raw)
     return m.Route(
-        **_child_common(raw),
+        **_child_common(raw, resource_group),
         address_prefix=p.addressPrefix or "",
         next_hop_type=p.nextHopType or "None",
         next_hop_ip_address=p.nextHopIpAddress or None,
@@ -186,9 +198,10 @@ def route(raw: Any) -> m.Route:
 def route_table(raw: Any) -> m.RouteTable:
     raw = _typed(raw)
     p = props(raw)
+    common = _common(raw)
     return m.RouteTable(
-        **_common(raw),
-        routes=[route(r) for r in p.routes or () if _ref(r)],
+        **common,
+        routes=[route(r, common["resource_group"]) for r in p.routes or () if _ref(r)],
         disable_bgp_route_propagation=bool(p.disableBgpRoutePropagation),
         subnet_ids=_refs(p.subnets),
     )

@@ -3,8 +3,8 @@
 One struct reads a network resource in every shape Azure prints it: REST and Resource
 Graph (settings under `properties`; Graph rows add `subscriptionId`, `tenantId`, a
 lower-case `type`) and `az` CLI output (settings flattened onto the resource, at every
-level). `RawResource` is the settings (`RawProps`) plus the envelope fields and an optional
-`properties` holding the same settings, so `props(raw)` is `raw.properties or raw`.
+level). Each shape is its settings (read flattened) plus an optional `properties` holding the
+same settings, so `props(raw)` is `raw.properties or raw`.
 Only the fields vnet-audit reads are declared; everything else is skipped while decoding.
 Decoding is lax (`strict=False`): "true" and "100" read as true and 100, as Azure's own
 exports sometimes spell them.
@@ -46,108 +46,96 @@ class RawBgp(Struct, gc=False):
 
 
 Port = str | int
-Flag = bool | None
+
+#: The settings vnet-audit reads, per kind of resource or child (a key means the same wherever
+#: Azure uses it). Children nested in a resource decode into their kind's small struct; a
+#: resource of any kind, or a child listed on its own, decodes into `RawResource`, which holds all.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "Delegation": {"serviceName": str},
+    "IpConfiguration": {"subnet": RawRef},
+    "Subnet": {
+        "addressPrefix": str, "addressPrefixes": list[str | None], "networkSecurityGroup": RawRef, "routeTable": RawRef,
+        "delegations": list["RawDelegation"], "privateEndpointNetworkPolicies": str, "provisioningState": str,
+    },
+    "Peering": {
+        "remoteVirtualNetwork": RawRef, "peeringState": str, "peeringSyncLevel": str,
+        "allowVirtualNetworkAccess": bool, "allowForwardedTraffic": bool, "allowGatewayTransit": bool,
+        "useRemoteGateways": bool, "doNotVerifyRemoteGateways": bool, "remoteAddressSpace": RawSpace,
+        "remoteVirtualNetworkAddressSpace": RawSpace, "peerCompleteVnets": bool, "enableOnlyIPv6Peering": bool,
+        "localSubnetNames": list[str], "remoteSubnetNames": list[str], "localAddressSpace": RawSpace,
+        "localVirtualNetworkAddressSpace": RawSpace, "provisioningState": str,
+    },
+    "SecurityRule": {
+        "priority": int, "direction": str, "access": str, "protocol": str, "description": str,
+        "sourceAddressPrefix": str, "sourceAddressPrefixes": list[str | None],
+        "destinationAddressPrefix": str, "destinationAddressPrefixes": list[str | None],
+        "sourcePortRange": Port, "sourcePortRanges": list[Port | None],
+        "destinationPortRange": Port, "destinationPortRanges": list[Port | None],
+        "sourceApplicationSecurityGroups": list[RawRef], "destinationApplicationSecurityGroups": list[RawRef],
+    },
+    "Route": {"addressPrefix": str, "nextHopType": str, "nextHopIpAddress": str},
+    "VirtualNetwork": {
+        "addressSpace": RawSpace, "dhcpOptions": RawDhcp, "subnets": list["RawSubnet"],
+        "virtualNetworkPeerings": list["RawPeering"], "provisioningState": str,
+    },
+    "NetworkSecurityGroup": {
+        "securityRules": list["RawSecurityRule"], "defaultSecurityRules": list["RawSecurityRule"],
+        "subnets": list["RawSubnet"], "networkInterfaces": list[RawRef],
+    },
+    "RouteTable": {"routes": list["RawRoute"], "disableBgpRoutePropagation": bool, "subnets": list["RawSubnet"]},
+    "Gateway": {
+        "gatewayType": str, "vpnType": str, "sku": RawSku | str, "ipConfigurations": list["RawIpConfiguration"],
+        "enableBgp": bool, "bgpSettings": RawBgp, "activeActive": bool, "provisioningState": str,
+    },
+    "LocalGateway": {"localNetworkAddressSpace": RawSpace, "gatewayIpAddress": str, "fqdn": str, "bgpSettings": RawBgp},
+    "Connection": {
+        "connectionType": str, "virtualNetworkGateway1": RawRef, "virtualNetworkGateway2": RawRef,
+        "localNetworkGateway2": RawRef, "peer": RawRef, "connectionStatus": str, "enableBgp": bool,
+    },
+    "Account": {"state": str},  # subscription listings (Resource Graph puts it under properties)
+}
+
+#: What every nested child carries besides its settings.
+_CHILD = {"id": str, "name": str, "type": str}
+#: What a resource (or a listing entry) carries besides its settings.
+_RESOURCE = {
+    **_CHILD, "location": str, "tags": dict[str, Any], "resourceGroup": str, "subscriptionId": str, "tenantId": str,
+    "displayName": str, "defaultDomain": str, "homeTenantId": str, "isDefault": bool, "cloudName": str,
+}
 
 
-class RawProps(Struct, gc=False):
-    """The settings of every network resource and child vnet-audit reads (one flat union: a key
-    means the same wherever Azure uses it)."""
-
-    provisioningState: str | None = None
-    # virtual networks
-    addressSpace: RawSpace | None = None
-    dhcpOptions: RawDhcp | None = None
-    subnets: list[RawResource] | None = None  # VNet: subnets; NSG and route table: {id} references
-    virtualNetworkPeerings: list[RawResource] | None = None
-    # subnets
-    addressPrefix: str | None = None  # also routes
-    addressPrefixes: list[str | None] | None = None
-    networkSecurityGroup: RawRef | None = None
-    routeTable: RawRef | None = None
-    delegations: list[RawResource] | None = None
-    serviceName: str | None = None  # a delegation's service
-    privateEndpointNetworkPolicies: str | None = None
-    # peerings
-    remoteVirtualNetwork: RawRef | None = None
-    peeringState: str | None = None
-    peeringSyncLevel: str | None = None
-    allowVirtualNetworkAccess: Flag = None
-    allowForwardedTraffic: Flag = None
-    allowGatewayTransit: Flag = None
-    useRemoteGateways: Flag = None
-    doNotVerifyRemoteGateways: Flag = None
-    remoteAddressSpace: RawSpace | None = None
-    remoteVirtualNetworkAddressSpace: RawSpace | None = None
-    peerCompleteVnets: Flag = None
-    enableOnlyIPv6Peering: Flag = None
-    localSubnetNames: list[str] | None = None
-    remoteSubnetNames: list[str] | None = None
-    localAddressSpace: RawSpace | None = None
-    localVirtualNetworkAddressSpace: RawSpace | None = None
-    # network security groups and their rules
-    securityRules: list[RawResource] | None = None
-    defaultSecurityRules: list[RawResource] | None = None
-    networkInterfaces: list[RawRef] | None = None
-    priority: int | None = None
-    direction: str | None = None
-    access: str | None = None
-    protocol: str | None = None
-    sourceAddressPrefix: str | None = None
-    sourceAddressPrefixes: list[str | None] | None = None
-    destinationAddressPrefix: str | None = None
-    destinationAddressPrefixes: list[str | None] | None = None
-    sourcePortRange: Port | None = None
-    sourcePortRanges: list[Port | None] | None = None
-    destinationPortRange: Port | None = None
-    destinationPortRanges: list[Port | None] | None = None
-    sourceApplicationSecurityGroups: list[RawRef] | None = None
-    destinationApplicationSecurityGroups: list[RawRef] | None = None
-    description: str | None = None
-    # route tables and routes
-    routes: list[RawResource] | None = None
-    disableBgpRoutePropagation: Flag = None
-    nextHopType: str | None = None
-    nextHopIpAddress: str | None = None
-    # gateways, local gateways, connections
-    gatewayType: str | None = None
-    vpnType: str | None = None
-    sku: RawSku | str | None = None
-    ipConfigurations: list[RawResource] | None = None
-    subnet: RawRef | None = None  # an ip configuration's subnet
-    enableBgp: Flag = None
-    bgpSettings: RawBgp | None = None
-    activeActive: Flag = None
-    localNetworkAddressSpace: RawSpace | None = None
-    gatewayIpAddress: str | None = None
-    fqdn: str | None = None
-    connectionType: str | None = None
-    virtualNetworkGateway1: RawRef | None = None
-    virtualNetworkGateway2: RawRef | None = None
-    localNetworkGateway2: RawRef | None = None
-    peer: RawRef | None = None
-    connectionStatus: str | None = None
-    # subscription and tenant listings
-    state: str | None = None
+def _optional(fields: dict[str, Any]) -> list[tuple[str, Any, None]]:
+    return [(name, kind | None, None) for name, kind in fields.items()]
 
 
-class RawResource(RawProps, gc=False):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
-    resourceGroup: str | None = None
-    subscriptionId: str | None = None
-    tenantId: str | None = None
-    displayName: str | None = None
-    defaultDomain: str | None = None
-    homeTenantId: str | None = None
-    isDefault: Flag = None
-    cloudName: str | None = None
-    properties: RawProps | None = None
+def _struct(name: str, fields: dict[str, Any]) -> type:
+    return msgspec.defstruct(name, _optional(fields), gc=False, module=__name__)
 
 
-def props(raw: RawResource) -> RawProps:
+def _shape(kind: str, envelope: dict[str, Any], settings: dict[str, Any]) -> type:
+    """A struct reading `settings` both flattened (az) and under `properties` (REST, Graph)."""
+    props_type = _struct(f"Raw{kind}Props", settings)
+    return msgspec.defstruct(f"Raw{kind}", [*_optional({**envelope, **settings}), ("properties", props_type | None, None)],
+                             gc=False, module=__name__)
+
+
+def _union(tables: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for table in tables:
+        for name, kind in table.items():
+            if merged.setdefault(name, kind) != kind:
+                raise TypeError(f"setting {name} has two types: {merged[name]} and {kind}")
+    return merged
+
+
+RawDelegation = _shape("Delegation", _CHILD, SETTINGS["Delegation"])
+RawIpConfiguration = _shape("IpConfiguration", _CHILD, SETTINGS["IpConfiguration"])
+RawSubnet = _shape("Subnet", _CHILD, SETTINGS["Subnet"])
+RawPeering = _shape("Peering", _CHILD, SETTINGS["Peering"])
+RawSecurityRule = _shape("SecurityRule", _CHILD, SETTINGS["SecurityRule"])
+RawRoute = _shape("Route", _CHILD, SETTINGS["Route"])
+RawResource = _shape("Resource", _RESOURCE, _union(list(SETTINGS.values())))
+def props(raw: Any) -> Any:
     """The settings of a resource in REST/Graph shape (`properties`) or `az` shape (flattened)."""
     return raw.properties or raw
 

@@ -223,7 +223,7 @@ def _by_key(item: Resource) -> str:
 
 
 def _rule_order(rule: SecurityRule) -> tuple[str, int, str]:
-    return rule.direction.lower(), rule.priority, rule.key
+    return rule.direction.lower(), rule.priority, rule.id.lower()
 
 
 class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
