@@ -4,6 +4,7 @@ so that a speed-up cannot change a result silently."""
 import ipaddress
 import random
 from collections import deque
+from itertools import pairwise
 
 import pytest
 
@@ -12,18 +13,29 @@ from auditor.analysis.addresses import (
     BlockIndex,
     IntervalSet,
     aligned_blocks,
+    describe_space,
     interval,
+    is_any,
     span_text,
     subtract,
+    union,
 )
+from auditor.analysis.nsg import Coverage, ParsedRule, first_denies, rules_in_order
 from auditor.analysis.routing import (
+    TRANSIT_NEXT_HOPS,
+    connected_vnets,
     effective_routes,
+    is_multi_hop,
     nested_children,
+    next_hop,
     peering_path,
     system_prefixes,
     vnets_overlapping_in_component,
 )
+from auditor.engine import discover_rules
 from auditor.input.synthetic import snapshot_from_spec
+from auditor.model.ids import norm_id
+from auditor.model.snapshot import SecurityRule
 
 SEEDS = range(12)
 
@@ -64,7 +76,7 @@ def test_aligned_blocks_tile_the_interval(seed):
     for lo, hi in _random_spans(rnd, 200, width=40) + [(0, 0), (0, (1 << 32) - 1), (V6_OFFSET, V6_OFFSET + (1 << 128) - 1)]:
         blocks = aligned_blocks(lo, hi)
         assert blocks[0][0] == lo and blocks[-1][0] + (1 << blocks[-1][1]) - 1 == hi
-        for (a, bits), (b, _) in zip(blocks, blocks[1:]):
+        for (a, bits), (b, _) in pairwise(blocks):
             assert a % (1 << bits) == 0 and a + (1 << bits) == b
 
 
@@ -97,13 +109,23 @@ def _random_estate(rnd: random.Random, size: int) -> dict:
     """Hubs and spokes peered at random (some leaves, some cycles, some islands), random
     overlapping address spaces, one route table per VNet with nested random routes."""
     names = [f"v{i:02d}" for i in range(size)]
-    vnets, tables, peerings = {}, {}, []
+    vnets, tables, peerings, nsgs = {}, {}, [], {}
     for name in names:
-        vnets[name] = {"subscription": "prod", "address_space": [_random_cidr(rnd, wide=False)],
-                       "subnets": {"app": {"prefix": "10.250.0.0/24", "route_table": f"rt-{name}"}}}
+        vnets[name] = {"subscription": "prod", "address_space": [_random_cidr(rnd, wide=False)], "subnets": {
+            "app": {"prefix": "10.250.0.0/24", "route_table": f"rt-{name}", "nsg": f"nsg-{rnd.choice(names[:size // 2 + 1])}"},
+            "data": {"prefix": "10.251.0.0/24", "nsg": f"nsg-{name}",
+                     **({"route_table": f"rt-{rnd.choice(names)}"} if rnd.random() < 0.5 else {})}}}
         tables[f"rt-{name}"] = {"subscription": "prod", "routes": [
-            {"name": f"r{j}", "prefix": _random_cidr(rnd), "next_hop": rnd.choice(["VirtualAppliance", "None", "Internet"]),
-             "ip": "10.0.0.4"} for j in range(rnd.randrange(0, 8))]}
+            {"name": f"r{j}", "prefix": _random_cidr(rnd), "ip": "10.0.0.4",
+             "next_hop": rnd.choice(["VirtualAppliance", "VirtualNetworkGateway", "None", "Internet"])}
+            for j in range(rnd.randrange(0, 8))]}
+    for name in names:  # rules naming other VNets' ranges, parts of them, or anything
+        nsgs[f"nsg-{name}"] = {"subscription": "prod", "rules": [
+            {"name": f"n{j}", "priority": 100 + j, "direction": rnd.choice(["Inbound", "Outbound"]),
+             "access": rnd.choice(["Allow", "Allow", "Deny"]),
+             "source": rnd.choice([vnets[rnd.choice(names)]["address_space"][0], _random_cidr(rnd), "*", "VirtualNetwork"]),
+             "destination": rnd.choice(["*", vnets[rnd.choice(names)]["address_space"][0]])}
+            for j in range(rnd.randrange(0, 5))]}
     hubs = names[: max(1, size // 4)]
     for i, name in enumerate(names):
         links = set()
@@ -114,7 +136,8 @@ def _random_estate(rnd: random.Random, size: int) -> dict:
         for other in links - {name}:
             peerings += [{"from": name, "to": other}, {"from": other, "to": name}]
     unique = {(p["from"], p["to"]): p for p in peerings}
-    return {"subscriptions": {"prod": {}}, "vnets": vnets, "peerings": list(unique.values()), "route_tables": tables}
+    return {"subscriptions": {"prod": {}}, "vnets": vnets, "peerings": list(unique.values()), "route_tables": tables,
+            "nsgs": nsgs}
 
 
 def _bfs_path(index, a: str, c: str) -> list[str] | None:
@@ -170,3 +193,120 @@ def test_effective_routes_match_pairwise_subtraction(estate):
                 specific = [(s, e) for _, (s, e) in parsed if lo <= s and e <= hi and e - s < hi - lo]
                 specific += [(s, e) for s, e in system if lo <= s and e <= hi and e - s < hi - lo]
                 assert space == subtract(IntervalSet([(lo, hi)]), IntervalSet(specific))
+
+
+# -- NSG rules -------------------------------------------------------------------------
+def _random_side(rnd: random.Random) -> dict:
+    pick = rnd.random()
+    if pick < 0.1:
+        return {"prefixes": ["*"]}
+    if pick < 0.2:
+        return {"prefixes": ["VirtualNetwork"]}
+    if pick < 0.27:
+        return {"prefixes": [], "asgs": ["/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/applicationSecurityGroups/web"]}
+    if pick < 0.32:
+        return {"prefixes": [rnd.choice(["Internet", "AzureLoadBalancer"])]}
+    return {"prefixes": [_random_cidr(rnd) for _ in range(rnd.randrange(1, 3))]}
+
+
+def _random_rule(rnd: random.Random, i: int) -> ParsedRule:
+    source, destination = _random_side(rnd), _random_side(rnd) if rnd.random() < 0.3 else {"prefixes": ["*"]}
+    return ParsedRule(SecurityRule(
+        id=f"/x/securityRules/r{i}", name=f"r{i}", priority=100 + i, direction="Inbound",
+        access=rnd.choice(["Allow", "Deny", "Deny"]), protocol=rnd.choice(["*", "*", "Tcp"]),
+        source_address_prefixes=source["prefixes"], source_application_security_group_ids=source.get("asgs", []),
+        destination_address_prefixes=destination["prefixes"],
+        destination_application_security_group_ids=destination.get("asgs", []),
+        source_port_ranges=["*"], destination_port_ranges=[rnd.choice(["*", "*", "443"])]))
+
+
+def _walk_per_peer(rules, subnet_space, tag, peers):
+    """Each peer on its own: the first rule that decides it, kept when it is a Deny."""
+    denied = {}
+    for p, space in peers.items():
+        for pr in rules:
+            dest = pr.destination.coverage(subnet_space, tag, target_in_tag=True)
+            cov = pr.source.coverage(space, tag, target_in_tag=True)
+            if pr.allow and dest != Coverage.NONE and cov != Coverage.NONE:
+                break
+            if not pr.allow and pr.all_traffic and dest == Coverage.FULL and cov in (Coverage.FULL, Coverage.PARTIAL):
+                denied[p] = (pr, cov)
+                break
+    return denied
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_first_denies_matches_walking_each_peer(seed):
+    rnd = random.Random(seed)
+    peers = {f"p{i:02d}": IntervalSet.of([_random_cidr(rnd, wide=False)]) for i in range(rnd.randrange(1, 25))}
+    if seed % 5 == 0:
+        peers["empty"] = IntervalSet()
+    rules = [_random_rule(rnd, i) for i in range(rnd.randrange(1, 15))]
+    subnet_space = IntervalSet.of([_random_cidr(rnd, wide=False)])
+    tag = union([subnet_space, *peers.values()])
+    got = first_denies(rules, subnet_space, tag, peers, BlockIndex(peers.items()))
+    assert got == _walk_per_peer(rules, subnet_space, tag, peers)
+    assert list(got) == sorted(got, key=lambda p: (got[p][0].priority, p))  # reported by rule, then peer
+
+
+# -- TRANS001 --------------------------------------------------------------------------
+def _transit_space_brute(snapshot, table_id, vnet):
+    table = snapshot.index.route_tables.get(norm_id(table_id)) if table_id else None
+    if table is None:
+        return IntervalSet()
+    spans = [interval(r.address_prefix) for r in table.routes]
+    system = system_prefixes(snapshot, vnet)
+    out = []
+    for route, (lo, hi) in zip(table.routes, spans):
+        if next_hop(route) in TRANSIT_NEXT_HOPS:
+            specific = [(s, e) for s, e in [*spans, *system] if lo <= s and e <= hi and e - s < hi - lo]
+            out.append(subtract(IntervalSet([(lo, hi)]), IntervalSet(specific)))
+    return union(out)
+
+
+def _trans001_brute(snapshot) -> dict[str, list[dict]]:
+    """Rule id -> every (A, C, prefix) pair it fails for, judged one pair at a time in the rule's order."""
+    index = snapshot.index
+    out = {}
+    for nsg in snapshot.network_security_groups:
+        for direction in (True, False):
+            for r in [p.rule for p in rules_in_order(snapshot, nsg, direction) if p.allow and not p.is_default]:
+                pairs = []
+                for a in index.vnets_of(nsg.id):
+                    near = [a, *connected_vnets(snapshot, a)]
+                    local = union([index.address_space(v) for v in near])
+                    own = [interval(p) for v in near if v in index.vnets for p in index.vnets[v].address_prefixes]
+                    for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes):
+                        span = None if is_any(prefix) else interval(prefix)
+                        if span is None or local.covers(IntervalSet([span])):
+                            continue
+                        if any(span[0] <= s and e <= span[1] for s, e in own):
+                            continue  # a summary of the estate
+                        for c in sorted(index.vnets):
+                            if not is_multi_hop(snapshot, a, c):
+                                continue
+                            wanted = subtract(IntervalSet([span]), local).intersection(index.address_space(c))
+                            missing = {}
+                            for s in index.subnets_of(nsg.id):
+                                subnet = index.subnets[s]
+                                if index.vnet_of_subnet[s].key == a:
+                                    left = subtract(wanted, _transit_space_brute(snapshot, subnet.route_table_id, a))
+                                    if left:
+                                        missing[subnet.name] = describe_space(left)
+                            if missing:
+                                pairs.append({"vnet": index.vnets[a].name, "remote_vnet": index.vnets[c].name,
+                                              "prefix": prefix, "subnets_without_route": missing})
+                if pairs:
+                    out[r.id] = pairs
+    return out
+
+
+def test_trans001_matches_judging_each_pair(estate):
+    rule = next(r for r in discover_rules() if r.id == "TRANS001")
+    findings = {f.resource_id: f for f in rule.run(estate)}
+    want = _trans001_brute(estate)
+    assert set(findings) == set(want)
+    for rule_id, pairs in want.items():
+        evidence = findings[rule_id].evidence
+        assert evidence["pair_count"] == len(pairs)
+        assert [{k: p[k] for k in pairs[0]} for p in evidence["pairs"]] == pairs[:len(evidence["pairs"])]

@@ -199,10 +199,11 @@ def overlaps(a: IntervalSet, b: IntervalSet) -> bool:
 
 # -- keys by address -------------------------------------------------------------
 def aligned_blocks(start: int, end: int) -> list[tuple[int, int]]:
-    """[start, end] as the fewest blocks (first address, log2 of size), each starting at a multiple of its size."""
+    """[start, end] as the fewest blocks (first address, log2 of size), each at a multiple of its size."""
     out = []
     while start <= end:
-        bits = min((start & -start).bit_length() - 1 if start else end.bit_length(), (end - start + 1).bit_length() - 1)
+        aligned = (start & -start).bit_length() - 1 if start else end.bit_length()
+        bits = min(aligned, (end - start + 1).bit_length() - 1)
         out.append((start, bits))
         start += 1 << bits
     return out
@@ -258,7 +259,8 @@ def span_text(span: tuple[int, int]) -> str:
     if start >= V6_OFFSET:
         first, last = ipaddress.IPv6Address(start - (V6_OFFSET)), ipaddress.IPv6Address(end - (V6_OFFSET))
         return ", ".join(str(n) for n in ipaddress.summarize_address_range(first, last))
-    return ", ".join(f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{32 - bits}" for a, bits in aligned_blocks(start, end))
+    return ", ".join(f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{32 - bits}"
+                     for a, bits in aligned_blocks(start, end))
 
 
 def describe_space(space: IntervalSet) -> str:

@@ -201,7 +201,8 @@ def effective_routes(snapshot: Snapshot, table: RouteTable, vnet_id: str) -> lis
         return memo[key]
     parsed = [(r, span) for r in table.routes if (span := interval(r.address_prefix)) is not None]
     children = nested_children({span for _, span in parsed} | set(system_prefixes(snapshot, vnet_id)))
-    out = [(route, subtract(IntervalSet([span]), IntervalSet(children.get(span, ())))) for route, span in parsed]
+    out = [(route, subtract(IntervalSet([span]), IntervalSet(children.get(span, ()))))
+           for route, span in parsed]
     memo[key] = out
     return out
 
@@ -227,5 +228,6 @@ def next_hop(route: Route) -> str:
 
 __all__ = [
     "TRANSIT_NEXT_HOPS", "components", "connected_vnets", "effective_routes", "is_multi_hop", "multi_hop_vnets",
-    "nested_children", "next_hop", "peer_spaces", "peering_path", "system_prefixes", "vnets_overlapping_in_component",
+    "nested_children", "next_hop", "peer_spaces", "peering_path", "system_prefixes",
+    "vnets_overlapping_in_component",
 ]
