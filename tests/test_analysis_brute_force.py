@@ -16,6 +16,7 @@ from auditor.analysis.addresses import (
     describe_space,
     interval,
     is_any,
+    span_minus,
     span_text,
     subtract,
     union,
@@ -28,7 +29,10 @@ from auditor.analysis.routing import (
     is_multi_hop,
     nested_children,
     next_hop,
+    peer_spaces,
+    peered_by_address,
     peering_path,
+    peers_overlapping,
     system_prefixes,
     vnets_overlapping_in_component,
 )
@@ -101,7 +105,7 @@ def test_nested_children_subtracts_like_every_more_specific_span(seed):
     for lo, hi in spans:
         smaller = [(s, e) for s, e in spans if lo <= s and e <= hi and e - s < hi - lo]
         want = subtract(IntervalSet([(lo, hi)]), IntervalSet(smaller))
-        assert subtract(IntervalSet([(lo, hi)]), IntervalSet(children.get((lo, hi), []))) == want
+        assert span_minus((lo, hi), children.get((lo, hi), [])) == want
 
 
 # -- estates -------------------------------------------------------------------------
@@ -136,6 +140,11 @@ def _random_estate(rnd: random.Random, size: int) -> dict:
         for other in links - {name}:
             peerings += [{"from": name, "to": other}, {"from": other, "to": name}]
     unique = {(p["from"], p["to"]): p for p in peerings}
+    for name in rnd.sample(names, k=size // 5):  # Connected to a VNet outside the snapshot
+        outside = f"/subscriptions/{'0' * 8}-0000-4000-8000-{'0' * 12}/resourceGroups/r/providers/Microsoft.Network/" \
+                  f"virtualNetworks/outside-{name}"
+        unique[(name, outside)] = {"from": name, "to_id": outside, "state": "Connected",
+                                   "remote_prefixes": [_random_cidr(rnd, wide=False)]}
     return {"subscriptions": {"prod": {}}, "vnets": vnets, "peerings": list(unique.values()), "route_tables": tables,
             "nsgs": nsgs}
 
@@ -180,6 +189,18 @@ def test_vnets_overlapping_in_component_matches_brute_force(estate):
             query = IntervalSet.of([_random_cidr(rnd)])
             want = {v for v in reachable if index.address_space(v).overlaps(query)}
             assert vnets_overlapping_in_component(estate, a, query) == want
+
+
+def test_peer_lookups_by_address_match_filtering_every_peer(estate):
+    index = estate.index
+    rnd = random.Random(len(index.vnets))
+    for vnet in sorted(index.vnets):
+        for _ in range(5):
+            query = IntervalSet.of([_random_cidr(rnd)])
+            want = [p for p in peer_spaces(estate, vnet) if p[2].overlaps(query)]
+            assert peers_overlapping(estate, vnet, query) == want
+            peered = {p for p in index.peered_vnets(vnet) if index.address_space(p).overlaps(query)}
+            assert peered_by_address(estate, vnet).overlapping(query) == peered
 
 
 def test_effective_routes_match_pairwise_subtraction(estate):

@@ -100,6 +100,13 @@ class IntervalSet:
         self.ends = ends
 
     @classmethod
+    def _merged(cls, starts: list[int], ends: list[int]) -> IntervalSet:
+        """From intervals already sorted, disjoint and not touching."""
+        out = cls.__new__(cls)
+        out.starts, out.ends = starts, ends
+        return out
+
+    @classmethod
     def of(cls, prefixes: Iterable[str]) -> IntervalSet:
         """Parse prefixes; `*`/`Any`/`/0` become everything, service tags are ignored."""
         spans = []
@@ -177,6 +184,22 @@ def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
         if cur <= end:
             out.append((cur, end))
     return IntervalSet(out)
+
+
+def span_minus(span: tuple[int, int], holes: Iterable[tuple[int, int]]) -> IntervalSet:
+    """[lo, hi] without `holes`: disjoint intervals inside it, sorted by start (`subtract`'s
+    result, without sorting and merging again)."""
+    lo, hi = span
+    starts, ends = [], []
+    for start, end in holes:
+        if start > lo:
+            starts.append(lo)
+            ends.append(start - 1)
+        lo = end + 1
+    if lo <= hi:
+        starts.append(lo)
+        ends.append(hi)
+    return IntervalSet._merged(starts, ends)
 
 
 def union(sets: Iterable[IntervalSet]) -> IntervalSet:

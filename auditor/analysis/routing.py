@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, subtract
+from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, span_minus
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
@@ -152,6 +152,26 @@ def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, Interv
     return memo[key]
 
 
+def peers_overlapping(snapshot: Snapshot, vnet_id: str, space: IntervalSet) -> list[tuple[str, str, IntervalSet]]:
+    """The entries of `peer_spaces` whose space overlaps `space`, in the same order."""
+    memo = snapshot.index.memo("reach.peer_spaces_by_address")
+    key = norm_id(vnet_id)
+    peers = peer_spaces(snapshot, key)
+    if key not in memo:
+        memo[key] = BlockIndex((i, s) for i, (_, _, s) in enumerate(peers))
+    return [peers[i] for i in sorted(memo[key].overlapping(space))]
+
+
+def peered_by_address(snapshot: Snapshot, vnet_id: str) -> BlockIndex:
+    """The VNets peered with this one (`index.peered_vnets`), indexed by address space."""
+    memo = snapshot.index.memo("reach.peered_by_address")
+    key = norm_id(vnet_id)
+    if key not in memo:
+        index = snapshot.index
+        memo[key] = BlockIndex((p, index.address_space(p)) for p in index.peered_vnets(key))
+    return memo[key]
+
+
 # -- VNets by address, per component -------------------------------------------------
 def vnets_overlapping_in_component(snapshot: Snapshot, vnet_id: str, space: IntervalSet) -> set[str]:
     """VNets in the same peered component as `vnet_id` whose address space overlaps `space`."""
@@ -200,9 +220,10 @@ def effective_routes(snapshot: Snapshot, table: RouteTable, vnet_id: str) -> lis
     if key in memo:
         return memo[key]
     parsed = [(r, span) for r in table.routes if (span := interval(r.address_prefix)) is not None]
-    children = nested_children({span for _, span in parsed} | set(system_prefixes(snapshot, vnet_id)))
-    out = [(route, subtract(IntervalSet([span]), IntervalSet(children.get(span, ()))))
-           for route, span in parsed]
+    spans = {span for _, span in parsed}
+    spans.update(system_prefixes(snapshot, vnet_id))
+    children = nested_children(spans)
+    out = [(route, span_minus(span, children.get(span, ()))) for route, span in parsed]
     memo[key] = out
     return out
 
@@ -213,8 +234,9 @@ def nested_children(spans: set[tuple[int, int]]) -> dict[tuple[int, int], list[t
     minus every more specific span leaves is that span minus its children."""
     children: dict[tuple[int, int], list[tuple[int, int]]] = {}
     open_: list[tuple[int, int]] = []
-    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
-        while open_ and open_[-1][1] < span[0]:
+    for start, neg_end in sorted((s, -e) for s, e in spans):
+        span = (start, -neg_end)
+        while open_ and open_[-1][1] < start:
             open_.pop()
         if open_:
             children.setdefault(open_[-1], []).append(span)
@@ -228,6 +250,7 @@ def next_hop(route: Route) -> str:
 
 __all__ = [
     "TRANSIT_NEXT_HOPS", "components", "connected_vnets", "effective_routes", "is_multi_hop", "multi_hop_vnets",
-    "nested_children", "next_hop", "peer_spaces", "peering_path", "system_prefixes",
+    "nested_children", "next_hop", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping",
+    "system_prefixes",
     "vnets_overlapping_in_component",
 ]

@@ -2,8 +2,9 @@
 
 from functools import partial
 
-from auditor.analysis.addresses import BlockIndex, IntervalSet, describe_space
+from auditor.analysis.addresses import IntervalSet, describe_space
 from auditor.analysis.nsg import Coverage, first_denies, rules_in_order, vnet_tag_space
+from auditor.analysis.routing import peered_by_address
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
@@ -52,19 +53,9 @@ rule = Rule(
 )
 
 
-def _peers(snapshot, vnet_key: str, cache: dict) -> tuple[dict[str, IntervalSet], BlockIndex]:
-    """The VNet's peers with their spaces (sorted), and the same indexed by address; once per VNet."""
-    if vnet_key not in cache:
-        index = snapshot.index
-        peers = {p: index.address_space(p) for p in sorted(index.peered_vnets(vnet_key))}
-        cache[vnet_key] = (peers, BlockIndex(peers.items()))
-    return cache[vnet_key]
-
-
 @rule.check
 def check(snapshot):
     index = snapshot.index
-    cache: dict = {}
     for nsg in snapshot.network_security_groups:
         subnet_keys = index.subnets_of(nsg.id)
         if not subnet_keys:
@@ -74,12 +65,13 @@ def check(snapshot):
         by_key = {}
         for subnet_key in subnet_keys:
             vnet = index.vnet_of_subnet[subnet_key]
-            peers, by_address = _peers(snapshot, vnet.key, cache)
+            peers = {p: index.address_space(p) for p in sorted(index.peered_vnets(vnet.key))}
             if not peers:
                 continue
             subnet = index.subnets[subnet_key]
             subnet_space = IntervalSet.of(subnet.address_prefixes) or index.address_space(vnet.key)
             tag = partial(vnet_tag_space, snapshot, vnet.key)  # computed only if a rule needs it
+            by_address = peered_by_address(snapshot, vnet.key)
             for p, (pr, cov) in first_denies(ordered, subnet_space, tag, peers, by_address).items():
                 space = peers[p]
                 by_key[pr.rule.key] = pr

@@ -1,7 +1,7 @@
 """TRANS002 forwarded-traffic-not-allowed."""
 
-from auditor.analysis.addresses import describe_space, ip_in
-from auditor.analysis.routing import effective_routes, next_hop
+from auditor.analysis.addresses import BlockIndex, IntervalSet, describe_space, interval
+from auditor.analysis.routing import effective_routes, next_hop, peered_by_address
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
@@ -45,8 +45,9 @@ rule = Rule(
 )
 
 
-def _blocked_peers(snapshot, hub_key, cache):
-    """VNets peered with H whose peering to H refuses forwarded traffic -> that peering."""
+def _blocked_peers(snapshot, hub_key, cache) -> tuple[dict, BlockIndex]:
+    """VNets peered with H whose peering to H refuses forwarded traffic -> that peering; and
+    those VNets indexed by address space."""
     if hub_key not in cache:
         index = snapshot.index
         out = {}
@@ -54,8 +55,15 @@ def _blocked_peers(snapshot, hub_key, cache):
             peering = index.peering_between(c, hub_key)
             if peering is not None and not peering.allow_forwarded_traffic:
                 out[c] = peering
-        cache[hub_key] = out
+        cache[hub_key] = (out, BlockIndex((c, index.address_space(c)) for c in out))
     return cache[hub_key]
+
+
+def _hub_of(snapshot, a_key, ip) -> str | None:
+    """The first VNet peered with A (by id) whose space holds the next-hop IP."""
+    span = interval(ip)
+    found = peered_by_address(snapshot, a_key).overlapping(IntervalSet([(span[0], span[0])])) if span else ()
+    return min(found, default=None)
 
 
 @rule.check
@@ -68,15 +76,16 @@ def check(snapshot):
         if not any(next_hop(r) == "virtualappliance" and r.next_hop_ip_address for r in table.routes):
             continue
         for a_key in index.vnets_of(table.id):
-            peers = sorted(index.peered_vnets(a_key))
             for route, space in effective_routes(snapshot, table, a_key):
                 ip = route.next_hop_ip_address
                 if next_hop(route) != "virtualappliance" or not ip or not space:
                     continue
-                hub_key = next((h for h in peers if ip_in(ip, index.address_space(h))), None)
+                hub_key = _hub_of(snapshot, a_key, ip)
                 if hub_key is None:
                     continue
-                for c_key, peering in _blocked_peers(snapshot, hub_key, blocked_cache).items():
+                blocked, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
+                for c_key in sorted(by_address.overlapping(space)):
+                    peering = blocked[c_key]
                     if c_key == a_key:
                         continue
                     overlap = space.intersection(index.address_space(c_key))
