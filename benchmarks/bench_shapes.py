@@ -7,10 +7,11 @@ each in a fresh subprocess (so peak memory is that measurement's alone):
 - json.load of the file (best of two reads);
 - auditor.input.importer.load_snapshot of the file, then engine.evaluate with every
   discovered rule (the shared SnapshotIndex is built inside evaluate, as in a real run).
-Prints seconds, the ratio to json.load for load + rules and for the rules alone (what the
-analysis controls; the loader is being replaced), the peak memory ratio (each process's peak
-RSS above its own peak before reading the file), the three slowest rules, and whether the
-target holds: load + rules <= 5x json.load and under 10 s.
+Prints seconds, wall clock and CPU time (steadier on a busy machine), the ratio to json.load
+for load + rules and for the rules alone (what the analysis controls; the loader is being
+replaced), the peak memory ratio (each process's peak RSS above its own peak before reading
+the file), the three slowest rules, and whether the target holds: load + rules <= 5x
+json.load and under 10 s. The summary line counts a shape as missed by its CPU times.
 """
 
 from __future__ import annotations
@@ -39,14 +40,14 @@ def peak_kb() -> int:
 
 def measure_json(path: Path) -> dict:
     base = peak_kb()
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(2):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with path.open("rb") as f:
             doc = json.load(f)
-        best = min(best, time.perf_counter() - start)
+        best, best_cpu = min(best, time.perf_counter() - start), min(best_cpu, time.process_time() - cpu)
         del doc
-    return {"seconds": best, "peak_kb": peak_kb() - base}
+    return {"seconds": best, "cpu": best_cpu, "peak_kb": peak_kb() - base}
 
 
 def measure_evaluate(path: Path) -> dict:
@@ -69,13 +70,14 @@ def measure_evaluate(path: Path) -> dict:
         return dataclasses.replace(rule, func=run)
 
     base = peak_kb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     snapshot = load_snapshot([path])
-    loaded = time.perf_counter()
+    loaded, loaded_cpu = time.perf_counter(), time.process_time()
     result = evaluate(snapshot, [timed(r) for r in rules])
-    done = time.perf_counter()
+    done, done_cpu = time.perf_counter(), time.process_time()
     return {
         "load": loaded - start, "rules": done - loaded, "peak_kb": peak_kb() - base,
+        "load_cpu": loaded_cpu - cpu, "rules_cpu": done_cpu - loaded_cpu,
         "findings": len(result.findings), "errors": [e.error for e in result.errors],
         "slowest": sorted(times.items(), key=lambda kv: -kv[1])[:3],
         "by_rule": result.summary["by_rule"],
@@ -104,25 +106,32 @@ def build(name: str, path: Path, reuse: bool) -> None:
           f"{len(snapshot.route_tables)} route tables ({routes} routes)")
 
 
+def meets(seconds: float, json_seconds: float) -> bool:
+    return seconds <= TARGET_RATIO * json_seconds and seconds < TARGET_SECONDS
+
+
 def report(name: str, path: Path) -> bool:
     print(f"  file {path.stat().st_size / 1e6:.1f} MB")
     loaded = in_subprocess("json", path)
     result = in_subprocess("evaluate", path)
-    t_json = loaded["seconds"]
-    total = result["load"] + result["rules"]
-    ok = total <= TARGET_RATIO * t_json and total < TARGET_SECONDS
     memory = result["peak_kb"] / loaded["peak_kb"] if loaded["peak_kb"] > 0 else float("nan")
-    print(f"  json.load {t_json:6.2f} s   load {result['load']:6.2f} s   rules {result['rules']:6.2f} s")
-    print(f"  load + rules {total:6.2f} s = {total / t_json:5.1f}x json.load;  rules alone {result['rules'] / t_json:5.2f}x;  "
-          f"peak memory {memory:4.1f}x json.load's")
+    verdicts = []
+    for clock, t_json, t_load, t_rules in (("wall", loaded["seconds"], result["load"], result["rules"]),
+                                           ("CPU", loaded["cpu"], result["load_cpu"], result["rules_cpu"])):
+        total = t_load + t_rules
+        print(f"  {clock:<4} json.load {t_json:6.2f} s   load {t_load:6.2f} s   rules {t_rules:6.2f} s   "
+              f"load + rules {total / t_json:5.1f}x json.load, rules alone {t_rules / t_json:5.2f}x")
+        verdicts.append((meets(total, t_json), meets(t_rules, t_json)))
+    print(f"  peak memory of load + rules {memory:4.1f}x json.load's")
     print(f"  slowest rules: {', '.join(f'{rule} {seconds:.2f} s' for rule, seconds in result['slowest'])}")
     print(f"  {result['findings']} findings {result['by_rule']}")
     for error in result["errors"]:
         print(f"  RULE ERROR {error}")
-    verdict = "met" if ok else "NOT MET"
-    rules_ok = result["rules"] <= TARGET_RATIO * t_json and result["rules"] < TARGET_SECONDS
-    print(f"  target (<= {TARGET_RATIO:g}x and < {TARGET_SECONDS:g} s): {verdict}; rules alone: {'met' if rules_ok else 'NOT MET'}")
-    return ok
+    word = {True: "met", False: "NOT MET"}
+    (wall, wall_rules), (cpu, cpu_rules) = verdicts
+    print(f"  target (<= {TARGET_RATIO:g}x json.load and < {TARGET_SECONDS:g} s), wall / CPU: load + rules "
+          f"{word[wall]} / {word[cpu]}; rules alone {word[wall_rules]} / {word[cpu_rules]}")
+    return cpu
 
 
 def profile(path: Path) -> None:
@@ -134,7 +143,7 @@ def profile(path: Path) -> None:
     profiler.enable()
     evaluate(snapshot, discover_rules())
     profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
 def main(argv: list[str] | None = None) -> int:
