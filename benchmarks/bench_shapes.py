@@ -110,10 +110,16 @@ def meets(seconds: float, json_seconds: float) -> bool:
     return seconds <= TARGET_RATIO * json_seconds and seconds < TARGET_SECONDS
 
 
-def report(name: str, path: Path) -> bool:
+def best_of(repeat: int, mode: str, path: Path) -> dict:
+    """The run with the least CPU time: other work on a shared machine only ever adds time."""
+    runs = [in_subprocess(mode, path) for _ in range(repeat)]
+    return min(runs, key=lambda r: r.get("cpu", 0.0) + r.get("load_cpu", 0.0) + r.get("rules_cpu", 0.0))
+
+
+def report(name: str, path: Path, repeat: int) -> bool:
     print(f"  file {path.stat().st_size / 1e6:.1f} MB")
-    loaded = in_subprocess("json", path)
-    result = in_subprocess("evaluate", path)
+    loaded = best_of(repeat, "json", path)
+    result = best_of(repeat, "evaluate", path)
     memory = result["peak_kb"] / loaded["peak_kb"] if loaded["peak_kb"] > 0 else float("nan")
     verdicts = []
     for clock, t_json, t_load, t_rules in (("wall", loaded["seconds"], result["load"], result["rules"]),
@@ -157,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated, of: {', '.join(SHAPES)}")
     parser.add_argument("--dir", type=Path, help="write the snapshot files here (default: a temporary directory)")
     parser.add_argument("--reuse", action="store_true", help="reuse snapshot files already in --dir")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each this many times, keep the least CPU time")
     parser.add_argument("--profile", action="store_true", help="print cProfile's costliest functions of evaluate")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.shapes.split(",") if n.strip()]
@@ -173,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             build(name, path, args.reuse)
             if args.profile:
                 profile(path)
-            elif not report(name, path):
+            elif not report(name, path, max(1, args.repeat)):
                 missed.append(name)
     if not args.profile:
         print(f"\ntarget missed by: {', '.join(missed)}" if missed else "\nevery shape meets the target")
