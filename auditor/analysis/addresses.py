@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from functools import lru_cache
 
 V6_OFFSET = 1 << 32
@@ -100,6 +100,13 @@ class IntervalSet:
         self.ends = ends
 
     @classmethod
+    def _merged(cls, starts: list[int], ends: list[int]) -> IntervalSet:
+        """From intervals already sorted, disjoint and not touching."""
+        out = cls.__new__(cls)
+        out.starts, out.ends = starts, ends
+        return out
+
+    @classmethod
     def of(cls, prefixes: Iterable[str]) -> IntervalSet:
         """Parse prefixes; `*`/`Any`/`/0` become everything, service tags are ignored."""
         spans = []
@@ -179,6 +186,22 @@ def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
     return IntervalSet(out)
 
 
+def span_minus(span: tuple[int, int], holes: Iterable[tuple[int, int]]) -> IntervalSet:
+    """[lo, hi] without `holes`: disjoint intervals inside it, sorted by start (`subtract`'s
+    result, without sorting and merging again)."""
+    lo, hi = span
+    starts, ends = [], []
+    for start, end in holes:
+        if start > lo:
+            starts.append(lo)
+            ends.append(start - 1)
+        lo = end + 1
+    if lo <= hi:
+        starts.append(lo)
+        ends.append(hi)
+    return IntervalSet._merged(starts, ends)
+
+
 def union(sets: Iterable[IntervalSet]) -> IntervalSet:
     return IntervalSet(span for s in sets for span in s)
 
@@ -197,15 +220,70 @@ def overlaps(a: IntervalSet, b: IntervalSet) -> bool:
     return False
 
 
+# -- keys by address -------------------------------------------------------------
+def aligned_blocks(start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end] as the fewest blocks (first address, log2 of size), each at a multiple of its size."""
+    out = []
+    while start <= end:
+        aligned = (start & -start).bit_length() - 1 if start else end.bit_length()
+        bits = min(aligned, (end - start + 1).bit_length() - 1)
+        out.append((start, bits))
+        start += 1 << bits
+    return out
+
+
+class BlockIndex:
+    """Which keys' address spaces overlap a given space, in time proportional to the answer
+    (times the number of block sizes in use), however wide, nested or repeated the spaces are.
+
+    Each space is split into aligned power-of-two blocks. Blocks of one size never overlap
+    each other, so those meeting [lo, hi] are one run of that size's sorted starts: from the
+    block holding lo to the last one starting by hi. A sorted-by-start list alone would have
+    to scan back over every earlier interval once one wide space (10.0.0.0/8) is indexed.
+    """
+
+    __slots__ = ("_sizes",)
+
+    def __init__(self, spaces: Iterable[tuple[Hashable, IntervalSet]]):
+        by_size: dict[int, dict[int, list]] = {}
+        for key, space in spaces:
+            for start, end in space:
+                for block, bits in aligned_blocks(start, end):
+                    by_size.setdefault(bits, {}).setdefault(block, []).append(key)
+        self._sizes = []
+        for bits, blocks in sorted(by_size.items()):
+            starts = sorted(blocks)
+            self._sizes.append((bits, starts, [blocks[b] for b in starts]))
+
+    def overlapping(self, space: IntervalSet) -> set:
+        """Keys whose space shares an address with `space`."""
+        found: set = set()
+        for lo, hi in space:
+            for bits, starts, keys in self._sizes:
+                i = bisect.bisect_left(starts, lo >> bits << bits)
+                for k in range(i, bisect.bisect_right(starts, hi, i)):
+                    found.update(keys[k])
+        return found
+
+    def overlaps(self, lo: int, hi: int) -> bool:
+        """Some key's space shares an address with [lo, hi]."""
+        for bits, starts, _ in self._sizes:
+            i = bisect.bisect_left(starts, lo >> bits << bits)
+            if i < len(starts) and starts[i] <= hi:
+                return True
+        return False
+
+
 # -- as text -------------------------------------------------------------------
+@lru_cache(maxsize=_CACHE)
 def span_text(span: tuple[int, int]) -> str:
+    """The interval as the fewest CIDRs, as ipaddress.summarize_address_range would list them."""
     start, end = span
     if start >= V6_OFFSET:
         first, last = ipaddress.IPv6Address(start - (V6_OFFSET)), ipaddress.IPv6Address(end - (V6_OFFSET))
-    else:
-        first, last = ipaddress.IPv4Address(start), ipaddress.IPv4Address(end)
-    nets = list(ipaddress.summarize_address_range(first, last))
-    return ", ".join(str(n) for n in nets)
+        return ", ".join(str(n) for n in ipaddress.summarize_address_range(first, last))
+    return ", ".join(f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}/{32 - bits}"
+                     for a, bits in aligned_blocks(start, end))
 
 
 def describe_space(space: IntervalSet) -> str:

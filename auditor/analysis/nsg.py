@@ -25,6 +25,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import (
+    BlockIndex,
     IntervalSet,
     interval,
     is_any,
@@ -278,6 +279,47 @@ def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool 
             cache[(nsg_key, inbound_)] = parsed
         found = by_direction[inbound]
     return found
+
+
+# -- the first rule deciding each peer ------------------------------------------
+def first_denies(
+    rules: Iterable[ParsedRule], subnet_space: IntervalSet, tag: TagSpace, peers: dict[str, IntervalSet],
+    by_address: BlockIndex,
+) -> dict[str, tuple[ParsedRule, Coverage]]:
+    """Peers whose traffic into the subnet is first matched by a Deny of all traffic, with that rule
+    and how much of the peer its source covers; rules walked in the given (priority) order.
+
+    An Allow decides a peer when its destination matches the subnet and its source matches
+    the peer at all (an unresolvable ASG counts as matching); a Deny of every protocol and
+    port whose destination covers the whole subnet decides a peer whose range its source
+    covers in full or in part. `peers` are targets inside the VirtualNetwork tag; `by_address`
+    indexes their spaces, so each rule looks only at the peers its written prefixes meet."""
+    undecided = dict(peers)
+    denied: dict[str, tuple[ParsedRule, Coverage]] = {}
+    for pr in rules:
+        if not undecided:
+            break
+        dest = pr.destination.coverage(subnet_space, tag, target_in_tag=True)
+        if pr.allow and dest != Coverage.NONE:
+            for p in _candidates(pr.source, undecided, by_address, asg_matches=True):
+                if pr.source.coverage(undecided[p], tag, target_in_tag=True) != Coverage.NONE:
+                    del undecided[p]
+        elif not pr.allow and pr.all_traffic and dest == Coverage.FULL:
+            for p in _candidates(pr.source, undecided, by_address, asg_matches=False):
+                cov = pr.source.coverage(undecided[p], tag, target_in_tag=True)
+                if cov in (Coverage.FULL, Coverage.PARTIAL):
+                    del undecided[p]
+                    denied[p] = (pr, cov)
+    return denied
+
+
+def _candidates(side: Addresses, undecided: dict[str, IntervalSet], by_address: BlockIndex,
+                asg_matches: bool) -> list[str]:
+    """The undecided peers the side may match, sorted: every one for `*` and the VirtualNetwork tag
+    (and for ASGs, when they count as matching), else those its written prefixes meet."""
+    if side.any or side.vnet_tag or (asg_matches and side.asgs):
+        return list(undecided)
+    return sorted(p for p in by_address.overlapping(side.literal) if p in undecided)
 
 
 # -- the VirtualNetwork tag ------------------------------------------------------

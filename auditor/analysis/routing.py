@@ -6,11 +6,10 @@ All results are computed once per snapshot and kept on its index.
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import IntervalSet, interval, subtract
+from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, span_minus
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
@@ -84,28 +83,55 @@ def multi_hop_vnets(snapshot: Snapshot, vnet_id: str) -> dict[str, int]:
 def peering_path(snapshot: Snapshot, a: str, c: str) -> list[str] | None:
     """Shortest chain of peered VNets from A to C (normalized ids), or None.
 
-    One breadth-first search per source VNet, kept for the snapshot; neighbours are
-    visited in sorted order so the same path comes back every run."""
-    memo = snapshot.index.memo("reach.bfs")
+    Of several shortest chains, the smallest by id at the first hop where they differ: what a
+    breadth-first search visiting neighbours in sorted order finds, so every run gives the same.
+    A VNet with a single peer (a spoke) can only be left through that peer, so the searches run
+    over VNets with several peers (hubs) only: one per source hub, kept for the snapshot. A
+    search per spoke would make a hub-and-spoke estate quadratic."""
+    index = snapshot.index
     a, c = norm_id(a), norm_id(c)
-    if a not in memo:
-        index = snapshot.index
-        prev: dict[str, str | None] = {a: None}
-        queue = deque([a])
-        while queue:
-            cur = queue.popleft()
-            for nxt in sorted(index.peered_vnets(cur)):
-                if nxt not in prev:
-                    prev[nxt] = cur
-                    queue.append(nxt)
-        memo[a] = prev
-    prev = memo[a]
+    head: list[str] = []
+    tail: list[str] = []
+    if a != c and (hub := _sole_peer(index, a)) is not None:
+        head, a = [a], hub
+    if a != c and (hub := _sole_peer(index, c)) is not None:
+        tail, c = [c], hub
+    if a == c:
+        return [*head, a, *tail]
+    prev = _hub_search(snapshot, a, c)
     if c not in prev:
         return None
     path = [c]
     while prev[path[-1]] is not None:
         path.append(prev[path[-1]])
-    return path[::-1]
+    return [*head, *path[::-1], *tail]
+
+
+def _sole_peer(index, key: str) -> str | None:
+    peers = index.peered_vnets(key)
+    return next(iter(peers)) if len(peers) == 1 else None
+
+
+def _hub_search(snapshot: Snapshot, a: str, c: str) -> dict[str, str | None]:
+    """Breadth-first search from A over VNets with two or more peers (a shortest chain between
+    two of them never passes through a spoke), run only until it reaches C and resumed for a
+    later, farther C: VNet -> the VNet it was reached from."""
+    memo = snapshot.index.memo("reach.bfs")
+    if not memo:
+        index = snapshot.index
+        hubs = {k for k in index.vnets if len(index.peered_vnets(k)) > 1}
+        memo[None] = {k: sorted(p for p in index.peered_vnets(k) if p in hubs) for k in hubs}
+    hub_peers = memo[None]
+    if a not in memo:
+        memo[a] = ({a: None}, deque([a]))
+    prev, queue = memo[a]
+    while queue and c not in prev:
+        cur = queue.popleft()
+        for nxt in hub_peers.get(cur, ()):
+            if nxt not in prev:
+                prev[nxt] = cur
+                queue.append(nxt)
+    return prev
 
 
 def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, IntervalSet]]:
@@ -126,41 +152,46 @@ def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, Interv
     return memo[key]
 
 
+def peers_overlapping(snapshot: Snapshot, vnet_id: str, space: IntervalSet) -> list[tuple[str, str, IntervalSet]]:
+    """The entries of `peer_spaces` whose space overlaps `space`, in the same order."""
+    memo = snapshot.index.memo("reach.peer_spaces_by_address")
+    key = norm_id(vnet_id)
+    peers = peer_spaces(snapshot, key)
+    if key not in memo:
+        memo[key] = BlockIndex((i, s) for i, (_, _, s) in enumerate(peers))
+    return [peers[i] for i in sorted(memo[key].overlapping(space))]
+
+
+def peered_by_address(snapshot: Snapshot, vnet_id: str) -> BlockIndex:
+    """The VNets peered with this one (`index.peered_vnets`), indexed by address space."""
+    memo = snapshot.index.memo("reach.peered_by_address")
+    key = norm_id(vnet_id)
+    if key not in memo:
+        index = snapshot.index
+        memo[key] = BlockIndex((p, index.address_space(p)) for p in index.peered_vnets(key))
+    return memo[key]
+
+
 # -- VNets by address, per component -------------------------------------------------
 def vnets_overlapping_in_component(snapshot: Snapshot, vnet_id: str, space: IntervalSet) -> set[str]:
     """VNets in the same peered component as `vnet_id` whose address space overlaps `space`."""
     comp = components(snapshot)
     cid = comp.get(norm_id(vnet_id))
-    if cid is None:
-        return set()
-    table = _component_tables(snapshot).get(cid)
-    if table is None:
-        return set()
-    starts, ends, keys, maxsize = table
-    found = set()
-    for lo, hi in space:
-        i = bisect.bisect_left(starts, lo - maxsize + 1)
-        j = bisect.bisect_right(starts, hi)
-        for k in range(i, j):
-            if ends[k] >= lo:
-                found.add(keys[k])
-    return found
+    table = _component_tables(snapshot).get(cid) if cid is not None else None
+    return table.overlapping(space) if table is not None else set()
 
 
-def _component_tables(snapshot: Snapshot) -> dict[int, tuple[list[int], list[int], list[str], int]]:
+def _component_tables(snapshot: Snapshot) -> dict[int | None, BlockIndex | None]:
     memo = snapshot.index.memo("reach.by_component")
     if not memo and snapshot.virtual_networks:
         index = snapshot.index
         comp = components(snapshot)
-        rows: dict[int, list[tuple[int, int, str]]] = {}
+        rows: dict[int, list[tuple[str, IntervalSet]]] = {}
         for key in index.vnets:
-            for start, end in index.address_space(key):
-                rows.setdefault(comp[key], []).append((start, end, key))
+            rows.setdefault(comp[key], []).append((key, index.address_space(key)))
         memo[None] = None
         for cid, items in rows.items():
-            items.sort()
-            memo[cid] = ([s for s, _, _ in items], [e for _, e, _ in items], [k for _, _, k in items],
-                         max(e - s + 1 for s, e, _ in items))
+            memo[cid] = BlockIndex(items)
     return memo
 
 
@@ -188,18 +219,29 @@ def effective_routes(snapshot: Snapshot, table: RouteTable, vnet_id: str) -> lis
     key = (table.key, norm_id(vnet_id))
     if key in memo:
         return memo[key]
-    system = system_prefixes(snapshot, vnet_id)
-    sys_starts = [s for s, _ in system]
     parsed = [(r, span) for r in table.routes if (span := interval(r.address_prefix)) is not None]
-    out = []
-    for route, (lo, hi) in parsed:
-        size = hi - lo + 1
-        specific = [(s, e) for _, (s, e) in parsed if lo <= s and e <= hi and e - s + 1 < size]
-        i, j = bisect.bisect_left(sys_starts, lo), bisect.bisect_right(sys_starts, hi)
-        specific += [(s, e) for s, e in system[i:j] if e <= hi and e - s + 1 < size]
-        out.append((route, subtract(IntervalSet([(lo, hi)]), IntervalSet(specific))))
+    spans = {span for _, span in parsed}
+    spans.update(system_prefixes(snapshot, vnet_id))
+    children = nested_children(spans)
+    out = [(route, span_minus(span, children.get(span, ()))) for route, span in parsed]
     memo[key] = out
     return out
+
+
+def nested_children(spans: set[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """Span -> the largest spans strictly inside it, for spans that nest or are disjoint (CIDRs
+    do): one sweep by start, widest first, keeping the chain of spans still open. What a span
+    minus every more specific span leaves is that span minus its children."""
+    children: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    open_: list[tuple[int, int]] = []
+    for start, neg_end in sorted((s, -e) for s, e in spans):
+        span = (start, -neg_end)
+        while open_ and open_[-1][1] < start:
+            open_.pop()
+        if open_:
+            children.setdefault(open_[-1], []).append(span)
+        open_.append(span)
+    return children
 
 
 def next_hop(route: Route) -> str:
@@ -208,5 +250,7 @@ def next_hop(route: Route) -> str:
 
 __all__ = [
     "TRANSIT_NEXT_HOPS", "components", "connected_vnets", "effective_routes", "is_multi_hop", "multi_hop_vnets",
-    "next_hop", "peer_spaces", "peering_path", "system_prefixes", "vnets_overlapping_in_component",
+    "nested_children", "next_hop", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping",
+    "system_prefixes",
+    "vnets_overlapping_in_component",
 ]

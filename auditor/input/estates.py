@@ -244,6 +244,286 @@ def build_snapshot(spec: dict):
     return build_estate(spec).to_snapshot(source="synthetic")
 
 
+# -- pathological shapes, for benchmarks/bench_shapes.py -------------------------------------
+# Each is a topology description like `generate`'s, deterministic, with real work for the rules:
+# NSG rules naming other VNets' ranges, route tables, gateways, forwarded-traffic choices.
+
+
+def _shape_spec(subscriptions: int = 4) -> dict:
+    return {
+        "tenants": {"contoso": {"name": "Contoso"}},
+        "subscriptions": {f"sub-{i:03d}": {"tenant": "contoso", "name": f"Landing zone {i:03d}"} for i in range(subscriptions)},
+        "vnets": {}, "peerings": [], "nsgs": {}, "route_tables": {}, "local_gateways": {}, "connections": {},
+    }
+
+
+def _add_hub(spec: dict, name: str, sub: str, space: ipaddress.IPv4Network, gateway: bool = False) -> str:
+    """A hub on a /24: firewall, gateway and shared subnets, an NSG on the shared one; returns the firewall IP."""
+    fw, gw, shared = (_net(str(space.network_address), i, 26) for i in range(3))
+    nsg = f"nsg-{name}"
+    spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
+        "AzureFirewallSubnet": str(fw), "GatewaySubnet": str(gw), "shared": {"prefix": str(shared), "nsg": nsg}}}
+    spec["nsgs"][nsg] = {"subscription": sub, "rules": [
+        {"name": "allow-spokes-dns", "priority": 100, "source": "10.0.0.0/8", "ports": "53"},
+        {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+    ]}
+    if gateway:
+        spec["vnets"][name]["gateway"] = {"type": "Vpn", "sku": "VpnGw2AZ", "bgp": True}
+        spec["local_gateways"][f"onprem-{name}"] = {"subscription": sub, "prefixes": ["192.168.0.0/16", "172.16.0.0/16"]}
+        spec["connections"][f"{name}-s2s"] = {"subscription": sub, "gateway": name, "local_gateway": f"onprem-{name}"}
+    return str(fw.network_address + 4)
+
+
+def _peer(spec: dict, a: str, b: str, a_side: dict | None = None, b_side: dict | None = None) -> None:
+    """Both halves of a Connected peering, forwarded traffic allowed unless a side says otherwise."""
+    spec["peerings"].append({"from": a, "to": b, "allow_forwarded_traffic": True, **(a_side or {})})
+    spec["peerings"].append({"from": b, "to": a, "allow_forwarded_traffic": True, **(b_side or {})})
+
+
+def _spoke_subnets(space: ipaddress.IPv4Network) -> tuple[str, str]:
+    app, data = (_net(str(space.network_address), i, space.prefixlen + 2) for i in range(2))
+    return str(app), str(data)
+
+
+def chain_of_hubs(hubs: int = 50, spokes_per_hub: int = 100) -> dict:
+    """Hubs peered in a line (hub i with hub i+1), each with `spokes_per_hub` spokes peered both ways.
+
+    Spoke k (the k-th /24 from 10.0.0.0) has app and data subnets sharing one NSG that allows the next
+    spoke of its hub, a spoke of the next hub (many hops away at the end of the line) and a /22 of
+    four spokes of the previous hub; its route table sends all to the hub firewall (k % 3 == 0),
+    only the two named spokes (k % 3 == 1), or exists on the data subnet only (k % 3 == 2). Hub 0
+    has a VPN gateway its spokes use; every seventh spoke refuses forwarded traffic."""
+    spec = _shape_spec()
+    if hubs * spokes_per_hub > 200 * 256 or hubs > 56 * 256:
+        raise ValueError("at most 51,200 spokes (10.0.0.0-10.199.255.255) and 14,336 hubs (10.200.0.0-)")
+    firewall = [_add_hub(spec, f"hub-{i:03d}", "sub-000", _net("10.200.0.0", i, 24), gateway=i == 0)
+                for i in range(hubs)]
+    for i in range(hubs - 1):
+        _peer(spec, f"hub-{i:03d}", f"hub-{i + 1:03d}")
+    count = hubs * spokes_per_hub
+    for k in range(count):
+        i, j = divmod(k, spokes_per_hub)
+        name, hub, sub, ip = f"spoke-{k:05d}", f"hub-{i:03d}", f"sub-{1 + k % 3:03d}", firewall[i]
+        space = _net("10.0.0.0", k, 24)
+        app, data = _spoke_subnets(space)
+        sibling = str(_net("10.0.0.0", i * spokes_per_hub + (j + 1) % spokes_per_hub, 24))
+        far = str(_net("10.0.0.0", ((i + 1) % hubs) * spokes_per_hub + (j + spokes_per_hub // 2) % spokes_per_hub, 24))
+        block = str(_net("10.0.0.0", (((i - 1) % hubs) * spokes_per_hub + (j * 7) % spokes_per_hub) // 4, 22))
+        rules = [
+            {"name": "allow-hub-ssh", "priority": 100, "source": str(_net("10.200.0.0", i, 24)), "ports": "22", "protocol": "Tcp"},
+            {"name": "allow-sibling-https", "priority": 110, "source": sibling, "destination": app, "ports": "443", "protocol": "Tcp"},
+            {"name": "allow-far-sql", "priority": 120, "source": far, "destination": data, "ports": "1433", "protocol": "Tcp"},
+            {"name": "allow-neighbours-web", "priority": 130, "source": block, "ports": ["80", "8080"], "protocol": "Tcp"},
+            {"name": "allow-app-to-data", "priority": 200, "source": app, "destination": data, "ports": "5432"},
+            {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+            {"name": "to-sibling-https", "priority": 100, "direction": "Outbound", "destination": sibling, "ports": "443"},
+        ]
+        if k % 10 == 0:
+            rules.append({"name": "allow-ssh-vnet", "priority": 140, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
+        via = {"next_hop": "VirtualAppliance", "ip": ip}
+        routes = [[{"name": "default-via-firewall", "prefix": "0.0.0.0/0", **via}],
+                  [{"name": "to-sibling", "prefix": sibling, **via}, {"name": "to-far", "prefix": far, **via},
+                   {"name": "default-internet", "prefix": "0.0.0.0/0", "next_hop": "Internet"}],
+                  [{"name": "default-via-firewall", "prefix": "0.0.0.0/0", **via},
+                   {"name": "drop-neighbours", "prefix": block, "next_hop": "None"}]][k % 3]
+        spec["nsgs"][f"nsg-{name}"] = {"subscription": sub, "rules": rules}
+        spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": routes}
+        spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
+            "app": {"prefix": app, "nsg": f"nsg-{name}", **({"route_table": f"rt-{name}"} if k % 3 != 2 else {})},
+            "data": {"prefix": data, "nsg": f"nsg-{name}", "route_table": f"rt-{name}"}}}
+        _peer(spec, hub, name, {"allow_gateway_transit": i == 0},
+              {"use_remote_gateways": i == 0, "allow_forwarded_traffic": j % 7 != 3})
+    return spec
+
+
+def hub_and_spokes(spokes: int = 500) -> dict:
+    """One hub with `spokes` spokes: `chain_of_hubs` with a single hub (spokes allow each other)."""
+    return chain_of_hubs(1, spokes)
+
+
+def full_mesh(vnets: int = 200) -> dict:
+    """`vnets` VNets (10.i.0.0/16), every pair peered both ways; mesh-000 hosts the firewall.
+
+    Each VNet's NSG allows its two neighbours by range, every tenth allows SSH from the
+    VirtualNetwork tag, every 25th denies 10.0.0.0/8 below those allows; route tables send the
+    next VNet to the firewall (every 20th VNet refuses forwarded traffic from mesh-000), every
+    50th drops a peer's range and every 30th names a stale appliance."""
+    if vnets > 256:
+        raise ValueError("at most 256 VNets fit 10.0.0.0/8 as /16s")
+    spec = _shape_spec()
+    names = [f"mesh-{i:03d}" for i in range(vnets)]
+    for i, name in enumerate(names):
+        space = _net("10.0.0.0", i, 16)
+        app, data = (str(_net(str(space.network_address), s, 24)) for s in (1, 2))
+        nxt, prev = (str(_net("10.0.0.0", (i + d) % vnets, 16)) for d in (1, -1))
+        sub = f"sub-{i % 4:03d}"
+        spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
+            "AzureFirewallSubnet": str(_net(str(space.network_address), 0, 26)),
+            "app": {"prefix": app, "nsg": f"nsg-{name}", "route_table": f"rt-{name}"},
+            "data": {"prefix": data, "nsg": f"nsg-{name}", "route_table": f"rt-{name}"}}}
+        rules = [
+            {"name": "allow-next", "priority": 100, "source": nxt, "ports": "443", "protocol": "Tcp"},
+            {"name": "allow-prev", "priority": 110, "source": prev, "ports": "443", "protocol": "Tcp"},
+            {"name": "allow-app-to-data", "priority": 200, "source": app, "destination": data, "ports": "1433"},
+            {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+        ]
+        if i % 10 == 0:
+            rules.append({"name": "allow-ssh-vnet", "priority": 150, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
+        if i % 25 == 0:
+            rules.append({"name": "deny-internal", "priority": 3000, "source": "10.0.0.0/8", "access": "Deny"})
+        routes = [{"name": "to-next", "prefix": nxt, "next_hop": "VirtualAppliance", "ip": "10.0.0.4"},
+                  {"name": "default", "prefix": "0.0.0.0/0", "next_hop": "VirtualAppliance", "ip": "10.0.0.4"}]
+        if i % 50 == 7:
+            routes.append({"name": "drop-prev", "prefix": prev, "next_hop": "None"})
+        if i % 30 == 11:
+            routes.append({"name": "legacy-nva", "prefix": "172.20.0.0/16", "next_hop": "VirtualAppliance", "ip": "172.31.0.4"})
+        spec["nsgs"][f"nsg-{name}"] = {"subscription": sub, "rules": rules}
+        spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": routes}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            refuses = a == names[0] and names.index(b) % 20 == 0
+            _peer(spec, a, b, b_side={"allow_forwarded_traffic": not refuses})
+    return spec
+
+
+def one_range(vnets: int = 5000, spokes_per_hub: int = 99) -> dict:
+    """`vnets` VNets on one address range: hubs on distinct /24s, every other VNet a spoke on
+    10.0.0.0/16 (copied from a template). Hubs are peered in pairs, so a spoke's rule allowing the
+    paired hub reaches two hops; every fifth spoke has no route table."""
+    spec = _shape_spec()
+    hubs = max(1, -(-vnets // (spokes_per_hub + 1)))
+    firewall = [_add_hub(spec, f"hub-{h:03d}", "sub-000", _net("10.200.0.0", h, 24), gateway=h % 10 == 0)
+                for h in range(hubs)]
+    for h in range(0, hubs - 1, 2):
+        _peer(spec, f"hub-{h:03d}", f"hub-{h + 1:03d}")
+    space = ipaddress.IPv4Network("10.0.0.0/16")
+    app, data = (str(_net("10.0.0.0", s, 24)) for s in (1, 2))
+    for k in range(vnets - hubs):
+        h = k % hubs
+        name, hub, sub = f"spoke-{k:05d}", f"hub-{h:03d}", f"sub-{1 + k % 3:03d}"
+        pair = _net("10.200.0.0", h ^ 1 if (h ^ 1) < hubs else h, 24)
+        rules = [
+            {"name": "allow-own-https", "priority": 100, "source": str(space), "ports": "443", "protocol": "Tcp"},
+            {"name": "allow-paired-hub", "priority": 110, "source": str(pair), "ports": ["22", "443"], "protocol": "Tcp"},
+            {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+        ]
+        if k % 10 == 0:
+            rules.append({"name": "allow-ssh-vnet", "priority": 140, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
+        table = {"route_table": f"rt-{name}"} if k % 5 else {}
+        if table:
+            spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": [
+                {"name": "default-via-firewall", "prefix": "0.0.0.0/0", "next_hop": "VirtualAppliance", "ip": firewall[h]}]}
+        spec["nsgs"][f"nsg-{name}"] = {"subscription": sub, "rules": rules}
+        spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
+            "app": {"prefix": app, "nsg": f"nsg-{name}", **table}, "data": {"prefix": data, "nsg": f"nsg-{name}", **table}}}
+        _peer(spec, hub, name, {"allow_gateway_transit": h % 10 == 0}, {"use_remote_gateways": h % 10 == 0})
+    return spec
+
+
+def _hub_spoke_frame(spec: dict, spokes: int, spokes_per_hub: int) -> list[tuple[str, str, int, int]]:
+    """Hubs in a line, spoke k on the k-th /24 from 10.0.0.0 with one subnet, peered with hub k % hubs:
+    (spoke, its subnet, hub number, k). Hub 0 has the gateway its spokes use."""
+    hubs = max(1, -(-spokes // spokes_per_hub))
+    for h in range(hubs):
+        _add_hub(spec, f"hub-{h:03d}", "sub-000", _net("10.200.0.0", h, 24), gateway=h == 0)
+    for h in range(hubs - 1):
+        _peer(spec, f"hub-{h:03d}", f"hub-{h + 1:03d}")
+    out = []
+    for k in range(spokes):
+        h = k % hubs
+        name = f"spoke-{k:05d}"
+        spec["vnets"][name] = {"subscription": f"sub-{1 + k % 3:03d}", "address_space": [str(_net("10.0.0.0", k, 24))],
+                               "subnets": {"app": {"prefix": str(_net("10.0.0.0", k, 24))}}}
+        _peer(spec, f"hub-{h:03d}", name, {"allow_gateway_transit": h == 0}, {"use_remote_gateways": h == 0})
+        out.append((name, "app", h, k))
+    return out
+
+
+def large_nsgs(nsgs: int = 500, rules: int = 1000, spokes_per_hub: int = 19) -> dict:
+    """`nsgs` spokes of hubs in a line, one NSG of `rules` custom rules on each spoke.
+
+    Rules, two in three inbound: allows of on-premises hosts and other spokes' hosts on assorted
+    ports, denies of single hosts, a few service tags; one rule in fifty names a spoke of another
+    hub (TRANS001), one NSG in ten allows SSH from VirtualNetwork and denies a hub range."""
+    spec = _shape_spec()
+    spokes = _hub_spoke_frame(spec, nsgs, spokes_per_hub)
+    count = len(spokes)
+    ports = ["443", "80", "22", "1433", "5432", "8080-8090", "3389", "*"]
+    for name, subnet, _, k in spokes:
+        own = _net("10.0.0.0", k, 24)
+        body = []
+        for r in range(rules):
+            seq = k * 7919 + r * 104729  # spreads hosts and ports deterministically
+            inbound = r % 3 != 2
+            if r % 50 == 25:
+                peer = str(_net("10.0.0.0", (k + spokes_per_hub * 2 + r) % count, 24))
+            elif r % 7 == 0:
+                peer = str(_net(str(own.network_address), seq % 64, 30))
+            elif r % 11 == 0:
+                peer = ["AzureLoadBalancer", "Storage", "AzureMonitor"][seq % 3]
+            else:
+                peer = str(ipaddress.IPv4Address("172.16.0.0") + seq % 65536) + "/32"
+            entry = {"name": f"r{r:04d}", "priority": 100 + r * 3, "ports": ports[seq % len(ports)],
+                     "protocol": ["Tcp", "Udp", "*"][seq % 3], "access": "Deny" if r % 13 == 6 else "Allow"}
+            entry.update({"source": peer} if inbound else {"direction": "Outbound", "destination": peer})
+            body.append(entry)
+        if k % 10 == 0:
+            body[1] = {"name": "allow-ssh-vnet", "priority": 103, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"}
+            body[4] = {"name": "deny-hub", "priority": 112, "source": str(_net("10.200.0.0", k % 3, 24)), "access": "Deny"}
+        spec["nsgs"][f"nsg-{name}"] = {"subscription": spec["vnets"][name]["subscription"], "rules": body}
+        spec["vnets"][name]["subnets"][subnet]["nsg"] = f"nsg-{name}"
+    return spec
+
+
+def large_route_tables(tables: int = 500, routes: int = 400, spokes_per_hub: int = 19) -> dict:
+    """`tables` spokes of hubs in a line, one route table of `routes` routes on each spoke.
+
+    Nested, distinct prefixes (172.16-31.0.0/16 with some of their /20s, /24s and /28s) so that
+    more specific routes take addresses from wider ones; next hops the hub firewall, Internet,
+    None and, in spokes using hub 0's gateway, VirtualNetworkGateway; a 0.0.0.0/0 and a
+    10.0.0.0/8 to the firewall; a few routes drop or send the hub's range to the Internet
+    (ROUTE001/ROUTE003), name a stale appliance (TRANS003) or a gateway the spoke lacks (ROUTE002)."""
+    if routes > 576:
+        raise ValueError("at most 576 distinct routes per table in this plan")
+    spec = _shape_spec()
+    for name, subnet, h, k in _hub_spoke_frame(spec, tables, spokes_per_hub):
+        hub = _net("10.200.0.0", h, 24)
+        fw = str(hub.network_address + 4)
+        extra = [("default", "0.0.0.0/0", "VirtualAppliance"), ("internal", "10.0.0.0/8", "VirtualAppliance")]
+        extra += [("block-hub", str(hub), "None")] if k % 9 == 1 else []
+        extra += [("hub-direct", str(hub), "Internet")] if k % 9 == 4 else []
+        extra += [("onprem-via-gateway", "192.168.0.0/16", "VirtualNetworkGateway")] if k % 13 == 6 else []
+        hops = ["VirtualAppliance", "Internet", "None"] + (["VirtualNetworkGateway"] if h == 0 else [])
+        body = [{"name": n, "prefix": p, "next_hop": hop} for n, p, hop in extra]
+        for r in range(routes - len(extra)):
+            b, m = r % 16, r // 16  # base /16, then distinct /20, /24 and /28 numbers inside it
+            base = _net("172.16.0.0", b, 16)
+            bits, number = [(16, 0), (20, (m // 3) % 16), (24, (m * 7 + k) % 256), (28, (m * 131 + k * 3) % 4096)][
+                0 if m == 0 else 1 + (m - 1) % 3]
+            body.append({"name": f"r{r:04d}", "prefix": str(_net(str(base.network_address), number, bits)),
+                         "next_hop": hops[(k + r) % len(hops)]})
+        if k % 11 == 5:
+            body[-1] = {**body[-1], "next_hop": "VirtualAppliance", "ip": "10.254.0.4"}
+        for route in body:
+            if route["next_hop"] == "VirtualAppliance":
+                route.setdefault("ip", fw)
+        spec["route_tables"][f"rt-{name}"] = {"subscription": spec["vnets"][name]["subscription"], "routes": body}
+        spec["vnets"][name]["subnets"][subnet]["route_table"] = f"rt-{name}"
+    return spec
+
+
+#: Name -> builder of each pathological shape, at the size benchmarks/bench_shapes.py measures.
+SHAPES = {
+    "chain-50x100": lambda: chain_of_hubs(50, 100),
+    "chain-500x10": lambda: chain_of_hubs(500, 10),
+    "hub-500": lambda: hub_and_spokes(500),
+    "mesh-200": lambda: full_mesh(200),
+    "one-range-5000": lambda: one_range(5000),
+    "nsgs-500x1000": lambda: large_nsgs(500, 1000),
+    "routes-500x400": lambda: large_route_tables(500, 400),
+}
+
+
 # -- estates for reports and screenshots -------------------------------------------------------
 REPORT_PARTNER_VNET = f"/subscriptions/{guid('subscription', 'partner')}/resourceGroups/rg-partner/providers/Microsoft.Network/virtualNetworks/partner-shared"
 

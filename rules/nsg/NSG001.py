@@ -3,7 +3,8 @@
 from functools import partial
 
 from auditor.analysis.addresses import IntervalSet, describe_space
-from auditor.analysis.nsg import Coverage, rules_in_order, vnet_tag_space
+from auditor.analysis.nsg import Coverage, first_denies, rules_in_order, vnet_tag_space
+from auditor.analysis.routing import peered_by_address
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
@@ -64,33 +65,22 @@ def check(snapshot):
         by_key = {}
         for subnet_key in subnet_keys:
             vnet = index.vnet_of_subnet[subnet_key]
-            peers = sorted(index.peered_vnets(vnet.key))
+            peers = {p: index.address_space(p) for p in sorted(index.peered_vnets(vnet.key))}
             if not peers:
                 continue
             subnet = index.subnets[subnet_key]
             subnet_space = IntervalSet.of(subnet.address_prefixes) or index.address_space(vnet.key)
             tag = partial(vnet_tag_space, snapshot, vnet.key)  # computed only if a rule needs it
-            undecided = {p: index.address_space(p) for p in peers}
-            for pr in ordered:
-                dest = pr.destination.coverage(subnet_space, tag, target_in_tag=True)
-                if pr.allow:
-                    if dest == Coverage.NONE:
-                        continue
-                    for p, space in list(undecided.items()):
-                        if pr.source.coverage(space, tag, target_in_tag=True) != Coverage.NONE:
-                            del undecided[p]
-                elif pr.all_traffic and dest == Coverage.FULL:
-                    for p, space in list(undecided.items()):
-                        cov = pr.source.coverage(space, tag, target_in_tag=True)
-                        if cov in (Coverage.FULL, Coverage.PARTIAL):
-                            del undecided[p]
-                            by_key[pr.rule.key] = pr
-                            entry = denied.setdefault(pr.rule.key, {}).setdefault(p, {"subnets": [], "addresses": "", "whole": True})
-                            entry["subnets"].append(f"{vnet.name}/{subnet.name}")
-                            entry["addresses"] = describe_space(space if cov == Coverage.FULL else space.intersection(pr.source.space(tag)))
-                            entry["whole"] = entry["whole"] and cov == Coverage.FULL
-                if not undecided:
-                    break
+            by_address = peered_by_address(snapshot, vnet.key)
+            for p, (pr, cov) in first_denies(ordered, subnet_space, tag, peers, by_address).items():
+                space = peers[p]
+                by_key[pr.rule.key] = pr
+                entry = denied.setdefault(pr.rule.key, {}).setdefault(
+                    p, {"subnets": [], "addresses": "", "whole": True})
+                entry["subnets"].append(f"{vnet.name}/{subnet.name}")
+                shared = space if cov == Coverage.FULL else space.intersection(pr.source.space(tag))
+                entry["addresses"] = describe_space(shared)
+                entry["whole"] = entry["whole"] and cov == Coverage.FULL
         for key, peers in denied.items():
             pr = by_key[key]
             r = pr.rule

@@ -1,7 +1,7 @@
 """Shared by ROUTE001 and ROUTE003: routes of one next hop type that win for part of a peered VNet's space."""
 
 from auditor.analysis.addresses import describe_space
-from auditor.analysis.routing import effective_routes, next_hop, peer_spaces
+from auditor.analysis.routing import effective_routes, next_hop, peers_overlapping
 from auditor.analysis.wording import name_list
 from auditor.model.ids import norm_id
 
@@ -21,14 +21,12 @@ def peer_route_findings(rule, snapshot, hop: str, consequence: str):
             for route, space in effective_routes(snapshot, table, vnet_key):
                 if next_hop(route) != hop or not space:
                     continue
-                for peer_name, peer_id, peer_space in peer_spaces(snapshot, vnet_key):
-                    overlap = space.intersection(peer_space)
-                    if overlap:
-                        routes[route.key] = route
-                        hits.setdefault(route.key, []).append({
-                            "vnet": vnet.name, "vnet_id": vnet.id, "subnets": subnets, "peer": peer_name,
-                            "peer_id": peer_id, "addresses": describe_space(overlap),
-                        })
+                for peer_name, peer_id, peer_space in peers_overlapping(snapshot, vnet_key, space):
+                    routes[route.key] = route
+                    hits.setdefault(route.key, []).append({
+                        "vnet": vnet.name, "vnet_id": vnet.id, "subnets": subnets, "peer": peer_name,
+                        "peer_id": peer_id, "addresses": describe_space(space.intersection(peer_space)),
+                    })
         for key, affected in hits.items():
             route = routes[key]
             first = affected[0]

@@ -7,6 +7,7 @@ from auditor.analysis.addresses import (
     describe_space,
     interval,
     is_any,
+    overlaps,
     subtract,
     union,
 )
@@ -101,28 +102,25 @@ def _uncovered(snapshot, table_id, a_key, span, remote, cache) -> IntervalSet:
 _NO_TARGETS = (None, ())
 
 
-def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, tuple[tuple[str, IntervalSet], ...]]:
+def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, tuple[str, ...]]:
     """The prefix's addresses outside A and its directly peered VNets, and the VNets C two or
-    more hops from A that they overlap, with the overlapping addresses."""
+    more hops from A that they overlap (sorted)."""
     key = (a_key, span)
     found = cache.get(key)
     if found is not None:
         return found
     local = _local_space(snapshot, a_key, cache)
     k = bisect.bisect_right(local.starts, span[0]) - 1
-    if k >= 0 and span[1] <= local.ends[k]:
-        found = _NO_TARGETS  # A's own or a directly peered VNet's addresses (the common case)
-    elif _is_summary(snapshot, a_key, span, cache):
-        found = _NO_TARGETS
-    else:
-        index = snapshot.index
+    found = _NO_TARGETS
+    # A's own or a directly peered VNet's addresses (the common case), or the estate at large
+    if (k < 0 or span[1] > local.ends[k]) and not _is_summary(snapshot, a_key, span, cache):
         # addresses A routes to itself or a directly peered VNet cannot be C's
         remote = subtract(IntervalSet([span]), local)
-        c_keys = vnets_overlapping_in_component(snapshot, a_key, remote) if remote else set()
+        c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
         c_keys.discard(a_key)
-        out = tuple((c, wanted) for c in sorted(c_keys - index.peered_vnets(a_key))
-                    if (wanted := remote.intersection(index.address_space(c))))
-        found = (remote, out) if out else _NO_TARGETS
+        c_keys -= snapshot.index.peered_vnets(a_key)
+        if c_keys:
+            found = (remote, tuple(sorted(c_keys)))
     cache[key] = found
     return found
 
@@ -150,72 +148,113 @@ def _local_space(snapshot, a_key, cache) -> IntervalSet:
     return cache[key]
 
 
+class _Hit:
+    """VNet C that the rule's prefix names, two or more hops from A, with addresses some subnet
+    of A routes to no appliance or gateway. Which subnets and addresses is worked out only for
+    the pairs a finding lists: a wide prefix can name thousands of VNets."""
+
+    __slots__ = ("a_key", "c_key", "gaps", "prefix", "remote")
+
+    def __init__(self, a_key, c_key, prefix, remote, gaps):
+        self.a_key, self.c_key, self.prefix, self.remote, self.gaps = a_key, c_key, prefix, remote, gaps
+
+    def missing(self, index) -> list:
+        """(subnet, addresses of C it has no transit route for), for subnets with some."""
+        wanted = self.remote.intersection(index.address_space(self.c_key))
+        return [(subnet, uncovered) for subnet, gap in self.gaps if (uncovered := gap.intersection(wanted))]
+
+
+def _subnets_by_vnet(snapshot, nsg, cache) -> dict[str, list]:
+    """VNet -> subnets using the NSG, built when a rule first has a target."""
+    key = ("subnets", nsg.key)
+    if key not in cache:
+        index = snapshot.index
+        cache[key] = {}
+        for s in index.subnets_of(nsg.id):
+            cache[key].setdefault(index.vnet_of_subnet[s].key, []).append(index.subnets[s])
+    return cache[key]
+
+
+def _hits(snapshot, nsg, prefixes, cache) -> tuple[list[_Hit], list[str]]:
+    """Every (A, C, prefix) the rule fails for, in order of A, prefix and C; and the subnets
+    without a route table among those failing (they fail for every C of their prefix)."""
+    index = snapshot.index
+    hits, no_table = [], []
+    for a_key in index.vnets_of(nsg.id):
+        for prefix, span in prefixes:
+            remote, targets = _remote_targets(snapshot, a_key, span, cache)
+            if not targets:
+                continue
+            gaps = []
+            for subnet in _subnets_by_vnet(snapshot, nsg, cache).get(a_key, ()):
+                gap = _uncovered(snapshot, norm_id(subnet.route_table_id), a_key, span, remote, cache)
+                if gap:
+                    gaps.append((subnet, gap))
+            if not gaps:
+                continue  # every subnet routes all of it to an appliance or gateway
+            # C fails where a subnet's gap (inside `remote`) meets C's space
+            gap_space = union(gap for _, gap in gaps)
+            found = [_Hit(a_key, c, prefix, remote, gaps) for c in targets
+                     if overlaps(gap_space, index.address_space(c))]
+            if found:
+                hits += found
+                no_table += [subnet.name for subnet, _ in gaps if not subnet.route_table_id]
+    return hits, no_table
+
+
 @rule.check
 def check(snapshot):
     index = snapshot.index
     cache: dict = {}
     for nsg in snapshot.network_security_groups:
-        vnets = index.vnets_of(nsg.id)
-        if not vnets:
+        if not index.vnets_of(nsg.id):
             continue
         allows = [p.rule for p in (*rules_in_order(snapshot, nsg, True), *rules_in_order(snapshot, nsg, False))
                   if p.allow and not p.is_default]
-        subnets_of_vnet = None  # VNet -> subnets using the NSG, built when a rule first has a target
         for r in allows:
             prefixes = _rule_prefixes(r)
             if not prefixes:
                 continue
-            hits = []
-            for a_key in vnets:
-                for prefix, span in prefixes:
-                    remote, targets = _remote_targets(snapshot, a_key, span, cache)
-                    if not targets:
-                        continue
-                    if subnets_of_vnet is None:
-                        subnets_of_vnet = {}
-                        for s in index.subnets_of(nsg.id):
-                            subnets_of_vnet.setdefault(index.vnet_of_subnet[s].key, []).append(index.subnets[s])
-                    gaps = []
-                    for subnet in subnets_of_vnet.get(a_key, ()):
-                        gap = _uncovered(snapshot, norm_id(subnet.route_table_id), a_key, span, remote, cache)
-                        if gap:
-                            gaps.append((subnet, gap))
-                    if not gaps:
-                        continue  # every subnet routes all of it to an appliance or gateway
-                    for c_key, wanted in targets:
-                        missing = [(subnet, uncovered) for subnet, gap in gaps if (uncovered := gap.intersection(wanted))]
-                        if missing:
-                            hits.append((a_key, c_key, prefix, missing))
-            if not hits:
-                continue
-            a_key, c_key, prefix, missing = hits[0]
-            a, c = index.vnets[a_key], index.vnets[c_key]
-            path = peering_path(snapshot, a_key, c_key) or [a_key, c_key]
-            route_of = {s.name: (s.route_table_id or "").rsplit("/", 1)[-1] or None for _, _, _, m in hits for s, _ in m}
-            no_table = [n for n, t in route_of.items() if t is None]
-            yield rule.finding(
-                resource_id=r.id,
-                related_ids=[nsg.id, *dict.fromkeys(index.vnets[k].id for h in hits[:LIMIT] for k in h[:2])],
-                fingerprint_ids=[norm_id(r.id)],
-                message=(
-                    f"Rule {r.name} (priority {r.priority}, {r.direction} Allow) in NSG {nsg.name} allows {prefix}, which "
-                    f"overlaps VNet {c.name} ({describe_space(index.address_space(c_key))}); {c.name} is not peered with "
-                    f"{a.name} but {len(path) - 1} peering hops away ({' -> '.join(index.vnets[k].name for k in path)}), and "
-                    f"subnet {name_list(s.name for s, _ in missing)} of {a.name} has no route sending "
-                    f"{describe_space(missing[0][1])} to a virtual appliance or gateway"
-                    + (f" (no route table on {name_list(no_table)})" if no_table else "")
-                    + ": peering is not transitive, so this traffic has no path"
-                    + (f"; {len(hits) - 1} more VNet pairs affected ({name_list(index.vnets[h[1]].name for h in hits[1:])})" if len(hits) > 1 else "")
-                    + "."
-                ),
-                evidence={
-                    "nsg": nsg.name, "priority": r.priority, "direction": r.direction,
-                    "pairs": [
-                        {"vnet": index.vnets[ak].name, "remote_vnet": index.vnets[ck].name, "prefix": p,
-                         "path": [index.vnets[k].name for k in (peering_path(snapshot, ak, ck) or [])] if i < 5 else None,
-                         "subnets_without_route": {s.name: describe_space(u) for s, u in m}}
-                        for i, (ak, ck, p, m) in enumerate(hits[:LIMIT])
-                    ],
-                    "pair_count": len(hits),
-                },
-            )
+            hits, no_table = _hits(snapshot, nsg, prefixes, cache)
+            if hits:
+                yield _finding(snapshot, nsg, r, hits, no_table)
+
+
+def _finding(snapshot, nsg, r, hits: list[_Hit], no_table: list[str]):
+    index = snapshot.index
+    listed = [(h, h.missing(index)) for h in hits[:LIMIT]]
+    first, missing = listed[0]
+    a, c = index.vnets[first.a_key], index.vnets[first.c_key]
+    path = peering_path(snapshot, first.a_key, first.c_key) or [first.a_key, first.c_key]
+    hops = " -> ".join(_names(index, path))
+    no_route = f" (no route table on {name_list(no_table)})" if no_table else ""
+    others = hits[1:]
+    names = name_list(index.vnets[h.c_key].name for h in others)
+    more = f"; {len(others)} more VNet pairs affected ({names})" if others else ""
+    return rule.finding(
+        resource_id=r.id,
+        related_ids=[nsg.id, *dict.fromkeys(index.vnets[k].id for h, _ in listed for k in (h.a_key, h.c_key))],
+        fingerprint_ids=[norm_id(r.id)],
+        message=(
+            f"Rule {r.name} (priority {r.priority}, {r.direction} Allow) in NSG {nsg.name} allows "
+            f"{first.prefix}, which overlaps VNet {c.name} ({describe_space(index.address_space(first.c_key))}); "
+            f"{c.name} is not peered with {a.name} but {len(path) - 1} peering hops away ({hops}), and subnet "
+            f"{name_list(s.name for s, _ in missing)} of {a.name} has no route sending "
+            f"{describe_space(missing[0][1])} to a virtual appliance or gateway{no_route}: peering is not "
+            f"transitive, so this traffic has no path{more}."
+        ),
+        evidence={
+            "nsg": nsg.name, "priority": r.priority, "direction": r.direction,
+            "pairs": [
+                {"vnet": index.vnets[h.a_key].name, "remote_vnet": index.vnets[h.c_key].name, "prefix": h.prefix,
+                 "path": _names(index, peering_path(snapshot, h.a_key, h.c_key) or []) if i < 5 else None,
+                 "subnets_without_route": {s.name: describe_space(u) for s, u in m}}
+                for i, (h, m) in enumerate(listed)
+            ],
+            "pair_count": len(hits),
+        },
+    )
+
+
+def _names(index, keys) -> list[str]:
+    return [index.vnets[k].name for k in keys]

@@ -1,7 +1,7 @@
 """TRANS002 forwarded-traffic-not-allowed."""
 
-from auditor.analysis.addresses import describe_space, ip_in
-from auditor.analysis.routing import effective_routes, next_hop
+from auditor.analysis.addresses import BlockIndex, IntervalSet, describe_space, interval
+from auditor.analysis.routing import effective_routes, next_hop, peered_by_address
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
@@ -45,8 +45,9 @@ rule = Rule(
 )
 
 
-def _blocked_peers(snapshot, hub_key, cache):
-    """VNets peered with H whose peering to H refuses forwarded traffic -> that peering."""
+def _blocked_peers(snapshot, hub_key, cache) -> tuple[dict, BlockIndex]:
+    """VNets peered with H whose peering to H refuses forwarded traffic -> that peering; and
+    those VNets indexed by address space."""
     if hub_key not in cache:
         index = snapshot.index
         out = {}
@@ -54,60 +55,68 @@ def _blocked_peers(snapshot, hub_key, cache):
             peering = index.peering_between(c, hub_key)
             if peering is not None and not peering.allow_forwarded_traffic:
                 out[c] = peering
-        cache[hub_key] = out
+        cache[hub_key] = (out, BlockIndex((c, index.address_space(c)) for c in out))
     return cache[hub_key]
+
+
+def _hub_of(snapshot, a_key, ip) -> str | None:
+    """The first VNet peered with A (by id) whose space holds the next-hop IP."""
+    span = interval(ip)
+    found = peered_by_address(snapshot, a_key).overlapping(IntervalSet([(span[0], span[0])])) if span else ()
+    return min(found, default=None)
 
 
 @rule.check
 def check(snapshot):
     index = snapshot.index
     blocked_cache: dict = {}
-    hits: dict[str, list[dict]] = {}  # C-to-H peering key -> routes that send traffic through it
-    peerings = {}
+    # (C, H) -> (A, route table, route, its addresses) of each route sending traffic through C's peering to H;
+    # a hub's default route can reach hundreds of such peerings, so entries stay small until listed
+    hits: dict[tuple[str, str], list[tuple]] = {}
     for table in snapshot.route_tables:
         if not any(next_hop(r) == "virtualappliance" and r.next_hop_ip_address for r in table.routes):
             continue
         for a_key in index.vnets_of(table.id):
-            peers = sorted(index.peered_vnets(a_key))
             for route, space in effective_routes(snapshot, table, a_key):
                 ip = route.next_hop_ip_address
                 if next_hop(route) != "virtualappliance" or not ip or not space:
                     continue
-                hub_key = next((h for h in peers if ip_in(ip, index.address_space(h))), None)
+                hub_key = _hub_of(snapshot, a_key, ip)
                 if hub_key is None:
                     continue
-                for c_key, peering in _blocked_peers(snapshot, hub_key, blocked_cache).items():
-                    if c_key == a_key:
-                        continue
-                    overlap = space.intersection(index.address_space(c_key))
-                    if overlap:
-                        peerings[peering.key] = (peering, c_key, hub_key)
-                        hits.setdefault(peering.key, []).append({
-                            "vnet": index.vnets[a_key].name, "vnet_id": index.vnets[a_key].id, "route_table": table.name,
-                            "route": route.name, "route_id": route.id, "address_prefix": route.address_prefix,
-                            "next_hop_ip_address": ip, "addresses": overlap,  # formatted below, if listed
-                        })
-    for key, routes in hits.items():
-        peering, c_key, hub_key = peerings[key]
-        c, hub = index.vnets[c_key], index.vnets[hub_key]
-        for r in routes[:LIMIT]:  # only listed routes need their addresses as text
-            r["addresses"] = describe_space(r["addresses"])
-        first = routes[0]
-        yield rule.finding(
-            resource_id=peering.id,
-            related_ids=[c.id, hub.id, *(r["vnet_id"] for r in routes[:LIMIT]), *(r["route_id"] for r in routes[:LIMIT])],
-            fingerprint_ids=[norm_id(peering.id)],
-            message=(
-                f"Peering {peering.name} from VNet {c.name} to {hub.name} has allowForwardedTraffic false, but route "
-                f"{first['route']} ({first['address_prefix']}) in route table {first['route_table']} of VNet {first['vnet']} "
-                f"sends {first['addresses']} of {c.name} to the appliance {first['next_hop_ip_address']} in {hub.name}"
-                + (f" (and {len(routes) - 1} more routes from VNet {name_list(r['vnet'] for r in routes[1:])})" if len(routes) > 1 else "")
-                + f": the forwarded traffic is dropped when it enters {c.name}."
-            ),
-            evidence={
-                "allow_forwarded_traffic": peering.allow_forwarded_traffic,
-                "hub_vnet": hub.name,
-                "routes": [{k: v for k, v in r.items() if not k.endswith("_id")} for r in routes[:LIMIT]],
-                "route_count": len(routes),
-            },
-        )
+                blocked, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
+                for c_key in sorted(by_address.overlapping(space) - {a_key}):
+                    hits.setdefault((c_key, hub_key), []).append((a_key, table, route, space))
+    for (c_key, hub_key), found in hits.items():
+        peering = blocked_cache[hub_key][0][c_key]
+        yield _finding(index, peering, index.vnets[c_key], index.vnets[hub_key], found)
+
+
+def _finding(index, peering, c, hub, found: list[tuple]):
+    routes = [{  # only listed routes are described
+        "vnet": index.vnets[a_key].name, "vnet_id": index.vnets[a_key].id, "route_table": table.name,
+        "route": route.name, "route_id": route.id, "address_prefix": route.address_prefix,
+        "next_hop_ip_address": route.next_hop_ip_address,
+        "addresses": describe_space(space.intersection(index.address_space(c.key))),
+    } for a_key, table, route, space in found[:LIMIT]]
+    first = routes[0]
+    others = name_list(index.vnets[a_key].name for a_key, _, _, _ in found[1:])
+    more = f" (and {len(found) - 1} more routes from VNet {others})" if len(found) > 1 else ""
+    return rule.finding(
+        resource_id=peering.id,
+        related_ids=[c.id, hub.id, *(r["vnet_id"] for r in routes), *(r["route_id"] for r in routes)],
+        fingerprint_ids=[norm_id(peering.id)],
+        message=(
+            f"Peering {peering.name} from VNet {c.name} to {hub.name} has allowForwardedTraffic false, but route "
+            f"{first['route']} ({first['address_prefix']}) in route table {first['route_table']} of VNet "
+            f"{first['vnet']} sends {first['addresses']} of {c.name} to the appliance "
+            f"{first['next_hop_ip_address']} in {hub.name}{more}: the forwarded traffic is dropped when it enters "
+            f"{c.name}."
+        ),
+        evidence={
+            "allow_forwarded_traffic": peering.allow_forwarded_traffic,
+            "hub_vnet": hub.name,
+            "routes": [{k: v for k, v in r.items() if not k.endswith("_id")} for r in routes],
+            "route_count": len(found),
+        },
+    )
