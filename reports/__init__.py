@@ -38,11 +38,17 @@ WRITERS: dict[str, tuple[str, Render]] = {
 }
 
 
+def format_choices() -> str:
+    """The format names for help texts and error messages: WRITERS is the only list of them."""
+    return ", ".join(WRITERS)
+
+
 def write_outputs(result: Evaluation, snapshot: Snapshot | None, formats: list[str], output: Path | None) -> list[Path]:
     """Write each format: to stdout (one format, no output), a file (one format) or a directory."""
     unknown = [f for f in formats if f not in WRITERS]
     if unknown:
-        raise typer.BadParameter(f"unknown format {', '.join(unknown)}; choose from {', '.join(WRITERS)}", param_hint="--format")
+        message = f"unknown format {', '.join(unknown)}; choose from {format_choices()}"
+        raise typer.BadParameter(message, param_hint="--format")
     if output is None and len(formats) == 1:
         typer.echo(WRITERS[formats[0]][1](result, snapshot), nl=False)
         return []
