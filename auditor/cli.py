@@ -26,6 +26,7 @@ from auditor.engine.rule import Severity
 from auditor.input.importer import load_snapshot
 from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
+from reports import format_choices
 
 app = typer.Typer(
     name="vnet-audit",
@@ -54,6 +55,7 @@ SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip
 FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 when an unwaived finding is at or above this severity.", case_sensitive=False)]
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output formats, comma-separated: {format_choices()}.")]
 
 
 def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | None, waivers: Path | None) -> Evaluation:
@@ -123,7 +125,7 @@ def import_(
 @app.command("evaluate")
 def evaluate_cmd(
     inputs: Inputs,
-    format: Annotated[str, typer.Option("--format", "-f", help="Output formats, comma-separated: json, sarif, csv, md, html, text.")] = "json",
+    format: FormatOpt = "json",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one format) or directory (several); stdout when omitted.")] = None,
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
@@ -164,7 +166,7 @@ def _read_findings(path: Path) -> Evaluation | None:
 @app.command("report")
 def report_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="A findings.json, and/or snapshots or exports.", show_default=False)],
-    format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html, csv, csv-excel, json, sarif, md.")] = "html,csv",
+    format: FormatOpt = "html,csv",
     out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Output directory (or a file for one format).")] = Path("vnet-audit-report"),
     csv_bom: Annotated[bool, typer.Option("--csv-bom", help="Write the CSV with a UTF-8 byte order mark, for Excel.")] = False,
     rules: RulesOpt = None,
@@ -183,7 +185,7 @@ def report_cmd(
 
     formats = ["csv-excel" if f == "csv" and csv_bom else f for f in _split([format])]
     if unknown := [f for f in formats if f not in WRITERS]:
-        fail(f"unknown --format {', '.join(unknown)}; choose from {', '.join(WRITERS)}")
+        fail(f"unknown --format {', '.join(unknown)}; choose from {format_choices()}")
     found = [(p, _read_findings(p)) for p in inputs]
     evaluations = [(p, e) for p, e in found if e is not None]
     rest = [p for p, e in found if e is None]
@@ -256,7 +258,7 @@ def scan_cmd(
     cloud: CloudOpt = "AzureCloud",
     concurrency: ConcurrencyOpt = 16,
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports and snapshot.json.")] = Path("vnet-audit-report"),
-    format: Annotated[str, typer.Option("--format", "-f", help="Comma-separated: html, csv, csv-excel, json, sarif, md.")] = "html,csv,json",
+    format: FormatOpt = "html,csv,json",
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
     fail_on: FailOnOpt = None,

@@ -10,44 +10,19 @@ finding fingerprint is the partial fingerprint, so re-scans deduplicate.
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 from auditor.engine import Evaluation
 from auditor.engine.rule import Finding
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 from reports.common import catalogue
+from reports.locations import file_uri, id_lines
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 FINGERPRINT_KEY = "vnetAuditFingerprint/v1"
 DEFAULT_URI = "snapshot.json"
-_ID_LINE = re.compile(r'"id"\s*:\s*"([^"]+)"')
-
-
-def _uri(path: str) -> str:
-    p = Path(path)
-    try:
-        p = p.resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):
-        return p.as_posix() if not p.is_absolute() else p.resolve().as_uri()
-    return p.as_posix()
-
-
-def _id_lines(inputs: list[str]) -> dict[str, tuple[str, int]]:
-    """norm id -> (input uri, line of its "id"), for the inputs that can be read now."""
-    lines: dict[str, tuple[str, int]] = {}
-    for path in inputs:
-        try:
-            with open(path, encoding="utf-8-sig") as fh:
-                for number, line in enumerate(fh, 1):
-                    for match in _ID_LINE.finditer(line):
-                        lines.setdefault(norm_id(match.group(1)), (_uri(path), number))
-        except (OSError, UnicodeDecodeError):
-            continue
-    return lines
 
 
 def _descriptor(summary, rule) -> dict:
@@ -129,8 +104,8 @@ def sarif(result: Evaluation) -> dict:
     descriptors = [_descriptor(s, rules.get(s.id)) for s in result.rules]
     rule_index = {s.id: i for i, s in enumerate(result.rules)}
     inputs = [str(i) for i in result.scan.get("inputs") or []]
-    lines = _id_lines(inputs)
-    fallback = (_uri(inputs[0]) if inputs else DEFAULT_URI, 1)
+    lines = id_lines(inputs)
+    fallback = (file_uri(inputs[0]) if inputs else DEFAULT_URI, 1)
     invocation = {
         "executionSuccessful": not result.errors,
         "toolExecutionNotifications": _notifications(result),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from auditor.engine.rule import Finding, Severity
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
+from reports.mentions import Mentions
 
 NODE_W, NODE_H = 132, 40
 CELL_W, CELL_H = 150, 58
@@ -198,6 +199,11 @@ class Layout:
     def collapsed(self) -> list[Group]:
         return [g for g in self.groups if g.collapsed]
 
+    @property
+    def collapsed_indexes(self) -> frozenset[int]:
+        """Groups that start collapsed: a set, as the page tests every node and edge against it."""
+        return frozenset(g.index for g in self.groups if g.collapsed)
+
     def counts(self) -> dict[str, int]:
         out = {"connected": 0, "one-sided": 0, "disconnected": 0, "flagged": 0}
         for e in self.edges:
@@ -219,7 +225,7 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
     """`collapse`: None starts big subscriptions of large estates collapsed; True/False all/none."""
     index = snapshot.index
     active = [f for f in findings if not f.waived]
-    flagged_ids: list[set[str]] = [{norm_id(i) for i in [f.resource_id, *f.related_ids]} for f in active]
+    mentions = Mentions(active)
 
     # VNet pairs and their peerings; remote VNets outside the snapshot become external nodes
     pairs: dict[tuple[str, str], list] = defaultdict(list)
@@ -310,8 +316,7 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
     edges = []
     for (a, b), sides in sorted(pairs.items()):
         state = _pair_state(sides)
-        pair_ids = {norm_id(p.id) for p in sides}
-        flagged = any(ids & pair_ids or {a, b} <= ids for ids in flagged_ids)
+        flagged = mentions.any_of(norm_id(p.id) for p in sides) or mentions.together(a, b)
         desc = "; ".join(
             f"{p.name}: {p.peering_state or 'unknown'}"
             + (", sync " + p.peering_sync_level if p.peering_sync_level and p.peering_sync_level != "FullyInSync" else "")

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_estates import realistic_spec  # noqa: E402
 
 from auditor import cli  # noqa: E402
+from auditor.engine import Evaluation  # noqa: E402
 from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
+from reports import WRITERS, write_outputs  # noqa: E402
 
 
 def run(capsys, monkeypatch, *args) -> tuple[int, str, str]:
@@ -88,3 +91,19 @@ def test_user_errors_are_one_line_exit_2(tmp_path, capsys, monkeypatch, estate_f
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vnet-audit: error: "), err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report", "scan"])
+def test_format_help_lists_exactly_the_writers(command):
+    (option,) = [p for p in typer.main.get_command(cli.app).commands[command].params if "--format" in p.opts]
+    listed = option.help.rsplit(":", 1)[1].strip().rstrip(".").split(", ")
+    assert sorted(listed) == sorted(WRITERS), option.help
+
+
+def test_unknown_format_errors_offer_the_writers(tmp_path, capsys, monkeypatch, estate_files):
+    _, findings = estate_files
+    choices = "choose from " + ", ".join(WRITERS)
+    code, _, err = run(capsys, monkeypatch, "report", findings, "--format", "text", "--out", tmp_path / "o")
+    assert code == 2 and err.rstrip().endswith(choices), err
+    with pytest.raises(typer.BadParameter, match=choices):  # evaluate and scan
+        write_outputs(Evaluation(), None, ["text"], tmp_path / "o")

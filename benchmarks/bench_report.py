@@ -1,0 +1,124 @@
+"""Time each report format against reading the snapshot it comes from; prints figures, asserts nothing.
+
+    python benchmarks/bench_report.py                       # 1k, 4k and 11k VNets, every format
+    python benchmarks/bench_report.py --full                # adds 44k (about 6 minutes, 9 GB of memory)
+    python benchmarks/bench_report.py --sizes 2000,8000 --formats sarif,html --repeat 3
+
+For each size: the scale estate of auditor.input.estates (subscriptions = max(10, N // 110)),
+written to a temporary file; json.load of that file; evaluate with every rule; then each
+format's render on its own (SARIF reads the file back for line numbers, as after
+`vnet-audit report snapshot.json`). Per format: wall and CPU seconds, the ratio to json.load
+(target <= 3) and the growth exponent log(t2/t1) / log(n2/n1) from the previous size and
+over all sizes (target <= 1.05: linear). Ratios and exponents use CPU time, which other
+processes on a shared machine disturb less than wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from auditor.engine import Evaluation, discover_rules, evaluate  # noqa: E402
+from auditor.input.estates import build_snapshot, generate  # noqa: E402
+from reports import WRITERS, format_choices  # noqa: E402
+
+DEFAULT_SIZES = [1000, 4000, 11000]
+FULL_SIZE = 44000
+TARGET_RATIO, TARGET_EXPONENT = 3.0, 1.05
+LOAD = "json.load"
+
+
+def best_of(repeat: int, func) -> tuple[float, float]:
+    """(wall, CPU) seconds of the fastest of `repeat` runs."""
+    runs = []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        func()
+        runs.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return min(runs, key=lambda r: r[1])
+
+
+def time_load(path: Path, repeat: int) -> tuple[float, float]:
+    def load():
+        with open(path, encoding="utf-8") as fh:
+            json.load(fh)
+
+    # A fresh process reads the file with an empty heap; here the snapshot is alive, and
+    # full collections would traverse it too (as evaluate, keep them off the long-lived objects).
+    gc.freeze()
+    try:
+        return best_of(repeat, load)
+    finally:
+        gc.unfreeze()
+
+
+def measure(n: int, formats: list[str], repeat: int, workdir: Path) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds of json.load and of each format's render, for an estate of n VNets."""
+    snapshot = build_snapshot(generate(vnets=n, subscriptions=max(10, n // 110)))
+    path = workdir / f"snapshot-{n}.json"
+    snapshot.write(path)
+    times = {LOAD: time_load(path, repeat)}
+    result = evaluate(snapshot, discover_rules())
+    result.scan["inputs"] = [str(path)]  # as load_snapshot records it
+    for fmt in formats:
+        render = WRITERS[fmt][1]
+        times[fmt] = best_of(repeat, lambda: render(result, snapshot))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n} VNets: {path.stat().st_size / 1e6:.0f} MB file, {len(result.findings)} findings, "
+          f"peak RSS {peak:.0f} MB", file=sys.stderr)
+    path.unlink()
+    return times
+
+
+def exponent(t1: float, t2: float, n1: int, n2: int) -> str:
+    return f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}" if t1 > 0 and t2 > 0 else "n/a"
+
+
+def table(sizes: list[int], runs: list[dict[str, tuple[float, float]]]) -> str:
+    head = f"{'format':10} {'VNets':>6} {'wall s':>8} {'cpu s':>8} {'x load':>7} {'exponent':>9}"
+    lines = [head, "-" * len(head)]
+    for name in runs[0]:
+        for i, (n, times) in enumerate(zip(sizes, runs)):
+            wall, cpu = times[name]
+            ratio = "" if name == LOAD else f"{cpu / times[LOAD][1]:.2f}"
+            growth = exponent(runs[i - 1][name][1], cpu, sizes[i - 1], n) if i else ""
+            lines.append(f"{name:10} {n:>6} {wall:>8.3f} {cpu:>8.3f} {ratio:>7} {growth:>9}")
+        if len(sizes) > 2:
+            overall = exponent(runs[0][name][1], runs[-1][name][1], sizes[0], sizes[-1])
+            lines.append(f"{'':10} {f'{sizes[0]} to {sizes[-1]}':>33} {overall:>9}")
+    lines.append(f"targets: x load <= {TARGET_RATIO}, exponent <= {TARGET_EXPONENT} (both from CPU time)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", help="comma-separated VNet counts (default: "
+                        + ",".join(map(str, DEFAULT_SIZES)) + ")")
+    parser.add_argument("--full", action="store_true", help=f"add {FULL_SIZE} VNets to the default sizes")
+    parser.add_argument("--formats", default=",".join(WRITERS),
+                        help=f"comma-separated, from: {format_choices()}")
+    parser.add_argument("--repeat", type=int, default=1, help="time each step this many times, keep the best")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else DEFAULT_SIZES + [FULL_SIZE] * args.full
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if unknown := [f for f in formats if f not in WRITERS]:
+        parser.error(f"unknown format {', '.join(unknown)}; choose from {format_choices()}")
+    for fmt in formats:  # imports (pandas, jinja2) and template compilation are not per-estate work
+        WRITERS[fmt][1](Evaluation(), None)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [measure(n, formats, max(1, args.repeat), Path(tmp)) for n in sizes]
+    print(table(sizes, runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
