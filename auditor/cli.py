@@ -48,6 +48,16 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
 
 
+def _formats(value: str, csv_bom: bool = False) -> list[str]:
+    """The --format list, checked before anything is read or collected."""
+    from reports import WRITERS
+
+    formats = ["csv-excel" if f == "csv" and csv_bom else f for f in _split([value])]
+    if unknown := [f for f in formats if f not in WRITERS]:
+        fail(f"unknown --format {', '.join(unknown)}; choose from {format_choices()}")
+    return formats
+
+
 # -- shared options ------------------------------------------------------------------
 Inputs = Annotated[list[Path], typer.Argument(help="Snapshots or exports (Resource Graph, ARM list, az CLI JSON), mixed freely.", show_default=False)]
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Only these rules: ids or id globs (PEER*), or exact slugs; comma-separated or repeated.")]
@@ -134,11 +144,12 @@ def evaluate_cmd(
     waivers: WaiversOpt = None,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
+    formats = _formats(format)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
     result = run_rules(snapshot, rules, skip_rules, waivers)
     from reports import write_outputs
 
-    write_outputs(result, snapshot, _split([format]), output)
+    write_outputs(result, snapshot, formats, output)
     warn_incomplete(result.coverage)
     raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
 
@@ -181,11 +192,9 @@ def report_cmd(
 
     Given only snapshots or exports, evaluate them first with all rules (or --rules/--skip-rules) and --waivers.
     """
-    from reports import WRITERS, write_outputs
+    from reports import write_outputs
 
-    formats = ["csv-excel" if f == "csv" and csv_bom else f for f in _split([format])]
-    if unknown := [f for f in formats if f not in WRITERS]:
-        fail(f"unknown --format {', '.join(unknown)}; choose from {format_choices()}")
+    formats = _formats(format, csv_bom)
     found = [(p, _read_findings(p)) for p in inputs]
     evaluations = [(p, e) for p, e in found if e is not None]
     rest = [p for p, e in found if e is None]
@@ -272,6 +281,7 @@ def scan_cmd(
     retries: RetriesOpt = 4,
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
+    formats = _formats(format)
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                         record, replay, demo, quiet, read_timeout, retries)
     result = run_rules(snapshot, rules, skip_rules, waivers)
@@ -279,7 +289,7 @@ def scan_cmd(
 
     out.mkdir(parents=True, exist_ok=True)
     snapshot.write(out / "snapshot.json")
-    written = write_outputs(result, snapshot, _split([format]), out)
+    written = write_outputs(result, snapshot, formats, out)
     if not quiet:
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)

@@ -94,3 +94,14 @@ def test_no_credential_is_one_line_with_a_hint(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # azure-identity's per-credential warnings stay quiet
     assert lines[0].startswith("vnet-audit: error: could not sign in to Azure") and "az login" in lines[0]
+
+
+@pytest.mark.parametrize("command", [["scan", "--demo"], ["evaluate", "snapshot-that-does-not-exist.json"]])
+def test_a_format_typo_stops_before_anything_is_read(tmp_path, command):
+    """A typo in --format must not throw away a finished collection: it is refused first."""
+    done = subprocess.run([CLI, *command, "--format", "htm,json", "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["vnet-audit: error: unknown --format htm; choose from json, html, csv, "
+                                                "csv-excel, sarif, md"]
+    assert not (tmp_path / "out").exists()
