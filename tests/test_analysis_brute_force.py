@@ -24,6 +24,7 @@ from auditor.analysis.addresses import (
 from auditor.analysis.nsg import Coverage, ParsedRule, first_denies, rules_in_order
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
+    component_overlaps,
     connected_vnets,
     effective_routes,
     is_multi_hop,
@@ -245,6 +246,8 @@ def test_vnets_overlapping_in_component_matches_brute_force(estate):
             query = IntervalSet.of([_random_cidr(rnd)])
             want = {v for v in reachable if index.address_space(v).overlaps(query)}
             assert vnets_overlapping_in_component(estate, a, query) == want
+            (lo, hi), = query
+            assert component_overlaps(estate, a, lo, hi) == bool(want)
 
 
 def test_peer_lookups_by_address_match_filtering_every_peer(estate):
