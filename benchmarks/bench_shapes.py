@@ -76,17 +76,22 @@ def measure_evaluate(path: Path) -> dict:
     result = evaluate(snapshot, [timed(r) for r in rules])
     done, done_cpu = time.perf_counter(), time.process_time()
     return {
-        "load": loaded - start, "rules": done - loaded, "peak_kb": peak_kb() - base,
-        "load_cpu": loaded_cpu - cpu, "rules_cpu": done_cpu - loaded_cpu,
-        "findings": len(result.findings), "errors": [e.error for e in result.errors],
+        "load": loaded - start,
+        "rules": done - loaded,
+        "peak_kb": peak_kb() - base,
+        "load_cpu": loaded_cpu - cpu,
+        "rules_cpu": done_cpu - loaded_cpu,
+        "findings": len(result.findings),
+        "errors": [e.error for e in result.errors],
         "slowest": sorted(times.items(), key=lambda kv: -kv[1])[:3],
         "by_rule": result.summary["by_rule"],
     }
 
 
 def in_subprocess(mode: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", mode, str(path)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", mode, str(path)], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -101,9 +106,11 @@ def build(name: str, path: Path, reuse: bool) -> None:
     rules = sum(len(n.security_rules) for n in snapshot.network_security_groups)
     routes = sum(len(t.routes) for t in snapshot.route_tables)
     peerings = sum(len(v.peerings) for v in snapshot.virtual_networks)
-    print(f"  built in {time.perf_counter() - start:.1f} s: {len(snapshot.virtual_networks)} VNets, {peerings} peerings, "
-          f"{len(snapshot.network_security_groups)} NSGs ({rules} custom rules), "
-          f"{len(snapshot.route_tables)} route tables ({routes} routes)")
+    print(
+        f"  built in {time.perf_counter() - start:.1f} s: {len(snapshot.virtual_networks)} VNets, {peerings} peerings, "
+        f"{len(snapshot.network_security_groups)} NSGs ({rules} custom rules), "
+        f"{len(snapshot.route_tables)} route tables ({routes} routes)"
+    )
 
 
 def meets(seconds: float, json_seconds: float) -> bool:
@@ -122,11 +129,15 @@ def report(name: str, path: Path, repeat: int) -> bool:
     result = best_of(repeat, "evaluate", path)
     memory = result["peak_kb"] / loaded["peak_kb"] if loaded["peak_kb"] > 0 else float("nan")
     verdicts = []
-    for clock, t_json, t_load, t_rules in (("wall", loaded["seconds"], result["load"], result["rules"]),
-                                           ("CPU", loaded["cpu"], result["load_cpu"], result["rules_cpu"])):
+    for clock, t_json, t_load, t_rules in (
+        ("wall", loaded["seconds"], result["load"], result["rules"]),
+        ("CPU", loaded["cpu"], result["load_cpu"], result["rules_cpu"]),
+    ):
         total = t_load + t_rules
-        print(f"  {clock:<4} json.load {t_json:6.2f} s   load {t_load:6.2f} s   rules {t_rules:6.2f} s   "
-              f"load + rules {total / t_json:5.1f}x json.load, rules alone {t_rules / t_json:5.2f}x")
+        print(
+            f"  {clock:<4} json.load {t_json:6.2f} s   load {t_load:6.2f} s   rules {t_rules:6.2f} s   "
+            f"load + rules {total / t_json:5.1f}x json.load, rules alone {t_rules / t_json:5.2f}x"
+        )
         verdicts.append((meets(total, t_json), meets(t_rules, t_json)))
     print(f"  peak memory of load + rules {memory:4.1f}x json.load's")
     print(f"  slowest rules: {', '.join(f'{rule} {seconds:.2f} s' for rule, seconds in result['slowest'])}")
@@ -135,8 +146,10 @@ def report(name: str, path: Path, repeat: int) -> bool:
         print(f"  RULE ERROR {error}")
     word = {True: "met", False: "NOT MET"}
     (wall, wall_rules), (cpu, cpu_rules) = verdicts
-    print(f"  target (<= {TARGET_RATIO:g}x json.load and < {TARGET_SECONDS:g} s), wall / CPU: load + rules "
-          f"{word[wall]} / {word[cpu]}; rules alone {word[wall_rules]} / {word[cpu_rules]}")
+    print(
+        f"  target (<= {TARGET_RATIO:g}x json.load and < {TARGET_SECONDS:g} s), wall / CPU: load + rules "
+        f"{word[wall]} / {word[cpu]}; rules alone {word[wall_rules]} / {word[cpu_rules]}"
+    )
     return cpu
 
 
@@ -160,11 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     from auditor.input.estates import SHAPES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated, of: {', '.join(SHAPES)}")
-    parser.add_argument("--dir", type=Path, help="write the snapshot files here (default: a temporary directory)")
+    parser.add_argument(
+        "--shapes", default=",".join(SHAPES), help=f"comma-separated, of: {', '.join(SHAPES)}"
+    )
+    parser.add_argument(
+        "--dir", type=Path, help="write the snapshot files here (default: a temporary directory)"
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse snapshot files already in --dir")
-    parser.add_argument("--repeat", type=int, default=1, help="measure each this many times, keep the least CPU time")
-    parser.add_argument("--profile", action="store_true", help="print cProfile's costliest functions of evaluate")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measure each this many times, keep the least CPU time"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print cProfile's costliest functions of evaluate"
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.shapes.split(",") if n.strip()]
     unknown = [n for n in names if n not in SHAPES]

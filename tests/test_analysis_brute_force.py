@@ -24,6 +24,7 @@ from auditor.analysis.addresses import (
 from auditor.analysis.nsg import Coverage, ParsedRule, first_denies, rules_in_order
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
+    component_overlaps,
     connected_vnets,
     effective_routes,
     is_multi_hop,
@@ -54,8 +55,10 @@ def _random_spans(rnd: random.Random, count: int, width: int = 12) -> list[tuple
 
 def _random_cidr(rnd: random.Random, wide: bool = True) -> str:
     bits = rnd.choice([8, 12, 16, 16, 20, 24, 24, 28]) if wide else rnd.choice([16, 20, 24, 26])
-    net = ipaddress.IPv4Network((rnd.choice([10 << 24, (10 << 24) + (rnd.randrange(4) << 16)]) + rnd.randrange(1 << 18), bits),
-                                strict=False)
+    net = ipaddress.IPv4Network(
+        (rnd.choice([10 << 24, (10 << 24) + (rnd.randrange(4) << 16)]) + rnd.randrange(1 << 18), bits),
+        strict=False,
+    )
     return str(net)
 
 
@@ -77,7 +80,11 @@ def test_span_text_matches_ipaddress(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_aligned_blocks_tile_the_interval(seed):
     rnd = random.Random(seed)
-    for lo, hi in _random_spans(rnd, 200, width=40) + [(0, 0), (0, (1 << 32) - 1), (V6_OFFSET, V6_OFFSET + (1 << 128) - 1)]:
+    for lo, hi in _random_spans(rnd, 200, width=40) + [
+        (0, 0),
+        (0, (1 << 32) - 1),
+        (V6_OFFSET, V6_OFFSET + (1 << 128) - 1),
+    ]:
         blocks = aligned_blocks(lo, hi)
         assert blocks[0][0] == lo and blocks[-1][0] + (1 << blocks[-1][1]) - 1 == hi
         for (a, bits), (b, _) in pairwise(blocks):
@@ -87,14 +94,18 @@ def test_aligned_blocks_tile_the_interval(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_block_index_matches_brute_force(seed):
     rnd = random.Random(seed)
-    spaces = {f"k{i}": IntervalSet(_random_spans(rnd, rnd.randrange(0, 4))) for i in range(rnd.randrange(1, 30))}
+    spaces = {
+        f"k{i}": IntervalSet(_random_spans(rnd, rnd.randrange(0, 4))) for i in range(rnd.randrange(1, 30))
+    }
     spaces["wide"] = IntervalSet([(0, (1 << 11) - 1)]) if seed % 2 else IntervalSet()
     index = BlockIndex(spaces.items())
     for _ in range(50):
         query = IntervalSet(_random_spans(rnd, rnd.randrange(1, 3)))
         assert index.overlapping(query) == {k for k, space in spaces.items() if space.overlaps(query)}
         lo, hi = _random_spans(rnd, 1)[0]
-        assert index.overlaps(lo, hi) == any(space.overlaps(IntervalSet([(lo, hi)])) for space in spaces.values())
+        assert index.overlaps(lo, hi) == any(
+            space.overlaps(IntervalSet([(lo, hi)])) for space in spaces.values()
+        )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -115,38 +126,84 @@ def _random_estate(rnd: random.Random, size: int) -> dict:
     names = [f"v{i:02d}" for i in range(size)]
     vnets, tables, peerings, nsgs = {}, {}, [], {}
     for name in names:
-        vnets[name] = {"subscription": "prod", "address_space": [_random_cidr(rnd, wide=False)], "subnets": {
-            "app": {"prefix": "10.250.0.0/24", "route_table": f"rt-{name}", "nsg": f"nsg-{rnd.choice(names[:size // 2 + 1])}"},
-            "data": {"prefix": "10.251.0.0/24", "nsg": f"nsg-{name}",
-                     **({"route_table": f"rt-{rnd.choice(names)}"} if rnd.random() < 0.5 else {})}}}
-        tables[f"rt-{name}"] = {"subscription": "prod", "routes": [
-            {"name": f"r{j}", "prefix": _random_cidr(rnd), "ip": "10.0.0.4",
-             "next_hop": rnd.choice(["VirtualAppliance", "VirtualNetworkGateway", "None", "Internet"])}
-            for j in range(rnd.randrange(0, 8))]}
+        vnets[name] = {
+            "subscription": "prod",
+            "address_space": [_random_cidr(rnd, wide=False)],
+            "subnets": {
+                "app": {
+                    "prefix": "10.250.0.0/24",
+                    "route_table": f"rt-{name}",
+                    "nsg": f"nsg-{rnd.choice(names[: size // 2 + 1])}",
+                },
+                "data": {
+                    "prefix": "10.251.0.0/24",
+                    "nsg": f"nsg-{name}",
+                    **({"route_table": f"rt-{rnd.choice(names)}"} if rnd.random() < 0.5 else {}),
+                },
+            },
+        }
+        tables[f"rt-{name}"] = {
+            "subscription": "prod",
+            "routes": [
+                {
+                    "name": f"r{j}",
+                    "prefix": _random_cidr(rnd),
+                    "ip": "10.0.0.4",
+                    "next_hop": rnd.choice(["VirtualAppliance", "VirtualNetworkGateway", "None", "Internet"]),
+                }
+                for j in range(rnd.randrange(0, 8))
+            ],
+        }
     for name in names:  # rules naming other VNets' ranges, parts of them, or anything
-        nsgs[f"nsg-{name}"] = {"subscription": "prod", "rules": [
-            {"name": f"n{j}", "priority": 100 + j, "direction": rnd.choice(["Inbound", "Outbound"]),
-             "access": rnd.choice(["Allow", "Allow", "Deny"]),
-             "source": rnd.choice([vnets[rnd.choice(names)]["address_space"][0], _random_cidr(rnd), "*", "VirtualNetwork"]),
-             "destination": rnd.choice(["*", vnets[rnd.choice(names)]["address_space"][0]])}
-            for j in range(rnd.randrange(0, 5))]}
+        nsgs[f"nsg-{name}"] = {
+            "subscription": "prod",
+            "rules": [
+                {
+                    "name": f"n{j}",
+                    "priority": 100 + j,
+                    "direction": rnd.choice(["Inbound", "Outbound"]),
+                    "access": rnd.choice(["Allow", "Allow", "Deny"]),
+                    "source": rnd.choice(
+                        [
+                            vnets[rnd.choice(names)]["address_space"][0],
+                            _random_cidr(rnd),
+                            "*",
+                            "VirtualNetwork",
+                        ]
+                    ),
+                    "destination": rnd.choice(["*", vnets[rnd.choice(names)]["address_space"][0]]),
+                }
+                for j in range(rnd.randrange(0, 5))
+            ],
+        }
     hubs = names[: max(1, size // 4)]
     for i, name in enumerate(names):
         links = set()
         if name not in hubs and rnd.random() < 0.9:
             links.add(rnd.choice(hubs))
         if rnd.random() < 0.3:
-            links.add(rnd.choice(names[:i + 1]))
+            links.add(rnd.choice(names[: i + 1]))
         for other in links - {name}:
             peerings += [{"from": name, "to": other}, {"from": other, "to": name}]
     unique = {(p["from"], p["to"]): p for p in peerings}
     for name in rnd.sample(names, k=size // 5):  # Connected to a VNet outside the snapshot
-        outside = f"/subscriptions/{'0' * 8}-0000-4000-8000-{'0' * 12}/resourceGroups/r/providers/Microsoft.Network/" \
-                  f"virtualNetworks/outside-{name}"
-        unique[(name, outside)] = {"from": name, "to_id": outside, "state": "Connected",
-                                   "remote_prefixes": [_random_cidr(rnd, wide=False)]}
-    return {"subscriptions": {"prod": {}}, "vnets": vnets, "peerings": list(unique.values()), "route_tables": tables,
-            "nsgs": nsgs}
+        outside = (
+            f"/subscriptions/{'0' * 8}-0000-4000-8000-{'0' * 12}/resourceGroups/r/providers/Microsoft.Network/"
+            f"virtualNetworks/outside-{name}"
+        )
+        unique[(name, outside)] = {
+            "from": name,
+            "to_id": outside,
+            "state": "Connected",
+            "remote_prefixes": [_random_cidr(rnd, wide=False)],
+        }
+    return {
+        "subscriptions": {"prod": {}},
+        "vnets": vnets,
+        "peerings": list(unique.values()),
+        "route_tables": tables,
+        "nsgs": nsgs,
+    }
 
 
 def _bfs_path(index, a: str, c: str) -> list[str] | None:
@@ -189,6 +246,8 @@ def test_vnets_overlapping_in_component_matches_brute_force(estate):
             query = IntervalSet.of([_random_cidr(rnd)])
             want = {v for v in reachable if index.address_space(v).overlaps(query)}
             assert vnets_overlapping_in_component(estate, a, query) == want
+            (lo, hi), = query
+            assert component_overlaps(estate, a, lo, hi) == bool(want)
 
 
 def test_peer_lookups_by_address_match_filtering_every_peer(estate):
@@ -224,7 +283,12 @@ def _random_side(rnd: random.Random) -> dict:
     if pick < 0.2:
         return {"prefixes": ["VirtualNetwork"]}
     if pick < 0.27:
-        return {"prefixes": [], "asgs": ["/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/applicationSecurityGroups/web"]}
+        return {
+            "prefixes": [],
+            "asgs": [
+                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/applicationSecurityGroups/web"
+            ],
+        }
     if pick < 0.32:
         return {"prefixes": [rnd.choice(["Internet", "AzureLoadBalancer"])]}
     return {"prefixes": [_random_cidr(rnd) for _ in range(rnd.randrange(1, 3))]}
@@ -232,13 +296,22 @@ def _random_side(rnd: random.Random) -> dict:
 
 def _random_rule(rnd: random.Random, i: int) -> ParsedRule:
     source, destination = _random_side(rnd), _random_side(rnd) if rnd.random() < 0.3 else {"prefixes": ["*"]}
-    return ParsedRule(SecurityRule(
-        id=f"/x/securityRules/r{i}", name=f"r{i}", priority=100 + i, direction="Inbound",
-        access=rnd.choice(["Allow", "Deny", "Deny"]), protocol=rnd.choice(["*", "*", "Tcp"]),
-        source_address_prefixes=source["prefixes"], source_application_security_group_ids=source.get("asgs", []),
-        destination_address_prefixes=destination["prefixes"],
-        destination_application_security_group_ids=destination.get("asgs", []),
-        source_port_ranges=["*"], destination_port_ranges=[rnd.choice(["*", "*", "443"])]))
+    return ParsedRule(
+        SecurityRule(
+            id=f"/x/securityRules/r{i}",
+            name=f"r{i}",
+            priority=100 + i,
+            direction="Inbound",
+            access=rnd.choice(["Allow", "Deny", "Deny"]),
+            protocol=rnd.choice(["*", "*", "Tcp"]),
+            source_address_prefixes=source["prefixes"],
+            source_application_security_group_ids=source.get("asgs", []),
+            destination_address_prefixes=destination["prefixes"],
+            destination_application_security_group_ids=destination.get("asgs", []),
+            source_port_ranges=["*"],
+            destination_port_ranges=[rnd.choice(["*", "*", "443"])],
+        )
+    )
 
 
 def _walk_per_peer(rules, subnet_space, tag, peers):
@@ -250,7 +323,12 @@ def _walk_per_peer(rules, subnet_space, tag, peers):
             cov = pr.source.coverage(space, tag, target_in_tag=True)
             if pr.allow and dest != Coverage.NONE and cov != Coverage.NONE:
                 break
-            if not pr.allow and pr.all_traffic and dest == Coverage.FULL and cov in (Coverage.FULL, Coverage.PARTIAL):
+            if (
+                not pr.allow
+                and pr.all_traffic
+                and dest == Coverage.FULL
+                and cov in (Coverage.FULL, Coverage.PARTIAL)
+            ):
                 denied[p] = (pr, cov)
                 break
     return denied
@@ -259,7 +337,9 @@ def _walk_per_peer(rules, subnet_space, tag, peers):
 @pytest.mark.parametrize("seed", range(40))
 def test_first_denies_matches_walking_each_peer(seed):
     rnd = random.Random(seed)
-    peers = {f"p{i:02d}": IntervalSet.of([_random_cidr(rnd, wide=False)]) for i in range(rnd.randrange(1, 25))}
+    peers = {
+        f"p{i:02d}": IntervalSet.of([_random_cidr(rnd, wide=False)]) for i in range(rnd.randrange(1, 25))
+    }
     if seed % 5 == 0:
         peers["empty"] = IntervalSet()
     rules = [_random_rule(rnd, i) for i in range(rnd.randrange(1, 15))]
@@ -291,12 +371,16 @@ def _trans001_brute(snapshot) -> dict[str, list[dict]]:
     out = {}
     for nsg in snapshot.network_security_groups:
         for direction in (True, False):
-            for r in [p.rule for p in rules_in_order(snapshot, nsg, direction) if p.allow and not p.is_default]:
+            for r in [
+                p.rule for p in rules_in_order(snapshot, nsg, direction) if p.allow and not p.is_default
+            ]:
                 pairs = []
                 for a in index.vnets_of(nsg.id):
                     near = [a, *connected_vnets(snapshot, a)]
                     local = union([index.address_space(v) for v in near])
-                    own = [interval(p) for v in near if v in index.vnets for p in index.vnets[v].address_prefixes]
+                    own = [
+                        interval(p) for v in near if v in index.vnets for p in index.vnets[v].address_prefixes
+                    ]
                     for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes):
                         span = None if is_any(prefix) else interval(prefix)
                         if span is None or local.covers(IntervalSet([span])):
@@ -311,12 +395,20 @@ def _trans001_brute(snapshot) -> dict[str, list[dict]]:
                             for s in index.subnets_of(nsg.id):
                                 subnet = index.subnets[s]
                                 if index.vnet_of_subnet[s].key == a:
-                                    left = subtract(wanted, _transit_space_brute(snapshot, subnet.route_table_id, a))
+                                    left = subtract(
+                                        wanted, _transit_space_brute(snapshot, subnet.route_table_id, a)
+                                    )
                                     if left:
                                         missing[subnet.name] = describe_space(left)
                             if missing:
-                                pairs.append({"vnet": index.vnets[a].name, "remote_vnet": index.vnets[c].name,
-                                              "prefix": prefix, "subnets_without_route": missing})
+                                pairs.append(
+                                    {
+                                        "vnet": index.vnets[a].name,
+                                        "remote_vnet": index.vnets[c].name,
+                                        "prefix": prefix,
+                                        "subnets_without_route": missing,
+                                    }
+                                )
                 if pairs:
                     out[r.id] = pairs
     return out
@@ -330,4 +422,4 @@ def test_trans001_matches_judging_each_pair(estate):
     for rule_id, pairs in want.items():
         evidence = findings[rule_id].evidence
         assert evidence["pair_count"] == len(pairs)
-        assert [{k: p[k] for k in pairs[0]} for p in evidence["pairs"]] == pairs[:len(evidence["pairs"])]
+        assert [{k: p[k] for k in pairs[0]} for p in evidence["pairs"]] == pairs[: len(evidence["pairs"])]

@@ -299,13 +299,19 @@ def first_denies(
     for pr in rules:
         if not undecided:
             break
+        if not pr.allow and not pr.all_traffic:
+            continue
+        # the peers the source may match first: most rules of a long list name none of them
+        candidates = _candidates(pr.source, undecided, by_address, asg_matches=pr.allow)
+        if not candidates:
+            continue
         dest = pr.destination.coverage(subnet_space, tag, target_in_tag=True)
         if pr.allow and dest != Coverage.NONE:
-            for p in _candidates(pr.source, undecided, by_address, asg_matches=True):
+            for p in candidates:
                 if pr.source.coverage(undecided[p], tag, target_in_tag=True) != Coverage.NONE:
                     del undecided[p]
-        elif not pr.allow and pr.all_traffic and dest == Coverage.FULL:
-            for p in _candidates(pr.source, undecided, by_address, asg_matches=False):
+        elif not pr.allow and dest == Coverage.FULL:
+            for p in candidates:
                 cov = pr.source.coverage(undecided[p], tag, target_in_tag=True)
                 if cov in (Coverage.FULL, Coverage.PARTIAL):
                     del undecided[p]

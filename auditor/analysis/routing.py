@@ -181,6 +181,13 @@ def vnets_overlapping_in_component(snapshot: Snapshot, vnet_id: str, space: Inte
     return table.overlapping(space) if table is not None else set()
 
 
+def component_overlaps(snapshot: Snapshot, vnet_id: str, lo: int, hi: int) -> bool:
+    """Some VNet in the same peered component as `vnet_id` has an address in [lo, hi]."""
+    cid = components(snapshot).get(norm_id(vnet_id))
+    table = _component_tables(snapshot).get(cid) if cid is not None else None
+    return table is not None and table.overlaps(lo, hi)
+
+
 def _component_tables(snapshot: Snapshot) -> dict[int | None, BlockIndex | None]:
     memo = snapshot.index.memo("reach.by_component")
     if not memo and snapshot.virtual_networks:
@@ -249,7 +256,7 @@ def next_hop(route: Route) -> str:
 
 
 __all__ = [
-    "TRANSIT_NEXT_HOPS", "components", "connected_vnets", "effective_routes", "is_multi_hop", "multi_hop_vnets",
+    "TRANSIT_NEXT_HOPS", "component_overlaps", "components", "connected_vnets", "effective_routes", "is_multi_hop", "multi_hop_vnets",
     "nested_children", "next_hop", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping",
     "system_prefixes",
     "vnets_overlapping_in_component",

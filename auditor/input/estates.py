@@ -250,27 +250,38 @@ def build_snapshot(spec: dict):
 
 
 def _shape_spec(subscriptions: int = 4) -> dict:
-    return {
-        "tenants": {"contoso": {"name": "Contoso"}},
-        "subscriptions": {f"sub-{i:03d}": {"tenant": "contoso", "name": f"Landing zone {i:03d}"} for i in range(subscriptions)},
-        "vnets": {}, "peerings": [], "nsgs": {}, "route_tables": {}, "local_gateways": {}, "connections": {},
-    }
+    subs = {f"sub-{i:03d}": {"tenant": "contoso", "name": f"Landing zone {i:03d}"}
+            for i in range(subscriptions)}
+    return {"tenants": {"contoso": {"name": "Contoso"}}, "subscriptions": subs, "vnets": {}, "peerings": [],
+            "nsgs": {}, "route_tables": {}, "local_gateways": {}, "connections": {}}
+
+
+def _rule(name: str, priority: int, source: str | list = "*", ports: str | list = "*", **more) -> dict:
+    """An NSG rule of a topology description: Allow, Inbound, any protocol unless `more` says otherwise."""
+    return {"name": name, "priority": priority, "source": source, "ports": ports, **more}
+
+
+def _route(name: str, prefix: str, next_hop: str, ip: str | None = None) -> dict:
+    return {"name": name, "prefix": prefix, "next_hop": next_hop, **({"ip": ip} if ip else {})}
 
 
 def _add_hub(spec: dict, name: str, sub: str, space: ipaddress.IPv4Network, gateway: bool = False) -> str:
-    """A hub on a /24: firewall, gateway and shared subnets, an NSG on the shared one; returns the firewall IP."""
+    """A hub on a /24: firewall, gateway and shared subnets, an NSG on the shared one; returns the
+    firewall IP."""
     fw, gw, shared = (_net(str(space.network_address), i, 26) for i in range(3))
     nsg = f"nsg-{name}"
-    spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
-        "AzureFirewallSubnet": str(fw), "GatewaySubnet": str(gw), "shared": {"prefix": str(shared), "nsg": nsg}}}
+    subnets = {"AzureFirewallSubnet": str(fw), "GatewaySubnet": str(gw),
+               "shared": {"prefix": str(shared), "nsg": nsg}}
+    spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": subnets}
     spec["nsgs"][nsg] = {"subscription": sub, "rules": [
-        {"name": "allow-spokes-dns", "priority": 100, "source": "10.0.0.0/8", "ports": "53"},
-        {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+        _rule("allow-spokes-dns", 100, "10.0.0.0/8", "53"),
+        _rule("deny-internet", 4000, "Internet", access="Deny"),
     ]}
     if gateway:
+        onprem = f"onprem-{name}"
         spec["vnets"][name]["gateway"] = {"type": "Vpn", "sku": "VpnGw2AZ", "bgp": True}
-        spec["local_gateways"][f"onprem-{name}"] = {"subscription": sub, "prefixes": ["192.168.0.0/16", "172.16.0.0/16"]}
-        spec["connections"][f"{name}-s2s"] = {"subscription": sub, "gateway": name, "local_gateway": f"onprem-{name}"}
+        spec["local_gateways"][onprem] = {"subscription": sub, "prefixes": ["192.168.0.0/16", "172.16.0.0/16"]}
+        spec["connections"][f"{name}-s2s"] = {"subscription": sub, "gateway": name, "local_gateway": onprem}
     return str(fw.network_address + 4)
 
 
@@ -300,37 +311,37 @@ def chain_of_hubs(hubs: int = 50, spokes_per_hub: int = 100) -> dict:
                 for i in range(hubs)]
     for i in range(hubs - 1):
         _peer(spec, f"hub-{i:03d}", f"hub-{i + 1:03d}")
-    count = hubs * spokes_per_hub
-    for k in range(count):
-        i, j = divmod(k, spokes_per_hub)
+    n = spokes_per_hub
+    for k in range(hubs * n):
+        i, j = divmod(k, n)
         name, hub, sub, ip = f"spoke-{k:05d}", f"hub-{i:03d}", f"sub-{1 + k % 3:03d}", firewall[i]
         space = _net("10.0.0.0", k, 24)
         app, data = _spoke_subnets(space)
-        sibling = str(_net("10.0.0.0", i * spokes_per_hub + (j + 1) % spokes_per_hub, 24))
-        far = str(_net("10.0.0.0", ((i + 1) % hubs) * spokes_per_hub + (j + spokes_per_hub // 2) % spokes_per_hub, 24))
-        block = str(_net("10.0.0.0", (((i - 1) % hubs) * spokes_per_hub + (j * 7) % spokes_per_hub) // 4, 22))
+        sibling = str(_net("10.0.0.0", i * n + (j + 1) % n, 24))
+        far = str(_net("10.0.0.0", ((i + 1) % hubs) * n + (j + n // 2) % n, 24))
+        block = str(_net("10.0.0.0", (((i - 1) % hubs) * n + (j * 7) % n) // 4, 22))
         rules = [
-            {"name": "allow-hub-ssh", "priority": 100, "source": str(_net("10.200.0.0", i, 24)), "ports": "22", "protocol": "Tcp"},
-            {"name": "allow-sibling-https", "priority": 110, "source": sibling, "destination": app, "ports": "443", "protocol": "Tcp"},
-            {"name": "allow-far-sql", "priority": 120, "source": far, "destination": data, "ports": "1433", "protocol": "Tcp"},
-            {"name": "allow-neighbours-web", "priority": 130, "source": block, "ports": ["80", "8080"], "protocol": "Tcp"},
-            {"name": "allow-app-to-data", "priority": 200, "source": app, "destination": data, "ports": "5432"},
-            {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
-            {"name": "to-sibling-https", "priority": 100, "direction": "Outbound", "destination": sibling, "ports": "443"},
+            _rule("allow-hub-ssh", 100, str(_net("10.200.0.0", i, 24)), "22", protocol="Tcp"),
+            _rule("allow-sibling-https", 110, sibling, "443", destination=app, protocol="Tcp"),
+            _rule("allow-far-sql", 120, far, "1433", destination=data, protocol="Tcp"),
+            _rule("allow-neighbours-web", 130, block, ["80", "8080"], protocol="Tcp"),
+            _rule("allow-app-to-data", 200, app, "5432", destination=data),
+            _rule("deny-internet", 4000, "Internet", access="Deny"),
+            _rule("to-sibling-https", 100, ports="443", direction="Outbound", destination=sibling),
         ]
         if k % 10 == 0:
-            rules.append({"name": "allow-ssh-vnet", "priority": 140, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
-        via = {"next_hop": "VirtualAppliance", "ip": ip}
-        routes = [[{"name": "default-via-firewall", "prefix": "0.0.0.0/0", **via}],
-                  [{"name": "to-sibling", "prefix": sibling, **via}, {"name": "to-far", "prefix": far, **via},
-                   {"name": "default-internet", "prefix": "0.0.0.0/0", "next_hop": "Internet"}],
-                  [{"name": "default-via-firewall", "prefix": "0.0.0.0/0", **via},
-                   {"name": "drop-neighbours", "prefix": block, "next_hop": "None"}]][k % 3]
+            rules.append(_rule("allow-ssh-vnet", 140, "VirtualNetwork", "22", protocol="Tcp"))
+        default = _route("default-via-firewall", "0.0.0.0/0", "VirtualAppliance", ip)
+        routes = [[default],
+                  [_route("to-sibling", sibling, "VirtualAppliance", ip), _route("to-far", far, "VirtualAppliance", ip),
+                   _route("default-internet", "0.0.0.0/0", "Internet")],
+                  [default, _route("drop-neighbours", block, "None")]][k % 3]
         spec["nsgs"][f"nsg-{name}"] = {"subscription": sub, "rules": rules}
         spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": routes}
+        table = {"route_table": f"rt-{name}"}
         spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
-            "app": {"prefix": app, "nsg": f"nsg-{name}", **({"route_table": f"rt-{name}"} if k % 3 != 2 else {})},
-            "data": {"prefix": data, "nsg": f"nsg-{name}", "route_table": f"rt-{name}"}}}
+            "app": {"prefix": app, "nsg": f"nsg-{name}", **(table if k % 3 != 2 else {})},
+            "data": {"prefix": data, "nsg": f"nsg-{name}", **table}}}
         _peer(spec, hub, name, {"allow_gateway_transit": i == 0},
               {"use_remote_gateways": i == 0, "allow_forwarded_traffic": j % 7 != 3})
     return spec
@@ -362,21 +373,21 @@ def full_mesh(vnets: int = 200) -> dict:
             "app": {"prefix": app, "nsg": f"nsg-{name}", "route_table": f"rt-{name}"},
             "data": {"prefix": data, "nsg": f"nsg-{name}", "route_table": f"rt-{name}"}}}
         rules = [
-            {"name": "allow-next", "priority": 100, "source": nxt, "ports": "443", "protocol": "Tcp"},
-            {"name": "allow-prev", "priority": 110, "source": prev, "ports": "443", "protocol": "Tcp"},
-            {"name": "allow-app-to-data", "priority": 200, "source": app, "destination": data, "ports": "1433"},
-            {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+            _rule("allow-next", 100, nxt, "443", protocol="Tcp"),
+            _rule("allow-prev", 110, prev, "443", protocol="Tcp"),
+            _rule("allow-app-to-data", 200, app, "1433", destination=data),
+            _rule("deny-internet", 4000, "Internet", access="Deny"),
         ]
         if i % 10 == 0:
-            rules.append({"name": "allow-ssh-vnet", "priority": 150, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
+            rules.append(_rule("allow-ssh-vnet", 150, "VirtualNetwork", "22", protocol="Tcp"))
         if i % 25 == 0:
-            rules.append({"name": "deny-internal", "priority": 3000, "source": "10.0.0.0/8", "access": "Deny"})
-        routes = [{"name": "to-next", "prefix": nxt, "next_hop": "VirtualAppliance", "ip": "10.0.0.4"},
-                  {"name": "default", "prefix": "0.0.0.0/0", "next_hop": "VirtualAppliance", "ip": "10.0.0.4"}]
+            rules.append(_rule("deny-internal", 3000, "10.0.0.0/8", access="Deny"))
+        routes = [_route("to-next", nxt, "VirtualAppliance", "10.0.0.4"),
+                  _route("default", "0.0.0.0/0", "VirtualAppliance", "10.0.0.4")]
         if i % 50 == 7:
-            routes.append({"name": "drop-prev", "prefix": prev, "next_hop": "None"})
+            routes.append(_route("drop-prev", prev, "None"))
         if i % 30 == 11:
-            routes.append({"name": "legacy-nva", "prefix": "172.20.0.0/16", "next_hop": "VirtualAppliance", "ip": "172.31.0.4"})
+            routes.append(_route("legacy-nva", "172.20.0.0/16", "VirtualAppliance", "172.31.0.4"))
         spec["nsgs"][f"nsg-{name}"] = {"subscription": sub, "rules": rules}
         spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": routes}
     for i, a in enumerate(names):
@@ -403,19 +414,20 @@ def one_range(vnets: int = 5000, spokes_per_hub: int = 99) -> dict:
         name, hub, sub = f"spoke-{k:05d}", f"hub-{h:03d}", f"sub-{1 + k % 3:03d}"
         pair = _net("10.200.0.0", h ^ 1 if (h ^ 1) < hubs else h, 24)
         rules = [
-            {"name": "allow-own-https", "priority": 100, "source": str(space), "ports": "443", "protocol": "Tcp"},
-            {"name": "allow-paired-hub", "priority": 110, "source": str(pair), "ports": ["22", "443"], "protocol": "Tcp"},
-            {"name": "deny-internet", "priority": 4000, "source": "Internet", "access": "Deny"},
+            _rule("allow-own-https", 100, str(space), "443", protocol="Tcp"),
+            _rule("allow-paired-hub", 110, str(pair), ["22", "443"], protocol="Tcp"),
+            _rule("deny-internet", 4000, "Internet", access="Deny"),
         ]
         if k % 10 == 0:
-            rules.append({"name": "allow-ssh-vnet", "priority": 140, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
+            rules.append(_rule("allow-ssh-vnet", 140, "VirtualNetwork", "22", protocol="Tcp"))
         table = {"route_table": f"rt-{name}"} if k % 5 else {}
         if table:
-            spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": [
-                {"name": "default-via-firewall", "prefix": "0.0.0.0/0", "next_hop": "VirtualAppliance", "ip": firewall[h]}]}
+            routes = [_route("default-via-firewall", "0.0.0.0/0", "VirtualAppliance", firewall[h])]
+            spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": routes}
         spec["nsgs"][f"nsg-{name}"] = {"subscription": sub, "rules": rules}
         spec["vnets"][name] = {"subscription": sub, "address_space": [str(space)], "subnets": {
-            "app": {"prefix": app, "nsg": f"nsg-{name}", **table}, "data": {"prefix": data, "nsg": f"nsg-{name}", **table}}}
+            "app": {"prefix": app, "nsg": f"nsg-{name}", **table},
+            "data": {"prefix": data, "nsg": f"nsg-{name}", **table}}}
         _peer(spec, hub, name, {"allow_gateway_transit": h % 10 == 0}, {"use_remote_gateways": h % 10 == 0})
     return spec
 
@@ -431,9 +443,9 @@ def _hub_spoke_frame(spec: dict, spokes: int, spokes_per_hub: int) -> list[tuple
     out = []
     for k in range(spokes):
         h = k % hubs
-        name = f"spoke-{k:05d}"
-        spec["vnets"][name] = {"subscription": f"sub-{1 + k % 3:03d}", "address_space": [str(_net("10.0.0.0", k, 24))],
-                               "subnets": {"app": {"prefix": str(_net("10.0.0.0", k, 24))}}}
+        name, space = f"spoke-{k:05d}", str(_net("10.0.0.0", k, 24))
+        spec["vnets"][name] = {"subscription": f"sub-{1 + k % 3:03d}", "address_space": [space],
+                               "subnets": {"app": {"prefix": space}}}
         _peer(spec, f"hub-{h:03d}", name, {"allow_gateway_transit": h == 0}, {"use_remote_gateways": h == 0})
         out.append((name, "app", h, k))
     return out
@@ -454,7 +466,6 @@ def large_nsgs(nsgs: int = 500, rules: int = 1000, spokes_per_hub: int = 19) -> 
         body = []
         for r in range(rules):
             seq = k * 7919 + r * 104729  # spreads hosts and ports deterministically
-            inbound = r % 3 != 2
             if r % 50 == 25:
                 peer = str(_net("10.0.0.0", (k + spokes_per_hub * 2 + r) % count, 24))
             elif r % 7 == 0:
@@ -463,13 +474,12 @@ def large_nsgs(nsgs: int = 500, rules: int = 1000, spokes_per_hub: int = 19) -> 
                 peer = ["AzureLoadBalancer", "Storage", "AzureMonitor"][seq % 3]
             else:
                 peer = str(ipaddress.IPv4Address("172.16.0.0") + seq % 65536) + "/32"
-            entry = {"name": f"r{r:04d}", "priority": 100 + r * 3, "ports": ports[seq % len(ports)],
-                     "protocol": ["Tcp", "Udp", "*"][seq % 3], "access": "Deny" if r % 13 == 6 else "Allow"}
-            entry.update({"source": peer} if inbound else {"direction": "Outbound", "destination": peer})
-            body.append(entry)
+            side = {"source": peer} if r % 3 != 2 else {"direction": "Outbound", "destination": peer}
+            body.append(_rule(f"r{r:04d}", 100 + r * 3, ports=ports[seq % len(ports)],
+                              protocol=["Tcp", "Udp", "*"][seq % 3], access="Deny" if r % 13 == 6 else "Allow", **side))
         if k % 10 == 0:
-            body[1] = {"name": "allow-ssh-vnet", "priority": 103, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"}
-            body[4] = {"name": "deny-hub", "priority": 112, "source": str(_net("10.200.0.0", k % 3, 24)), "access": "Deny"}
+            body[1] = _rule("allow-ssh-vnet", 103, "VirtualNetwork", "22", protocol="Tcp")
+            body[4] = _rule("deny-hub", 112, str(_net("10.200.0.0", k % 3, 24)), access="Deny")
         spec["nsgs"][f"nsg-{name}"] = {"subscription": spec["vnets"][name]["subscription"], "rules": body}
         spec["vnets"][name]["subnets"][subnet]["nsg"] = f"nsg-{name}"
     return spec
@@ -489,25 +499,25 @@ def large_route_tables(tables: int = 500, routes: int = 400, spokes_per_hub: int
     for name, subnet, h, k in _hub_spoke_frame(spec, tables, spokes_per_hub):
         hub = _net("10.200.0.0", h, 24)
         fw = str(hub.network_address + 4)
-        extra = [("default", "0.0.0.0/0", "VirtualAppliance"), ("internal", "10.0.0.0/8", "VirtualAppliance")]
-        extra += [("block-hub", str(hub), "None")] if k % 9 == 1 else []
-        extra += [("hub-direct", str(hub), "Internet")] if k % 9 == 4 else []
-        extra += [("onprem-via-gateway", "192.168.0.0/16", "VirtualNetworkGateway")] if k % 13 == 6 else []
+        body = [_route("default", "0.0.0.0/0", "VirtualAppliance"),
+                _route("internal", "10.0.0.0/8", "VirtualAppliance")]
+        body += [_route("block-hub", str(hub), "None")] if k % 9 == 1 else []
+        body += [_route("hub-direct", str(hub), "Internet")] if k % 9 == 4 else []
+        body += [_route("onprem-via-gateway", "192.168.0.0/16", "VirtualNetworkGateway")] if k % 13 == 6 else []
         hops = ["VirtualAppliance", "Internet", "None"] + (["VirtualNetworkGateway"] if h == 0 else [])
-        body = [{"name": n, "prefix": p, "next_hop": hop} for n, p, hop in extra]
-        for r in range(routes - len(extra)):
+        for r in range(routes - len(body)):
             b, m = r % 16, r // 16  # base /16, then distinct /20, /24 and /28 numbers inside it
-            base = _net("172.16.0.0", b, 16)
-            bits, number = [(16, 0), (20, (m // 3) % 16), (24, (m * 7 + k) % 256), (28, (m * 131 + k * 3) % 4096)][
-                0 if m == 0 else 1 + (m - 1) % 3]
-            body.append({"name": f"r{r:04d}", "prefix": str(_net(str(base.network_address), number, bits)),
-                         "next_hop": hops[(k + r) % len(hops)]})
+            base = str(_net("172.16.0.0", b, 16).network_address)
+            plan = [(16, 0), (20, (m // 3) % 16), (24, (m * 7 + k) % 256), (28, (m * 131 + k * 3) % 4096)]
+            bits, number = plan[0 if m == 0 else 1 + (m - 1) % 3]
+            body.append(_route(f"r{r:04d}", str(_net(base, number, bits)), hops[(k + r) % len(hops)]))
         if k % 11 == 5:
             body[-1] = {**body[-1], "next_hop": "VirtualAppliance", "ip": "10.254.0.4"}
         for route in body:
             if route["next_hop"] == "VirtualAppliance":
                 route.setdefault("ip", fw)
-        spec["route_tables"][f"rt-{name}"] = {"subscription": spec["vnets"][name]["subscription"], "routes": body}
+        sub = spec["vnets"][name]["subscription"]
+        spec["route_tables"][f"rt-{name}"] = {"subscription": sub, "routes": body}
         spec["vnets"][name]["subnets"][subnet]["route_table"] = f"rt-{name}"
     return spec
 

@@ -14,6 +14,7 @@ from auditor.analysis.addresses import (
 from auditor.analysis.nsg import rules_in_order
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
+    component_overlaps,
     connected_vnets,
     effective_routes,
     next_hop,
@@ -112,8 +113,9 @@ def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, t
     local = _local_space(snapshot, a_key, cache)
     k = bisect.bisect_right(local.starts, span[0]) - 1
     found = _NO_TARGETS
-    # A's own or a directly peered VNet's addresses (the common case), or the estate at large
-    if (k < 0 or span[1] > local.ends[k]) and not _is_summary(snapshot, a_key, span, cache):
+    # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
+    if (k < 0 or span[1] > local.ends[k]) and component_overlaps(snapshot, a_key, *span) \
+            and not _is_summary(snapshot, a_key, span, cache):
         # addresses A routes to itself or a directly peered VNet cannot be C's
         remote = subtract(IntervalSet([span]), local)
         c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
@@ -175,12 +177,12 @@ def _subnets_by_vnet(snapshot, nsg, cache) -> dict[str, list]:
     return cache[key]
 
 
-def _hits(snapshot, nsg, prefixes, cache) -> tuple[list[_Hit], list[str]]:
+def _hits(snapshot, nsg, vnets, prefixes, cache) -> tuple[list[_Hit], list[str]]:
     """Every (A, C, prefix) the rule fails for, in order of A, prefix and C; and the subnets
     without a route table among those failing (they fail for every C of their prefix)."""
     index = snapshot.index
     hits, no_table = [], []
-    for a_key in index.vnets_of(nsg.id):
+    for a_key in vnets:
         for prefix, span in prefixes:
             remote, targets = _remote_targets(snapshot, a_key, span, cache)
             if not targets:
@@ -207,7 +209,8 @@ def check(snapshot):
     index = snapshot.index
     cache: dict = {}
     for nsg in snapshot.network_security_groups:
-        if not index.vnets_of(nsg.id):
+        vnets = index.vnets_of(nsg.id)
+        if not vnets:
             continue
         allows = [p.rule for p in (*rules_in_order(snapshot, nsg, True), *rules_in_order(snapshot, nsg, False))
                   if p.allow and not p.is_default]
@@ -215,7 +218,7 @@ def check(snapshot):
             prefixes = _rule_prefixes(r)
             if not prefixes:
                 continue
-            hits, no_table = _hits(snapshot, nsg, prefixes, cache)
+            hits, no_table = _hits(snapshot, nsg, vnets, prefixes, cache)
             if hits:
                 yield _finding(snapshot, nsg, r, hits, no_table)
 
