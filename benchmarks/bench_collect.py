@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_collect.py [--subscriptions 100] [--vnets 20] [--latency 0.05]
                                                  [--concurrency 16,64,128,256] [--source arm,graph]
 
-The fake server (tests/fakearm.py) runs in its own process, so it shares no GIL with the
+The fake server (fakes/fakearm.py) runs in its own process, so it shares no GIL with the
 collector, with enough threads not to be the bottleneck; every response waits `latency`.
 The collector is the real one (auditor.input.collect.collect) with the real SDK clients.
 
@@ -36,7 +36,6 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FAKEARM = ROOT / "tests" / "fakearm.py"
 
 from auditor.input.collect import CollectScope, collect  # noqa: E402
 from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
@@ -79,7 +78,7 @@ def estate_spec(subscriptions: int, vnets: int) -> dict:
 
 
 class Server:
-    """tests/fakearm.py in a child process."""
+    """fakes/fakearm.py in a child process (the repository root on its path: fakes/ is not installed)."""
 
     def __init__(self, spec: dict, latency: float, page_size: int):
         self.spec_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
@@ -87,7 +86,7 @@ class Server:
         self.spec_file.close()
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, str(FAKEARM), self.spec_file.name, "--latency", str(latency), "--page-size", str(page_size),
+            [sys.executable, "-m", "fakes.fakearm", self.spec_file.name, "--latency", str(latency), "--page-size", str(page_size),
              "--max-connections", "2048", "--lifetime", "1800"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         info = json.loads(self.proc.stdout.readline())

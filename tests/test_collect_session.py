@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import gc
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakearm import FakeArm  # noqa: E402
-
-from auditor.input.collect import CollectScope, collect  # noqa: E402
-from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
-from auditor.input.collect.orchestrator import _session  # noqa: E402
+from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.orchestrator import _session
+from fakes.fakearm import FakeArm
 
 ARM = "https://management.azure.com/subscriptions/s/providers/Microsoft.Network/virtualNetworks?api-version=1"
 

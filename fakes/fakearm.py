@@ -22,7 +22,7 @@ Lists page with `nextLink` (`page_size`). Faults are added per subscription or p
     server.add_fault(Fault("latency", seconds=0.05))                   # on top of `latency`
 
 The server binds loopback only, bounds its connection threads, and shuts itself down
-after `lifetime` seconds even if nobody calls stop().
+after `lifetime` seconds even if nobody calls stop(). In its own process: `python -m fakes.fakearm`.
 """
 
 from __future__ import annotations
