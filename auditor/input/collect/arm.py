@@ -129,3 +129,8 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
 
     return [*(listing(scope, builder) for scope, builder in SUBSCRIPTION_LISTS.items()),
             Call("resources", [sid], typed_resources)]
+
+
+def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str], page_size: int | None = None) -> list[Call]:
+    """Every subscription's calls (ARM lists take no page size: `page_size` is for Resource Graph)."""
+    return [call for sid in subscription_ids for call in subscription_calls(clients, credential, sid)]

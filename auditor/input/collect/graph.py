@@ -7,10 +7,13 @@ Rows are REST-shaped resources plus Graph columns; they go through the same norm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.input.collect import raw
 from auditor.input.collect.calls import Call, Sink
+
+if TYPE_CHECKING:
+    from auditor.input.collect.arm import ArmClients
 
 BATCH = 1000  # Resource Graph's limit of subscriptions per query
 PAGE = 1000  # Resource Graph's maximum $top
@@ -64,14 +67,15 @@ def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = No
     return ItemPaged(get_next, extract_data)
 
 
-def batch_calls(client: Any, subscription_ids: list[str], page_size: int = PAGE) -> list[Call]:
-    """One call per batch of subscriptions (each a chain of pages)."""
+def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str], page_size: int | None = None) -> list[Call]:
+    """One call per batch of subscriptions read with one credential; `page_size` is the query's $top."""
+    client = clients.shared("graph", credential)
     calls = []
     for start in range(0, len(subscription_ids), BATCH):
         batch = subscription_ids[start:start + BATCH]
 
         def run(sink: Sink, batch: list[str] = batch) -> None:
-            for row in query_pages(client, QUERY, subscriptions=batch, top=page_size):
+            for row in query_pages(client, QUERY, subscriptions=batch, top=page_size or PAGE):
                 sink(_row(row))
 
         calls.append(Call("resourceGraph", batch, run))

@@ -24,6 +24,7 @@ from auditor.input.collect.errors import (
     login_hint,
 )
 from auditor.input.collect.policies import client_kwargs
+from auditor.input.collect.sources import SOURCES, choices
 from auditor.errors import InputError
 from auditor.input.builder import SnapshotBuilder
 from auditor.model.ids import subscription_of
@@ -149,17 +150,13 @@ class _Run:
 
     # -- reading --------------------------------------------------------------------
     def read_calls(self, subscription_ids: list[str]) -> list[Call]:
-        calls: list[Call] = []
-        if self.source == "graph":
-            by_tenant: dict[str | None, list[str]] = {}
-            for sid in subscription_ids:
-                by_tenant.setdefault(self.tenant_of.get(sid), []).append(sid)
-            for tenant, sids in by_tenant.items():
-                calls += graph.batch_calls(self.clients.shared("graph", self.credentials(tenant)), sids, self.page_size)
-        else:
-            for sid in subscription_ids:
-                calls += arm.subscription_calls(self.clients, self.credentials(self.tenant_of.get(sid)), sid)
-        return calls
+        """The source's calls, for the subscriptions of each credential (tenant)."""
+        reader = SOURCES[self.source].load()
+        by_tenant: dict[str | None, list[str]] = {}
+        for sid in subscription_ids:
+            by_tenant.setdefault(self.tenant_of.get(sid), []).append(sid)
+        return [call for tenant, sids in by_tenant.items()
+                for call in reader.read_calls(self.clients, self.credentials(tenant), sids, self.page_size)]
 
     # -- the loop -------------------------------------------------------------------
     def run(self) -> Snapshot:
@@ -315,8 +312,8 @@ def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm",
             concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
             progress: Progress | None = None) -> Snapshot:
     """Read the scope's network resources into a snapshot. See the package docstring."""
-    if source not in ("arm", "graph"):
-        raise InputError(f"unknown source {source!r}; choose arm or graph")
+    if source not in SOURCES:
+        raise InputError(f"unknown source {source!r}; choose {choices()}")
     if scope.is_empty():
         raise InputError("nothing to scan: give --subscription, --all-subscriptions, --tenant or --management-group")
     run = _Run(CollectScope(list(scope.subscriptions), scope.all_subscriptions, list(scope.tenants), list(scope.management_groups)),
