@@ -1,0 +1,162 @@
+"""The Resource Graph source, paced by the user's query quota.
+
+Against the loopback fake ARM (fakes/fakearm.py), which enforces a quota the way Azure documents
+it (x-ms-user-quota-remaining / x-ms-user-quota-resets-after on every answer, 429 beyond it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from auditor.input.collect import CollectScope, collect, graph
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.quota import GraphQuota, parse_duration, reading
+from auditor.input.synthetic import guid, snapshot_from_spec
+from auditor.model.snapshot import to_builtins
+from fakes.fakearm import FakeArm
+
+FAST = {"retry_total": 3, "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05, "read_timeout": 10}
+QUERY_PATH = "/providers/Microsoft.ResourceGraph/resources?api-version=2021-03-01"
+
+
+def spec(subscriptions: int, vnets: int = 2) -> dict:
+    out: dict = {"subscriptions": {f"s{s:02d}": {} for s in range(subscriptions)}, "vnets": {}}
+    for s in range(subscriptions):
+        for v in range(vnets):
+            out["vnets"][f"s{s:02d}-v{v}"] = {"subscription": f"s{s:02d}", "address_space": [f"10.{s}.{v}.0/24"]}
+    return out
+
+
+def run(fake: FakeArm, source: str = "graph", **transport):
+    return collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), source=source, concurrency=16,
+                   base_url_override=fake.base_url, transport_kwargs={"connection_verify": fake.ca_file, **FAST, **transport})
+
+
+def vnets(snapshot) -> list[dict]:
+    return sorted((to_builtins(v) for v in snapshot.virtual_networks), key=lambda v: v["id"])
+
+
+def graph_log(fake: FakeArm):
+    return fake.requests_for("ResourceGraph")
+
+
+# -- the quota headers ---------------------------------------------------------------------------
+
+def test_quota_headers_are_read_as_azure_documents_them():
+    assert parse_duration("00:00:05") == 5 and parse_duration("01:02:03") == 3723
+    assert parse_duration("00:00:04.5000000") == 4.5 and parse_duration("1.00:00:00") == 86400
+    assert parse_duration("5s") is None and parse_duration(None) is None
+    assert reading({"x-ms-user-quota-remaining": "10", "x-ms-user-quota-resets-after": "00:00:03"}) == (10, 3)
+    assert reading({"x-ms-user-quota-remaining": "2"}) == (2, 5.0)  # the documented window when unsaid
+    assert reading({"x-ms-user-quota-remaining": "many"}) is None and reading({}) is None
+
+
+def headers(remaining: int, resets_after: str = "00:00:05") -> dict:
+    return {"x-ms-user-quota-remaining": str(remaining), "x-ms-user-quota-resets-after": resets_after}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_first_query_goes_alone_then_what_the_window_allows():
+    clock = Clock()
+    quota = GraphQuota(max_wait=0, clock=clock)  # acquire() says at once whether a query may go
+    assert quota.acquire()
+    assert not quota.acquire()  # nothing known yet: one query at a time
+    quota.release(None)  # that one failed without an answer
+    quota.release(headers(3))
+    assert [quota.acquire() for _ in range(4)] == [True, True, True, False]  # the answers may count them
+    for _ in range(4):
+        quota.release(headers(0))
+    assert not quota.acquire()
+    quota.release(None)
+    clock.now = 5.0  # the window resets: one query probes the new one
+    assert [quota.acquire(), quota.acquire()] == [True, False]
+
+
+def test_an_answer_from_earlier_in_the_window_does_not_raise_the_count():
+    quota = GraphQuota(max_wait=0, clock=Clock())
+    quota.acquire()
+    quota.release(headers(5))
+    assert quota.acquire() and quota.acquire()
+    quota.release(headers(1))
+    quota.release(headers(4))  # sent earlier, answered later
+    assert [quota.acquire(), quota.acquire()] == [True, False]
+
+
+def test_waiting_for_the_reset_is_bounded():
+    quota = GraphQuota(max_wait=0.3)
+    quota.acquire()
+    quota.release(headers(0, "01:00:00"))  # an hour: the query goes after max_wait anyway
+    started = time.monotonic()
+    assert not quota.acquire()
+    assert 0.25 <= time.monotonic() - started < 2
+
+
+def test_waits_until_the_window_resets():
+    quota = GraphQuota()
+    quota.acquire()
+    quota.release(headers(0, "00:00:00.4000000"))
+    started = time.monotonic()
+    assert quota.acquire()
+    assert 0.35 <= time.monotonic() - started < 2
+
+
+def test_a_service_without_quota_headers_is_not_paced():
+    quota = GraphQuota(max_wait=0.5)
+    quota.acquire()
+    quota.release({"content-type": "application/json"})
+    started = time.monotonic()
+    assert all(quota.acquire() for _ in range(20))
+    assert time.monotonic() - started < 0.1
+
+
+def test_a_failed_query_frees_its_place():
+    quota = GraphQuota(max_wait=5)
+    quota.acquire()
+    done = threading.Event()
+    threading.Thread(target=lambda: (quota.acquire(), done.set()), daemon=True).start()
+    assert not done.wait(0.1)
+    quota.release(None)  # no answer (timeout): the next query may go
+    assert done.wait(2)
+
+
+# -- the fake enforces the quota ---------------------------------------------------------------------
+
+def test_fake_enforces_the_quota_with_429_and_retry_after():
+    """Not vacuous: a burst beyond the quota is refused, so a collection without 429s stayed within it."""
+    with FakeArm(spec(2), graph_quota=3, graph_window=2.0) as fake:
+        body = {"subscriptions": [guid("subscription", "s00")], "query": graph.QUERY}
+        post = lambda _: requests.post(fake.base_url + QUERY_PATH, json=body, verify=fake.ca_file, timeout=5)
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(post, range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 3 + [429] * 3
+    for answer in answers:
+        assert int(answer.headers["x-ms-user-quota-remaining"]) in (0, 1, 2)
+        assert parse_duration(answer.headers["x-ms-user-quota-resets-after"]) in (1, 2)
+    assert all(a.headers["Retry-After"] in ("1", "2") for a in answers if a.status_code == 429)
+
+
+# -- the collector against it --------------------------------------------------------------------------
+
+def test_quota_used_up_elsewhere_is_waited_out():
+    """Another tool of the same user spent the quota: the first query gets 429 + Retry-After, then all goes."""
+    estate = spec(3)
+    with FakeArm(estate, graph_quota=2, graph_window=3.0) as fake:  # long enough to outlast the start
+        body = {"subscriptions": [guid("subscription", "s00")], "query": graph.QUERY}
+        for _ in range(2):
+            requests.post(fake.base_url + QUERY_PATH, json=body, verify=fake.ca_file, timeout=5)
+        fake.requests.clear()
+        snapshot = run(fake)
+        statuses = [r.status for r in graph_log(fake)]
+    assert statuses == [429, 200]
+    assert vnets(snapshot) == vnets(snapshot_from_spec(estate))
