@@ -165,7 +165,8 @@ class _Run:
         for sid in explicit:
             self.coverage[sid] = _Coverage()
         discovery = self.discovery_calls()
-        first = discovery + self.explicit_calls() + self.read_calls(explicit)
+        # reads first: the pool takes calls in order, and a Graph batch is a long chain of pages
+        first = discovery + self.read_calls(explicit) + self.explicit_calls()
         self.progress("subscriptions", total=len(explicit))
         normalizer = threading.Thread(target=self.normalize_incoming, name="collect-normalize", daemon=True)
         normalizer.start()
