@@ -81,20 +81,20 @@ class Clock:
         return self.now
 
 
-def test_first_query_goes_alone_then_what_the_window_allows():
+def test_the_documented_quota_first_then_what_the_answers_show():
     clock = Clock()
     quota = GraphQuota(max_wait=0, clock=clock)  # acquire() says at once whether a query may go
-    assert quota.acquire()
-    assert not quota.acquire()  # nothing known yet: one query at a time
-    quota.release(None)  # that one failed without an answer
-    quota.release(headers(3))
-    assert [quota.acquire() for _ in range(4)] == [True, True, True, False]  # the answers may count them
+    assert [quota.acquire() for _ in range(16)] == [True] * 15 + [False]  # 15 per window, before any answer
+    for _ in range(15):
+        quota.release(None)  # no answers (failed)
+    quota.release(headers(3))  # the quota is at least 4, and 3 are left
+    assert [quota.acquire() for _ in range(4)] == [True, True, True, False]  # the answers may count these
     for _ in range(4):
         quota.release(headers(0))
     assert not quota.acquire()
     quota.release(None)
-    clock.now = 5.0  # the window resets: one query probes the new one
-    assert [quota.acquire(), quota.acquire()] == [True, False]
+    clock.now = 5.0  # a new window: what the answers showed the quota to be
+    assert [quota.acquire() for _ in range(5)] == [True] * 4 + [False]
 
 
 def test_an_answer_from_earlier_in_the_window_does_not_raise_the_count():
@@ -136,6 +136,8 @@ def test_a_service_without_quota_headers_is_not_paced():
 
 def test_a_failed_query_frees_its_place():
     quota = GraphQuota(max_wait=5)
+    quota.acquire()
+    quota.release(headers(1))
     quota.acquire()
     done = threading.Event()
     threading.Thread(target=lambda: (quota.acquire(), done.set()), daemon=True).start()
@@ -196,9 +198,8 @@ def test_quota_used_up_elsewhere_is_waited_out():
         body = {"subscriptions": [guid("subscription", "s00")], "query": graph.QUERY}
         for _ in range(2):
             requests.post(fake.base_url + QUERY_PATH, json=body, verify=fake.ca_file, timeout=5)
-        fake.requests.clear()
         snapshot = run(fake)
-        statuses = [r.status for r in graph_log(fake)]
+        statuses = [r.status for r in fake.requests_for("ResourceGraph", subscription=guid("subscription", "s02"))]
     assert statuses == [429, 200]
     assert vnets(snapshot) == vnets(snapshot_from_spec(estate))
 

@@ -22,7 +22,7 @@ from azure.core.pipeline.policies import HTTPPolicy
 
 REMAINING = "x-ms-user-quota-remaining"
 RESETS_AFTER = "x-ms-user-quota-resets-after"
-WINDOW = 5.0  # seconds; the documented window, assumed when a count comes without its reset time
+QUOTA, WINDOW = 15, 5.0  # the documented default: queries per window, and its seconds
 MAX_WAIT = 60.0  # the longest one query waits for the quota; then it goes, and a 429 is retried
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\.)?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
@@ -47,15 +47,16 @@ def reading(headers: Mapping[str, str] | None) -> tuple[int, float] | None:
     if remaining is None:
         return None
     resets_after = parse_duration((headers or {}).get(RESETS_AFTER))
-    return max(remaining, 0), WINDOW if resets_after is None else resets_after
+    return max(remaining, 0), WINDOW if resets_after is None else resets_after  # window: when unsaid
 
 
 class GraphQuota:
     """One user's quota, shared by the threads that query with the user's client.
 
     Within a window the smallest count reported bounds what may be in flight: queries still
-    unanswered may already have been counted. Before the first answer, and again once a window
-    has ended, one query goes alone and its answer tells what the window allows. A service that
+    unanswered may already have been counted. A new window allows what the answers showed the
+    quota to be at least (the largest count reported, plus the query it counted), or, before any
+    answer, the documented default, as Azure's own parallel sample starts. A service that
     answers without quota headers is not paced. Every wait ends after `max_wait` seconds.
     """
 
@@ -64,8 +65,10 @@ class GraphQuota:
         self._cond = threading.Condition()
         self._remaining: int | None = None  # None: not known in this window
         self._resets_at: float | None = None
+        self._quota = QUOTA  # what a new window allows: the default until answers show it
         self._in_flight = 0
         self._paced = True  # until an answer comes without quota headers
+        self._seen = False  # whether an answer has shown the quota
 
     def acquire(self) -> bool:
         """Wait until a query may go within the quota (True), or `max_wait` seconds (False); it goes."""
@@ -89,7 +92,8 @@ class GraphQuota:
             quota = reading(headers)
             if quota is not None:
                 remaining, resets_after = quota
-                self._paced = True
+                self._quota = remaining + 1 if not self._seen else max(self._quota, remaining + 1)
+                self._paced = self._seen = True
                 if self._remaining is None or remaining < self._remaining:
                     self._remaining, self._resets_at = remaining, self.clock() + resets_after
             elif headers is not None:
@@ -99,9 +103,10 @@ class GraphQuota:
     def _may_send(self) -> bool:
         if self._resets_at is not None and self.clock() >= self._resets_at:  # a new window
             self._remaining = self._resets_at = None
-        if self._remaining is None:
-            return self._in_flight == 0 or not self._paced
-        return self._remaining - self._in_flight > 0
+        if not self._paced:
+            return True
+        allowed = self._quota if self._remaining is None else self._remaining
+        return allowed - self._in_flight > 0
 
 
 class QuotaPolicy(HTTPPolicy):
