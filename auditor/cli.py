@@ -23,6 +23,7 @@ from auditor.engine import (
     select_rules,
 )
 from auditor.engine.rule import Severity
+from auditor.input.collect import sources
 from auditor.input.importer import load_snapshot
 from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
@@ -222,7 +223,7 @@ SubscriptionOpt = Annotated[Optional[list[str]], typer.Option("--subscription", 
 AllSubsOpt = Annotated[bool, typer.Option("--all-subscriptions", help="Every subscription the identity can see.")]
 TenantOpt = Annotated[Optional[list[str]], typer.Option("--tenant", help="Tenant id: read its subscriptions with a credential bound to it (repeatable).")]
 MgmtGroupOpt = Annotated[Optional[list[str]], typer.Option("--management-group", help="Management group name: its subscriptions, found with Resource Graph (repeatable).")]
-SourceOpt = Annotated[str, typer.Option("--source", help="arm: network client per subscription; graph: Azure Resource Graph (large estates).")]
+SourceOpt = Annotated[str, typer.Option("--source", help=sources.help_text())]
 CloudOpt = Annotated[str, typer.Option("--cloud", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")]
 ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Requests in flight, across subscriptions and list calls.")]
 RecordOpt = Annotated[Optional[Path], typer.Option("--record", help="Record the HTTP interactions to this cassette (secrets scrubbed).")]
@@ -238,8 +239,8 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     from auditor.input.collect import CollectScope
     from auditor.input.collect.runner import run_collection
 
-    if source not in ("arm", "graph"):  # checked here too: --demo would otherwise look for a cassette first
-        fail(f"--source must be arm or graph, not {source!r}")
+    if source not in sources.SOURCES:  # checked here too: --demo would otherwise look for a cassette first
+        fail(f"--source must be {sources.choices()}, not {source!r}")
     scope = CollectScope(subscriptions=_split(subscription), all_subscriptions=all_subscriptions,
                          tenants=_split(tenant), management_groups=_split(management_group))
     if scope.is_empty() and not demo:

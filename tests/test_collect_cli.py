@@ -105,3 +105,29 @@ def test_a_format_typo_stops_before_anything_is_read(tmp_path, command):
     assert done.stderr.strip().splitlines() == ["vnet-audit: error: unknown --format htm; choose from json, html, csv, "
                                                 "csv-excel, sarif, md"]
     assert not (tmp_path / "out").exists()
+
+
+SOURCE_HELP = """
+import json, typer.main
+{setup}
+from auditor.cli import app
+command = typer.main.get_command(app)
+print(json.dumps({{name: next(p.help for p in command.commands[name].params if p.name == "source")
+                  for name in ("scan", "collect")}}))
+"""
+
+
+def source_help(setup: str = "") -> dict[str, list[str]]:
+    """The names `--source` help lists, per command (in a fresh interpreter: the help is made at import)."""
+    result = subprocess.run([sys.executable, "-c", SOURCE_HELP.format(setup=setup)], capture_output=True, text=True,
+                            timeout=120, check=True)
+    return {command: [entry.split(":")[0].strip() for entry in text.rstrip(".").split(";")]
+            for command, text in json.loads(result.stdout).items()}
+
+
+def test_source_help_lists_exactly_the_sources_table():
+    from auditor.input.collect.sources import SOURCES
+
+    assert source_help() == {"scan": list(SOURCES), "collect": list(SOURCES)}
+    added = "import auditor.input.collect.sources as s; s.SOURCES['csv'] = s.Source('x', 'offline')"
+    assert source_help(added)["scan"] == [*SOURCES, "csv"]  # read from the table, not written twice

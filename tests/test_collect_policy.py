@@ -101,3 +101,37 @@ def test_clouds_come_from_the_sdk():
 
     with pytest.raises(InputError, match="unknown cloud 'AzureGermanCloud'"):
         cloud("AzureGermanCloud")
+
+
+def _policies(client) -> list:
+    return [getattr(p, "_policy", p) for p in client._client._pipeline._impl_policies]
+
+
+def test_a_retry_after_is_waited_for_but_never_unbounded():
+    from azure.core.pipeline import PipelineResponse
+    from azure.core.rest import HttpRequest
+
+    from auditor.input.collect.policies import RETRY_AFTER_MAX, BoundedRetryPolicy
+
+    class Answer:
+        def __init__(self, retry_after):
+            self.headers = {"Retry-After": retry_after}
+
+    network = ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": Wire()})).network(StaticTokenCredential(), SUB)
+    assert any(isinstance(p, BoundedRetryPolicy) for p in _policies(network))
+    retry = BoundedRetryPolicy(**client_kwargs())
+    answer = lambda value: PipelineResponse(HttpRequest("GET", "https://x"), Answer(value), None)
+    assert retry.get_retry_after(answer("7")) == 7
+    assert retry.get_retry_after(answer("86400")) == RETRY_AFTER_MAX
+
+
+def test_each_identity_has_its_own_resource_graph_quota():
+    from auditor.input.collect.quota import QuotaPolicy
+
+    arm = ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": Wire()}))
+    first, second = (arm.graph(StaticTokenCredential()) for _ in range(2))
+    quotas = [[p for p in _policies(client) if isinstance(p, QuotaPolicy)] for client in (first, second)]
+    assert [len(q) for q in quotas] == [1, 1] and quotas[0][0].quota is not quotas[1][0].quota
+    names = [type(p).__name__ for p in _policies(first)]
+    assert names.index("QuotaPolicy") > names.index("BoundedRetryPolicy")  # a retry waits for the quota too
+    assert not any(isinstance(p, QuotaPolicy) for p in _policies(arm.network(StaticTokenCredential(), SUB)))

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import gc
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakearm import FakeArm  # noqa: E402
-
-from auditor.input.collect import CollectScope, collect  # noqa: E402
-from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
-from auditor.input.collect.orchestrator import _session  # noqa: E402
+from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.session import http_session
+from fakes.fakearm import FakeArm
 
 ARM = "https://management.azure.com/subscriptions/s/providers/Microsoft.Network/virtualNetworks?api-version=1"
 
@@ -33,7 +29,7 @@ def environment(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("url", [ARM, "https://login.internal/token", "http://169.254.169.254/metadata"])
 def test_settings_match_what_requests_computes(environment, url):
-    plain, cached = requests.Session(), _session(4)
+    plain, cached = requests.Session(), http_session(4)
     expected = plain.merge_environment_settings(url, {}, None, True, None)
     assert cached.merge_environment_settings(url, {}, None, True, None) == expected
     assert cached.merge_environment_settings(url, {}, None, True, None) == expected  # from the cache
@@ -44,7 +40,7 @@ def test_settings_match_what_requests_computes(environment, url):
 
 
 def test_the_environment_is_read_once_per_host_and_settings(environment, monkeypatch):
-    session = _session(4)
+    session = http_session(4)
     calls = []
     original = requests.Session.merge_environment_settings
     monkeypatch.setattr(requests.Session, "merge_environment_settings",
@@ -57,7 +53,7 @@ def test_the_environment_is_read_once_per_host_and_settings(environment, monkeyp
 
 
 def test_callers_cannot_change_the_cached_answer(environment):
-    session = _session(4)
+    session = http_session(4)
     first = session.merge_environment_settings(ARM, {}, None, True, None)
     first["verify"] = False
     assert session.merge_environment_settings(ARM, {}, None, True, None)["verify"] == environment

@@ -1,6 +1,6 @@
 """Faults, paging and timeouts through the real collector and SDK clients, against a loopback fake ARM.
 
-The fake server (tests/fakearm.py) serves a synthetic estate over HTTPS on 127.0.0.1 and
+The fake server (fakes/fakearm.py) serves a synthetic estate over HTTPS on 127.0.0.1 and
 injects 403, 429 + Retry-After, repeated 500s and hangs per subscription, path or page.
 Unlike cassette replay, the SDK really waits, times out and retries here.
 """
@@ -8,21 +8,17 @@ Unlike cassette replay, the SDK really waits, times out and retries here.
 from __future__ import annotations
 
 import json
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakearm import FakeArm, Fault  # noqa: E402
-
-from auditor.input.collect import CollectScope, collect  # noqa: E402
-from auditor.input.collect.auth import StaticTokenCredential  # noqa: E402
-from auditor.input.synthetic import build_estate, guid, snapshot_from_spec  # noqa: E402
-from auditor.model.ids import subscription_of  # noqa: E402
-from auditor.model.snapshot import CoverageStatus, to_builtins  # noqa: E402
+from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.synthetic import build_estate, guid, snapshot_from_spec
+from auditor.model.ids import subscription_of
+from auditor.model.snapshot import CoverageStatus, to_builtins
+from fakes.fakearm import FakeArm, Fault
 
 SUBS = ["prod", "dev", "shared"]
 KINDS = ("virtual_networks", "network_security_groups", "route_tables",

@@ -10,7 +10,7 @@ Public API (stable; used by the CLI, the fake-ARM tests and the benchmark)::
         scope,
         credential,                  # any azure-core TokenCredential, or None for DefaultAzureCredential
                                      # (or a callable tenant_id -> credential, for --tenant)
-        source="arm",                # "arm" (network client per subscription) | "graph" (Resource Graph)
+        source="arm",                # a key of auditor.input.collect.sources.SOURCES: "arm" | "graph"
         cloud="AzureCloud",          # AzureCloud | AzureUSGovernment | AzureChinaCloud
         concurrency=16,              # parallel subscriptions, and parallel list calls inside one
         base_url_override=None,      # e.g. "https://127.0.0.1:8443" for a fake ARM endpoint
@@ -35,6 +35,15 @@ cassettes from a topology description: `python -m auditor.input.collect.generate
 
 from __future__ import annotations
 
-from auditor.input.collect.orchestrator import CollectScope, collect
+from typing import Any
 
 __all__ = ["CollectScope", "collect"]
+
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use: the sources table (and the CLI's help) must not import the Azure SDK."""
+    if name in __all__:
+        from auditor.input.collect import orchestrator
+
+        return getattr(orchestrator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ Each is built by the SDK's own request builder (the one the typed list method ca
 through the client's pipeline by `raw.pages`, which keeps the JSON (see auditor.input.collect.raw).
 Clients are made once per credential (tenant) and kind: they share the HTTP session, and
 their authentication policy asks the credential for a token once, not once per subscription.
+A Resource Graph client (one per credential, i.e. per user) paces its queries by the user's quota.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 from auditor.input.collect import raw
 from auditor.input.collect.calls import Call, Sink
+from auditor.input.collect.policies import retry_policy
+from auditor.input.collect.quota import QuotaPolicy
 from auditor.model.ids import resource_group_of
 
 #: resource type -> (scope name, network request builder) for types without a subscription-wide list
@@ -59,7 +62,8 @@ class ArmClients:
 
     def _common(self) -> dict:
         return {"base_url": self.base_url or self.cloud.resource_manager, "cloud_setting": self.cloud.setting,
-                "credential_scopes": list(self.cloud.credential_scopes), **self.kwargs}
+                "credential_scopes": list(self.cloud.credential_scopes), "retry_policy": retry_policy(self.kwargs),
+                **self.kwargs}
 
     def shared(self, kind: str, credential: Any) -> Any:
         """One client of `kind` (network, resources, subscriptions, graph) per credential, made on first use."""
@@ -88,7 +92,9 @@ class ArmClients:
     def graph(self, credential: Any) -> Any:
         from azure.mgmt.resourcegraph import ResourceGraphClient
 
-        return ResourceGraphClient(credential, **self._common())
+        common = self._common()
+        common["per_retry_policies"] = [*common.get("per_retry_policies", []), QuotaPolicy()]
+        return ResourceGraphClient(credential, **common)
 
 
 def _drain(items: Any, sink: Sink) -> None:
@@ -129,3 +135,8 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
 
     return [*(listing(scope, builder) for scope, builder in SUBSCRIPTION_LISTS.items()),
             Call("resources", [sid], typed_resources)]
+
+
+def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str], page_size: int | None = None) -> list[Call]:
+    """Every subscription's calls (ARM lists take no page size: `page_size` is for Resource Graph)."""
+    return [call for sid in subscription_ids for call in subscription_calls(clients, credential, sid)]

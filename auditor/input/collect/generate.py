@@ -159,11 +159,12 @@ class _Generator:
                 c.get(f"/subscriptions/{sid}", self.public(self.subs[sid.lower()]), api=API["subscriptions"])
 
     def read_order(self) -> list[list[str]]:
-        """The subscription batches collect() reads: explicit ones first, then each listing's new ones."""
-        batches, seen = [], set()
+        """The subscription groups collect() reads: explicit ones first, then each listing's new ones
+        (sorted, as collect() reads them once discovery is done)."""
+        groups, seen = [], set()
         explicit = list(dict.fromkeys(s.lower() for s in self.scope.subscriptions))
         if explicit:
-            batches.append(explicit)
+            groups.append(explicit)
             seen.update(explicit)
         by_key: dict[str | None, list[str]] = {}
         for key, sids in self.listings():
@@ -171,13 +172,13 @@ class _Generator:
                 if sid.lower() not in seen:
                     seen.add(sid.lower())
                     by_key.setdefault(key, []).append(sid.lower())
-        return batches + list(by_key.values())
+        return groups + [sorted(sids) for sids in by_key.values()]
 
     def arm(self) -> Cassette:
         c = Cassette(self.base)
         self.discovery(c)
-        for batch in self.read_order():
-            for sid in batch:
+        for group in self.read_order():
+            for sid in group:
                 self.arm_subscription(c, sid)
         return c
 
@@ -206,7 +207,7 @@ class _Generator:
     def graph(self) -> Cassette:
         c = Cassette(self.base)
         self.discovery(c)
-        for batch in self.read_order():
+        for batch in (b for group in self.read_order() for b in graph.batches(group)):
             rows = []
             for sid in batch:
                 if self.forbidden(sid):

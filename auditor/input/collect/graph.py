@@ -1,4 +1,5 @@
-"""The Resource Graph source: one query over up to 1000 subscriptions at a time, paged by $skipToken.
+"""The Resource Graph source: the subscriptions split into a few batches queried in parallel,
+each paged by $skipToken, all paced by the user's query quota (auditor.input.collect.quota).
 
 Request: POST /providers/Microsoft.ResourceGraph/resources (the only POST the read-only
 policy lets through), body {subscriptions, query, options: {resultFormat: objectArray, $top, $skipToken}}.
@@ -7,13 +8,22 @@ Rows are REST-shaped resources plus Graph columns; they go through the same norm
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
 
 from auditor.input.collect import raw
 from auditor.input.collect.calls import Call, Sink
 
-BATCH = 1000  # Resource Graph's limit of subscriptions per query
+if TYPE_CHECKING:
+    from auditor.input.collect.arm import ArmClients
+
 PAGE = 1000  # Resource Graph's maximum $top
+# Batches: every page is one query of the user's quota (15 per 5 s by default), so subscriptions are
+# split only as far as parallel chains of pages help. Azure's throttling guidance recommends groups
+# of fewer than 300 subscriptions (the API takes 1000); a few chains already use a window's quota.
+MAX_BATCH = 250
+MIN_BATCH = 20  # a small estate stays one query
+PARALLEL = 8  # batches when there are enough subscriptions; also the pool threads they may hold
 
 TYPES = (
     "microsoft.network/virtualnetworks",
@@ -64,14 +74,22 @@ def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = No
     return ItemPaged(get_next, extract_data)
 
 
-def batch_calls(client: Any, subscription_ids: list[str], page_size: int = PAGE) -> list[Call]:
-    """One call per batch of subscriptions (each a chain of pages)."""
+def batches(subscription_ids: list[str]) -> list[list[str]]:
+    """The subscriptions in consecutive batches of near-equal size, one query (chain of pages) each."""
+    n = len(subscription_ids)
+    count = max(math.ceil(n / MAX_BATCH), min(PARALLEL, math.ceil(n / MIN_BATCH)), 1)
+    size = max(math.ceil(n / count), 1)
+    return [subscription_ids[start:start + size] for start in range(0, n, size)]
+
+
+def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str], page_size: int | None = None) -> list[Call]:
+    """One call per batch of subscriptions read with one credential; `page_size` is the query's $top."""
+    client = clients.shared("graph", credential)
     calls = []
-    for start in range(0, len(subscription_ids), BATCH):
-        batch = subscription_ids[start:start + BATCH]
+    for batch in batches(subscription_ids):
 
         def run(sink: Sink, batch: list[str] = batch) -> None:
-            for row in query_pages(client, QUERY, subscriptions=batch, top=page_size):
+            for row in query_pages(client, QUERY, subscriptions=batch, top=page_size or PAGE):
                 sink(_row(row))
 
         calls.append(Call("resourceGraph", batch, run))

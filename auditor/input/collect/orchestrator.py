@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 import getpass
 import queue
 import threading
-import urllib.parse
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from auditor import __version__
+from auditor.errors import InputError
+from auditor.gc_pause import gc_paused
+from auditor.input.builder import SnapshotBuilder
 from auditor.input.collect import arm, graph, raw
 from auditor.input.collect.auth import Cloud, credential_factory, identity_of
 from auditor.input.collect.auth import cloud as cloud_named
@@ -24,8 +24,8 @@ from auditor.input.collect.errors import (
     login_hint,
 )
 from auditor.input.collect.policies import client_kwargs
-from auditor.errors import InputError
-from auditor.input.builder import SnapshotBuilder
+from auditor.input.collect.session import http_session
+from auditor.input.collect.sources import SOURCES, choices
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     CollectionError,
@@ -70,7 +70,7 @@ class _Run:
         kwargs = dict(transport_kwargs or {})
         self.page_size = int(kwargs.pop("graph_page_size", graph.PAGE))
         if "transport" not in kwargs and "session" not in kwargs:
-            kwargs.update(session=_session(self.concurrency), session_owner=False)
+            kwargs.update(session=http_session(self.concurrency), session_owner=False)
         self.clients = arm.ArmClients(cloud, base_url, client_kwargs(kwargs))
         self.found = Found()
         self.tenant_of: dict[str, str | None] = {}  # subscription -> tenant whose credential reads it
@@ -149,17 +149,13 @@ class _Run:
 
     # -- reading --------------------------------------------------------------------
     def read_calls(self, subscription_ids: list[str]) -> list[Call]:
-        calls: list[Call] = []
-        if self.source == "graph":
-            by_tenant: dict[str | None, list[str]] = {}
-            for sid in subscription_ids:
-                by_tenant.setdefault(self.tenant_of.get(sid), []).append(sid)
-            for tenant, sids in by_tenant.items():
-                calls += graph.batch_calls(self.clients.shared("graph", self.credentials(tenant)), sids, self.page_size)
-        else:
-            for sid in subscription_ids:
-                calls += arm.subscription_calls(self.clients, self.credentials(self.tenant_of.get(sid)), sid)
-        return calls
+        """The source's calls, for the subscriptions of each credential (tenant)."""
+        reader = SOURCES[self.source].load()
+        by_tenant: dict[str | None, list[str]] = {}
+        for sid in subscription_ids:
+            by_tenant.setdefault(self.tenant_of.get(sid), []).append(sid)
+        return [call for tenant, sids in by_tenant.items()
+                for call in reader.read_calls(self.clients, self.credentials(tenant), sids, self.page_size)]
 
     # -- the loop -------------------------------------------------------------------
     def run(self) -> Snapshot:
@@ -168,7 +164,8 @@ class _Run:
         for sid in explicit:
             self.coverage[sid] = _Coverage()
         discovery = self.discovery_calls()
-        first = discovery + self.explicit_calls() + self.read_calls(explicit)
+        # reads first: the pool takes calls in order, and a Graph batch is a long chain of pages
+        first = discovery + self.read_calls(explicit) + self.explicit_calls()
         self.progress("subscriptions", total=len(explicit))
         normalizer = threading.Thread(target=self.normalize_incoming, name="collect-normalize", daemon=True)
         normalizer.start()
@@ -279,31 +276,6 @@ class _Run:
         return builder.build(metadata)
 
 
-def _session(concurrency: int) -> Any:
-    import requests
-
-    class Session(requests.Session):
-        """requests re-reads the proxy and CA-bundle environment on every request (~0.25 ms each);
-        the answer depends only on the URL's scheme and host and the request's settings: keep it."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.environment: dict = {}
-
-        def merge_environment_settings(self, url, proxies, stream, verify, cert):  # noqa: ANN001
-            parts = urllib.parse.urlsplit(url)
-            key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
-            if key not in self.environment:
-                self.environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            return dict(self.environment[key])
-
-    session = Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=concurrency)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
 def _user() -> str | None:
     try:
         return getpass.getuser()
@@ -315,24 +287,11 @@ def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm",
             concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
             progress: Progress | None = None) -> Snapshot:
     """Read the scope's network resources into a snapshot. See the package docstring."""
-    if source not in ("arm", "graph"):
-        raise InputError(f"unknown source {source!r}; choose arm or graph")
+    if source not in SOURCES:
+        raise InputError(f"unknown source {source!r}; choose {choices()}")
     if scope.is_empty():
         raise InputError("nothing to scan: give --subscription, --all-subscriptions, --tenant or --management-group")
     run = _Run(CollectScope(list(scope.subscriptions), scope.all_subscriptions, list(scope.tenants), list(scope.management_groups)),
                credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs, progress)
-    with _gc_paused():
+    with gc_paused():
         return run.run()
-
-
-@contextmanager
-def _gc_paused():
-    """Collection only allocates (JSON pages, then models that live on): the cyclic GC would rescan the
-    growing heap again and again for nothing (it tripled the time to normalize 100 x 20 VNets)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -1,7 +1,8 @@
 """Pipeline settings shared by every SDK client: read-only guard, retries, timeouts.
 
 Retries, backoff, Retry-After and 5xx handling are azure-core's RetryPolicy, configured
-through the standard client keywords (retry_total, retry_backoff_factor, ...).
+through the standard client keywords (retry_total, retry_backoff_factor, ...); the one
+change is that a Retry-After longer than RETRY_AFTER_MAX is cut to it (every wait bounded).
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 
 #: The one write-shaped call allowed: a Resource Graph query (it reads).
 GRAPH_QUERY_PATH = re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE)
+
+#: The longest Retry-After waited for (ARM and Resource Graph ask for seconds, not minutes).
+RETRY_AFTER_MAX = 120.0
 
 #: Defaults; any of them can be overridden with `transport_kwargs`.
 DEFAULT_CLIENT_KWARGS: dict[str, Any] = {
@@ -59,3 +63,16 @@ def client_kwargs(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     extra = list(kwargs.pop("per_retry_policies", None) or [])
     kwargs["per_retry_policies"] = [ReadOnlyPolicy(), *extra]
     return kwargs
+
+
+class BoundedRetryPolicy(RetryPolicy):
+    """azure-core's RetryPolicy, but a Retry-After never makes it wait longer than RETRY_AFTER_MAX."""
+
+    def get_retry_after(self, response: PipelineResponse) -> float | None:
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, RETRY_AFTER_MAX)
+
+
+def retry_policy(kwargs: dict[str, Any]) -> BoundedRetryPolicy:
+    """A retry policy for one client (a policy instance belongs to one pipeline)."""
+    return BoundedRetryPolicy(**kwargs)

@@ -12,8 +12,13 @@ and `base_url=server.base_url`):
     GET  /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}[/{child}]
     POST /providers/Microsoft.ResourceGraph/resources   (type filters read from the KQL; $top/$skipToken)
     GET  /_fake/log                                   (the request log, for a server in another process)
+    GET  /_fake/settings?latency=0&graph_quota=15&graph_window=5   (change them; starts a new quota window)
 
-Lists page with `nextLink` (`page_size`). Faults are added per subscription or path:
+Lists page with `nextLink` (`page_size`). Resource Graph queries (each page is one) count against
+one user quota, `graph_quota` per `graph_window` seconds (Azure's documented default, 15 per 5 s):
+every answer carries x-ms-user-quota-remaining and x-ms-user-quota-resets-after (hh:mm:ss, rounded
+up), and a query over the quota gets 429 with Retry-After. `graph_peak` is the most queries ever in
+flight at once. Faults are added per subscription or path:
 
     server.add_fault(Fault("status", status=403, subscription=sub_id))
     server.add_fault(Fault("status", status=429, retry_after=0.2, times=1, path="virtualNetworks"))
@@ -22,7 +27,7 @@ Lists page with `nextLink` (`page_size`). Faults are added per subscription or p
     server.add_fault(Fault("latency", seconds=0.05))                   # on top of `latency`
 
 The server binds loopback only, bounds its connection threads, and shuts itself down
-after `lifetime` seconds even if nobody calls stop().
+after `lifetime` seconds even if nobody calls stop(). In its own process: `python -m fakes.fakearm`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import base64
 import datetime
 import ipaddress
 import json
+import math
 import re
 import socket
 import ssl
@@ -49,6 +55,9 @@ from auditor.model.ids import norm_id, resource_group_of
 NETWORK_LISTS = ("virtualnetworks", "networksecuritygroups", "routetables")
 RG_LISTS = ("virtualnetworkgateways", "localnetworkgateways", "connections")
 _SUB_KEYS = ("coverage", "error", "error_code", "fault")  # synthetic hints, not Azure fields
+GRAPH_QUOTA, GRAPH_WINDOW = 15, 5.0  # Azure Resource Graph's documented default user quota
+GRAPH_THROTTLED = {"error": {"code": "RateLimiting", "message": "Too many queries: the user's Resource Graph "
+                             "quota is used up. Please retry after '{retry_after}' seconds."}}
 
 ERRORS = {
     400: ("BadRequest", "The request is invalid."),
@@ -199,6 +208,21 @@ def _generic(resource: dict) -> dict:
 _TYPE_RE = re.compile(r"microsoft\.network/[a-z]+", re.IGNORECASE)
 
 
+def _scope(method: str, path: str, body: bytes) -> tuple[dict | None, list[str], set[str]]:
+    """(the JSON body of a POST, the path's parts, the subscriptions in the path or a Graph query)."""
+    request = None
+    if method == "POST" and body:
+        try:
+            request = json.loads(body)
+        except ValueError:
+            request = None
+    parts = [p for p in path.split("/") if p]
+    subs = {parts[1].lower()} if len(parts) > 1 and parts[0].lower() == "subscriptions" else set()
+    if request and isinstance(request.get("subscriptions"), list):
+        subs |= {str(s).lower() for s in request["subscriptions"]}
+    return request, parts, subs
+
+
 # -- the server ----------------------------------------------------------------------------
 
 class _Server(ThreadingHTTPServer):
@@ -305,7 +329,8 @@ class FakeArm:
 
     def __init__(self, estate: SyntheticEstate | dict, *, page_size: int = 50, latency: float = 0.0,
                  max_connections: int = 512, idle_timeout: float = 10.0, lifetime: float = 600.0,
-                 graph_page_size: int = 1000, quota: int = 12000):
+                 graph_page_size: int = 1000, quota: int = 12000,
+                 graph_quota: int | None = GRAPH_QUOTA, graph_window: float = GRAPH_WINDOW):
         self.estate = Estate(estate if isinstance(estate, SyntheticEstate) else build_estate(estate))
         self.page_size = page_size
         self.graph_page_size = graph_page_size
@@ -318,6 +343,9 @@ class FakeArm:
         self._graph_rows: dict[tuple, list[dict]] = {}
         self._responses: dict[tuple, tuple[int, bytes]] = {}
         self._quota = quota
+        self.graph_quota, self.graph_window = graph_quota, graph_window  # None: no quota, no headers
+        self._window_end, self._window_used = 0.0, 0
+        self.graph_in_flight = self.graph_peak = 0
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._dir = tempfile.TemporaryDirectory(prefix="fakearm-")
@@ -401,24 +429,67 @@ class FakeArm:
             remaining = 0 if status == 429 else self._quota
         return {"x-ms-ratelimit-remaining-subscription-reads": str(remaining)}
 
+    # -- Resource Graph's user quota ------------------------------------------------------------
+    def settings(self, params: dict) -> dict:
+        """Change latency and the Graph quota (`none`: no quota); a new quota window starts."""
+        with self._lock:
+            if "latency" in params:
+                self.latency = float(params["latency"])
+            if "graph_quota" in params:
+                quota = params["graph_quota"]
+                self.graph_quota = None if quota.lower() == "none" else int(quota)
+            if "graph_window" in params:
+                self.graph_window = float(params["graph_window"])
+            self._window_end, self._window_used, self.graph_peak = 0.0, 0, 0
+            return {"latency": self.latency, "graph_quota": self.graph_quota, "graph_window": self.graph_window}
+
+    def _graph_quota(self) -> tuple[dict, int | None]:
+        """Count one query against the user's quota: (quota headers, Retry-After seconds if refused)."""
+        if self.graph_quota is None:
+            return {}, None
+        with self._lock:
+            now = time.monotonic()
+            if now >= self._window_end:  # a window starts with the first query after the last one ended
+                self._window_end, self._window_used = now + self.graph_window, 0
+            refused = self._window_used >= self.graph_quota
+            self._window_used += not refused
+            remaining, left = self.graph_quota - self._window_used, math.ceil(self._window_end - now)
+        headers = {"x-ms-user-quota-remaining": str(remaining),
+                   "x-ms-user-quota-resets-after": f"{left // 3600:02d}:{left // 60 % 60:02d}:{left % 60:02d}"}
+        return headers, (left if refused else None)
+
     # -- routing ------------------------------------------------------------------------------
     def respond(self, method: str, path: str, query: str, body: bytes):
         """(status or None for a hang, payload, headers, subscription, fault kind)."""
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-        request = None
-        if method == "POST" and body:
-            try:
-                request = json.loads(body)
-            except ValueError:
-                request = None
-        parts = [p for p in path.split("/") if p]
-        subs = {parts[1].lower()} if len(parts) > 1 and parts[0].lower() == "subscriptions" else set()
-        if request and isinstance(request.get("subscriptions"), list):
-            subs |= {str(s).lower() for s in request["subscriptions"]}
-        sub = ",".join(sorted(subs)) or None  # several for a Resource Graph batch
         if path == "/_fake/log":
             since = int(params.get("since") or 0)
             return 200, {"requests": [vars(r) for r in list(self.requests)[since:]]}, {}, None, None
+        if path == "/_fake/settings":
+            return 200, self.settings(params), {}, None, None
+        if not (method == "POST" and path.lower().endswith("microsoft.resourcegraph/resources")):
+            return self._answer(method, path, query, body, params)
+        with self._lock:
+            self.graph_in_flight += 1
+            self.graph_peak = max(self.graph_peak, self.graph_in_flight)
+        try:
+            quota, retry_after = self._graph_quota()
+            if retry_after is not None:
+                if self.latency:
+                    self._stopped.wait(self.latency)
+                message = GRAPH_THROTTLED["error"]["message"].format(retry_after=retry_after)
+                sub = ",".join(sorted(_scope(method, path, body)[2])) or None
+                return (429, {"error": {**GRAPH_THROTTLED["error"], "message": message}},
+                        {**quota, "Retry-After": str(retry_after)}, sub, "quota")
+            status, payload, headers, sub, fault = self._answer(method, path, query, body, params)
+            return status, payload, {**headers, **quota}, sub, fault
+        finally:
+            with self._lock:
+                self.graph_in_flight -= 1
+
+    def _answer(self, method: str, path: str, query: str, body: bytes, params: dict):
+        request, parts, subs = _scope(method, path, body)
+        sub = ",".join(sorted(subs)) or None  # several for a Resource Graph batch
         if self.latency:
             self._stopped.wait(self.latency)
         fault = self._take_fault(path, query, subs)
@@ -541,12 +612,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--max-connections", type=int, default=1024)
     parser.add_argument("--lifetime", type=float, default=900.0)
+    parser.add_argument("--graph-quota", default=str(GRAPH_QUOTA), help="queries per window, or none")
+    parser.add_argument("--graph-window", type=float, default=GRAPH_WINDOW)
     args = parser.parse_args(argv)
     import yaml
 
     spec = yaml.safe_load(Path(args.spec).read_text())
-    fake = FakeArm(spec, latency=args.latency, page_size=args.page_size,
-                   max_connections=args.max_connections, lifetime=args.lifetime).start()
+    quota = None if args.graph_quota.lower() == "none" else int(args.graph_quota)
+    fake = FakeArm(spec, latency=args.latency, page_size=args.page_size, max_connections=args.max_connections,
+                   lifetime=args.lifetime, graph_quota=quota, graph_window=args.graph_window).start()
     print(json.dumps({"base_url": fake.base_url, "ca_file": fake.ca_file}), flush=True)
     try:
         while sys.stdin.read(1):
