@@ -89,7 +89,7 @@ def test_a_missing_directory_names_the_destination(tmp_path):
     assert raised.value.filename == str(target) and raised.value.errno == errno.ENOENT
 
 
-def test_disk_full_during_evaluate_is_one_line_exit_2_and_the_old_findings_stay(tmp_path, capsys, monkeypatch):
+def test_disk_full_in_evaluate_is_one_line_exit_2_and_the_old_findings_stay(tmp_path, capsys, monkeypatch):
     findings = tmp_path / "findings.json"
     code, err = run(capsys, monkeypatch, "evaluate", VNETS, "-o", findings)
     assert code == 0, err
