@@ -98,7 +98,7 @@ DISGUISED = [
     ("\u00a0\uff1d1", "'\u00a0\uff1d1"),
     ("\ufe66 small equals", "'\ufe66 small equals"),
 ]
-HARMLESS = [" vnet-1", "\u200bvnet", "\u00a0hub", "vnet=1", "a+b", "10.0.0.0/16", "＝".join(["a", "b"]), "", " "]
+HARMLESS = [" vnet-1", "\u200bvnet", "\u00a0hub", "vnet=1", "a+b", "10.0.0.0/16", "a\uff1db", "", " "]
 
 
 @pytest.mark.parametrize("value, expected", DISGUISED)

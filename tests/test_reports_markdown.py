@@ -87,7 +87,8 @@ def test_azure_text_is_shown_as_text(value, expected):
 def test_names_and_messages_in_the_findings_table_are_inert(value, expected):
     f = Finding(rule_id="PEER001", severity="high", title="t", resource_id="/x/a", resource_name=value,
                 message=value, remediation="r", fingerprint="f")
-    row = [line for line in markdown_report.render(Evaluation(findings=[f])).splitlines() if "PEER001" in line][0]
+    text = markdown_report.render(Evaluation(findings=[f]))
+    row = [line for line in text.splitlines() if "PEER001" in line][0]
     assert row == f"| 🟧 high | PEER001 | {expected} | {expected} |"
 
 
