@@ -355,7 +355,9 @@ def schema(
     """Print the snapshot's JSON Schema."""
     text = json.dumps(Snapshot.json_schema(), indent=2) + "\n"
     if output:
-        output.write_text(text, encoding="utf-8")
+        from auditor.outputs import write_atomic
+
+        write_atomic(output, text.encode("utf-8"))
     else:
         typer.echo(text, nl=False)
 

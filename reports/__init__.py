@@ -13,6 +13,7 @@ import typer
 
 from auditor.engine import Evaluation
 from auditor.model.snapshot import Snapshot
+from auditor.outputs import write_atomic
 
 Render = Callable[[Evaluation, Snapshot | None], str]
 
@@ -69,6 +70,6 @@ def write_outputs(result: Evaluation, snapshot: Snapshot | None, formats: list[s
     for fmt in formats:
         name, render = WRITERS[fmt]
         target = output / name if as_dir else output
-        target.write_text(render(result, snapshot), encoding="utf-8", newline="")  # bytes as rendered (CSV is CRLF)
+        write_atomic(target, render(result, snapshot).encode("utf-8"))  # bytes as rendered (CSV is CRLF)
         written.append(target)
     return written

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 
 from auditor.engine import Evaluation
@@ -18,7 +20,22 @@ BOM = "\ufeff"
 
 def neutralise(value: str) -> str:
     """Prefix a would-be formula with a single quote so Excel/LibreOffice show it as text."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return "'" + value if looks_like_formula(value) else value
+
+
+def looks_like_formula(value: str) -> bool:
+    """True when the first visible character starts a formula.
+
+    Spreadsheets skip leading spaces and invisible characters (zero-width, BOM, bidi marks),
+    and read full-width and other compatibility forms (＝, ﹢) as their ASCII originals."""
+    for char in value:
+        if char in FORMULA_START:
+            return True
+        if char.isascii() and not char.isspace():
+            return False  # the common case, without the Unicode lookups
+        if not (char.isspace() or unicodedata.category(char) == "Cf"):
+            return unicodedata.normalize("NFKC", char).startswith(FORMULA_START)
+    return False
 
 
 def frame(result: Evaluation) -> pd.DataFrame:

@@ -9,14 +9,18 @@ from auditor.model.snapshot import Snapshot
 from reports.common import SEVERITIES
 
 MAX_ROWS = 20
-_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_SPECIAL = re.compile(r"([\\`*_\[\]()|~#])")
+# GitHub links bare `scheme://` and `www.` text on its own; a zero-width joiner breaks the pattern
+_AUTOLINK = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*:(?=//)|\bwww(?=\.)")
+ZWJ = "\u200d"
 _ICON = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "info": "⬜"}
 
 
 def md(text: object) -> str:
-    """Azure values as inert Markdown text: no tables broken, links, markup or mentions."""
+    """Azure values as inert Markdown text: no tables broken, links (bare URLs too), markup or mentions."""
     s = _SPECIAL.sub(r"\\\1", str(text if text is not None else ""))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "&#64;")
+    s = _AUTOLINK.sub(lambda m: m.group(0) + ZWJ, s)
     return " ".join(s.split())
 
 

@@ -77,3 +77,38 @@ def test_bom_option_and_plain_utf8(tmp_path):
 
 def test_no_findings_still_has_the_header():
     assert csv_report.render(Evaluation()).strip() == ",".join(csv_report.COLUMNS)
+
+
+# Each variant -> the exact cell text: a quote in front of the value as it was.
+DISGUISED = [
+    (" =1+1", "' =1+1"),
+    ("   @SUM(A1)", "'   @SUM(A1)"),
+    ("\u00a0=cmd|' /C calc'!A0", "'\u00a0=cmd|' /C calc'!A0"),
+    ("\u200b=HYPERLINK(\"http://evil.example\")", "'\u200b=HYPERLINK(\"http://evil.example\")"),
+    ("\u200d+1", "'\u200d+1"),
+    ("\u2060-1", "'\u2060-1"),
+    ("\ufeff=1", "'\ufeff=1"),
+    ("\u202e@x", "'\u202e@x"),
+    ("\u3000\u200b =1", "'\u3000\u200b =1"),
+    ("\u000b=1", "'\u000b=1"),
+    ("\uff1dSUM(1)", "'\uff1dSUM(1)"),
+    ("\uff0b1", "'\uff0b1"),
+    ("\uff0d1", "'\uff0d1"),
+    ("\uff20SUM(1)", "'\uff20SUM(1)"),
+    ("\u00a0\uff1d1", "'\u00a0\uff1d1"),
+    ("\ufe66 small equals", "'\ufe66 small equals"),
+]
+HARMLESS = [" vnet-1", "\u200bvnet", "\u00a0hub", "vnet=1", "a+b", "10.0.0.0/16", "a\uff1db", "", " "]
+
+
+@pytest.mark.parametrize("value, expected", DISGUISED)
+def test_formulas_behind_spaces_invisible_or_full_width_characters_are_neutralised(value, expected):
+    assert csv_report.neutralise(value) == expected
+    row = rows(csv_report.render(Evaluation(findings=[finding(1, value)])))[0]
+    for column in ("title", "resource_name", "message", "remediation"):
+        assert row[column] == expected, column
+
+
+@pytest.mark.parametrize("value", HARMLESS)
+def test_values_without_a_leading_formula_character_are_untouched(value):
+    assert csv_report.neutralise(value) == value

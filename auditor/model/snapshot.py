@@ -28,6 +28,7 @@ import msgspec
 from msgspec import Struct, field
 
 from auditor.model.ids import norm_id, parent_id, subscription_of
+from auditor.outputs import write_atomic
 
 if TYPE_CHECKING:
     from auditor.model.index import SnapshotIndex
@@ -291,7 +292,7 @@ class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
         return msgspec.json.decode(text, type=cls)
 
     def write(self, path: Path) -> None:
-        Path(path).write_bytes(encode(self))
+        write_atomic(path, encode(self))
 
     @classmethod
     def json_schema(cls) -> dict:

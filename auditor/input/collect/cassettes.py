@@ -1,7 +1,7 @@
 """Record and replay a collection's HTTP interactions with vcrpy.
 
-* `recording(path)`: writes every request/response; Authorization headers, cookies,
-  tokens in bodies (access/refresh/id tokens), client secrets and client assertions are scrubbed.
+* `recording(path)`: writes every request/response with secrets scrubbed (`scrub`), and replaces
+  `path` only when the block is done, in one step.
 * `replaying(path)`: serves them back (no network); use `StaticTokenCredential`, which needs no login.
 
 Requests match on method, host-independent path (case-insensitive, as ARM is), the query
@@ -17,24 +17,21 @@ can slip past the cassette to the real network.
 from __future__ import annotations
 
 import json
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import vcr
+from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+from vcr.serialize import serialize
 
 from auditor.errors import InputError
+from auditor.input.collect.scrub import scrub_request, scrub_response
+from auditor.outputs import write_atomic
 
 #: the concurrency to collect with while vcrpy is active (see above)
 VCR_CONCURRENCY = 1
-SCRUBBED = "<scrubbed>"
-SECRET_FIELDS = ("access_token", "refresh_token", "id_token", "client_secret", "client_assertion", "assertion",
-                 "password", "token", "accessToken", "refreshToken", "idToken", "clientSecret")
-SECRET_HEADERS = ("authorization", "cookie", "set-cookie", "x-ms-client-secret", "x-identity-header", "secret")
-_FORM_SECRET = re.compile(r"(?i)\b(client_secret|client_assertion|assertion|refresh_token|password|code)=([^&\s]+)")
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 # -- matching -----------------------------------------------------------------------------
@@ -76,58 +73,24 @@ def match_graph_body(r1: Any, r2: Any) -> None:
 MATCH_ON = ("method", "arm_path", "arm_query", "graph_body")
 
 
-# -- scrubbing ----------------------------------------------------------------------------
-def _scrub_text(text: str) -> str:
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return _JWT.sub(SCRUBBED, _FORM_SECRET.sub(lambda m: f"{m.group(1)}={SCRUBBED}", text))
-    return json.dumps(_scrub_json(doc))
-
-
-def _scrub_json(doc: Any) -> Any:
-    if isinstance(doc, dict):
-        return {k: (SCRUBBED if k in SECRET_FIELDS and isinstance(v, str) else _scrub_json(v)) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_scrub_json(v) for v in doc]
-    if isinstance(doc, str):
-        return _JWT.sub(SCRUBBED, doc)
-    return doc
-
-
-def _scrub_body(body: Any) -> Any:
-    if body in (None, b"", ""):
-        return body
-    if isinstance(body, bytes):
-        try:
-            return _scrub_text(body.decode("utf-8")).encode("utf-8")
-        except UnicodeDecodeError:
-            return body
-    return _scrub_text(str(body))
-
-
-def scrub_request(request: Any) -> Any:
-    for name in list(request.headers):
-        if name.lower() in SECRET_HEADERS:
-            request.headers[name] = SCRUBBED
-    request.body = _scrub_body(request.body)
-    request.uri = _FORM_SECRET.sub(lambda m: f"{m.group(1)}={SCRUBBED}", request.uri)
-    return request
-
-
-def scrub_response(response: dict) -> dict:
-    headers = response.get("headers") or {}
-    for name in list(headers):
-        if name.lower() in SECRET_HEADERS:
-            headers[name] = [SCRUBBED]
-    body = response.get("body") or {}
-    if body.get("string"):
-        body["string"] = _scrub_body(body["string"])
-    return response
-
-
 # -- record / replay ----------------------------------------------------------------------
-def make_vcr(**overrides: Any) -> vcr.VCR:
+class AtomicPersister(FilesystemPersister):
+    """Cassettes written like every other output: whole or not at all (`write_atomic`)."""
+
+    @staticmethod
+    def save_cassette(cassette_path: Any, cassette_dict: dict, serializer: Any) -> None:
+        write_atomic(Path(cassette_path), serialize(cassette_dict, serializer).encode("utf-8"))
+
+
+class FreshPersister(AtomicPersister):
+    """Record from nothing: an earlier cassette at the path stays in place until the new one replaces it."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: Any, serializer: Any) -> Any:
+        raise CassetteNotFoundError()
+
+
+def make_vcr(persister: type[FilesystemPersister] = AtomicPersister, **overrides: Any) -> vcr.VCR:
     v = vcr.VCR(
         serializer="yaml",
         match_on=MATCH_ON,
@@ -139,6 +102,7 @@ def make_vcr(**overrides: Any) -> vcr.VCR:
     v.register_matcher("arm_path", match_path)
     v.register_matcher("arm_query", match_query)
     v.register_matcher("graph_body", match_graph_body)
+    v.register_persister(persister)
     return v
 
 
@@ -147,10 +111,10 @@ def recording(path: Path | str) -> Iterator[Any]:
     """Record every HTTP interaction inside the block to `path` (overwritten), scrubbed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
-    with make_vcr(record_mode="all").use_cassette(str(path)) as cassette:
+    with make_vcr(FreshPersister, record_mode="all").use_cassette(str(path)) as cassette:
         yield cassette
+    if not len(cassette):  # nothing recorded, so nothing saved: drop the old cassette as before
+        path.unlink(missing_ok=True)
 
 
 @contextmanager

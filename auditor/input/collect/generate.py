@@ -26,6 +26,7 @@ from auditor.input.collect import arm, graph
 from auditor.input.collect.orchestrator import CollectScope
 from auditor.input.synthetic import build_estate, guid
 from auditor.model.ids import norm_id, resource_group_of
+from auditor.outputs import write_atomic
 
 BASE = "https://management.azure.com"
 API = {"network": "2024-05-01", "resources": "2025-04-01", "subscriptions": "2022-12-01", "graph": "2021-03-01"}
@@ -85,7 +86,8 @@ class Cassette:
     def write(self, path: Path | str) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump({"interactions": self.interactions, "version": 1}, sort_keys=False, width=1000), encoding="utf-8")
+        text = yaml.safe_dump({"interactions": self.interactions, "version": 1}, sort_keys=False, width=1000)
+        write_atomic(path, text.encode("utf-8"))
         return path
 
 
