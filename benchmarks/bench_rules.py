@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import gc
 import json
 import pstats
@@ -27,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from auditor.engine import discover_rules, evaluate, select_rules  # noqa: E402
+from rule_timing import timed  # noqa: E402
 from auditor.model.snapshot import Snapshot  # noqa: E402
 
 TARGET_RATIO = 3.0
@@ -62,19 +62,6 @@ class GcClock:
 
     def reset(self):
         self.seconds, self.collections = 0.0, [0, 0, 0]
-
-
-def timed(rule, times: dict):
-    func = rule.func
-
-    def run(snapshot):
-        start = time.perf_counter()
-        try:
-            return list(func(snapshot))
-        finally:
-            times[rule.id] = time.perf_counter() - start
-
-    return dataclasses.replace(rule, func=run)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import json
 import pstats
 import resource
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rule_timing import timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -57,23 +58,12 @@ def measure_evaluate(path: Path) -> dict:
     rules = discover_rules()
     times: dict[str, float] = {}
 
-    def timed(rule):
-        func = rule.func
-
-        def run(snapshot):
-            start = time.perf_counter()
-            try:
-                return list(func(snapshot))
-            finally:
-                times[rule.id] = time.perf_counter() - start
-
-        return dataclasses.replace(rule, func=run)
 
     base = peak_kb()
     start, cpu = time.perf_counter(), time.process_time()
     snapshot = load_snapshot([path])
     loaded, loaded_cpu = time.perf_counter(), time.process_time()
-    result = evaluate(snapshot, [timed(r) for r in rules])
+    result = evaluate(snapshot, [timed(r, times) for r in rules])
     done, done_cpu = time.perf_counter(), time.process_time()
     return {
         "load": loaded - start,
