@@ -382,6 +382,10 @@ def main() -> None:
             raise
         typer.echo(f"vnet-audit: error: {exc.filename}: cannot write ({exc.strerror})", err=True)
         sys.exit(EXIT_USAGE)
+    except MemoryError:
+        typer.echo("vnet-audit: error: not enough memory for this input; split the export by subscription "
+                   "and give the files together, or run on a machine with more memory", err=True)
+        sys.exit(EXIT_USAGE)
 
 
 def run() -> None:

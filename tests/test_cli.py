@@ -326,3 +326,15 @@ def test_unwritable_output_is_one_line(tmp_path, capsys, monkeypatch, command):
     code, _, err = run(capsys, monkeypatch, command, EXPORTS / "az_vnet_list.json", "-o", target)
     assert code == 2
     assert_one_error_line(err, str(target), "cannot write")
+
+
+def test_an_input_too_large_for_memory_is_one_line(capsys, monkeypatch):
+    import auditor.input.importer as importer
+
+    def exhausted(*_args, **_kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(importer, "InputFile", exhausted)
+    code, _, err = run(capsys, monkeypatch, "evaluate", *AZ_FILES)
+    assert code == 2
+    assert_one_error_line(err, "not enough memory for this input")
