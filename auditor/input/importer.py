@@ -21,11 +21,12 @@ from typing import Any
 import msgspec
 
 from auditor import __version__
-from auditor.errors import InputError
+from auditor.errors import InputError, InvalidValue
 from auditor.gc_pause import gc_paused
 from auditor.input.builder import SnapshotBuilder, check_item
 from auditor.input.normalize import CHILDREN, TOP_LEVEL, account_entry, resource_type
 from auditor.input.shapes import ENVELOPE, HEAD, ITEMS, RESOURCE, Envelope, describe_error
+from auditor.input.validate import check_snapshot
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     SCHEMA_VERSION,
@@ -122,11 +123,17 @@ class InputFile:
                              f"(this vnet-audit reads {_MAJOR}.x); {hint}")
         try:
             if minor_of(version) > minor_of(SCHEMA_VERSION):
-                return decode_newer_minor(self.data)
-            return msgspec.json.decode(self.data, type=Snapshot)
+                snapshot = decode_newer_minor(self.data)
+            else:
+                snapshot = msgspec.json.decode(self.data, type=Snapshot)
         except msgspec.ValidationError as exc:
             where = describe_error(exc, msgspec.json.decode(self.data))
             raise InputError(f"{self.path}: invalid vnet-audit snapshot at {where}") from None
+        try:
+            check_snapshot(snapshot)  # a snapshot edited by hand is input too
+        except InvalidValue as exc:
+            raise InputError(f"{self.path}: {exc}") from None
+        return snapshot
 
     def resources(self) -> list[msgspec.Raw]:
         """The resource items this export holds, whatever its envelope."""
@@ -186,6 +193,8 @@ def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int,
         return
     try:
         builder.add(raw, origin=str(path))
+    except InvalidValue as exc:
+        raise InputError(f"{path}: item {position} ({exc.resource_id}): {exc.field}: {exc.problem}") from None
     except InputError as exc:
         raise InputError(f"{path}: item {position}: {exc}") from None
     if "/providers/" in raw.id.lower():  # a resource, not a subscription or tenant listing entry
