@@ -23,6 +23,7 @@ from auditor.engine import (
     select_rules,
 )
 from auditor.engine.rule import Severity
+from auditor.engine.waivers import HORIZON_DAYS
 from auditor.input.importer import load_snapshot
 from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
@@ -54,9 +55,11 @@ SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip
 FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 when an unwaived finding is at or above this severity.", case_sensitive=False)]
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]
+HorizonOpt = Annotated[int, typer.Option("--waiver-horizon-days", min=0, help="Warn about waivers that expire more than this many days ahead.")]
 
 
-def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | None, waivers: Path | None) -> Evaluation:
+def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | None, waivers: Path | None,
+              horizon_days: int = HORIZON_DAYS) -> Evaluation:
     try:
         selected = select_rules(discover_rules(), _split(rules), _split(skip))
     except (ValueError, RuleLoadError) as exc:
@@ -66,17 +69,17 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
     waiver_file = load_waivers(waivers) if waivers is not None else None  # a bad file fails before the rules run
     result = evaluate(snapshot, selected)
     if waiver_file is not None:
-        waive(result, waiver_file)
+        waive(result, waiver_file, horizon_days)
     for error in result.errors:
         typer.echo(f"vnet-audit: rule {error.rule_id} failed: {error.error}", err=True)
     return result
 
 
-def waive(result: Evaluation, waiver_file) -> None:
-    """Apply loaded waivers and say which expired or matched nothing."""
+def waive(result: Evaluation, waiver_file, horizon_days: int = HORIZON_DAYS) -> None:
+    """Apply loaded waivers and say which expired, matched nothing, match everything or expire far ahead."""
     from auditor.engine.waivers import apply_waivers, warnings
 
-    apply_waivers(result, waiver_file)
+    apply_waivers(result, waiver_file, horizon_days=horizon_days)
     for line in warnings(result):
         typer.echo(f"vnet-audit: warning: {line}", err=True)
 
@@ -130,10 +133,11 @@ def evaluate_cmd(
     fail_on: FailOnOpt = None,
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
+    waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
-    result = run_rules(snapshot, rules, skip_rules, waivers)
+    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     from reports import write_outputs
 
     write_outputs(result, snapshot, _split([format]), output)
@@ -172,6 +176,7 @@ def report_cmd(
     fail_on: FailOnOpt = None,
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
+    waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
 ) -> None:
     """Write reports for reviewers and pipelines (default: HTML and CSV).
 
@@ -197,9 +202,9 @@ def report_cmd(
         if waivers is not None:
             from auditor.engine.waivers import load_waivers
 
-            waive(result, load_waivers(waivers))
+            waive(result, load_waivers(waivers), waiver_horizon_days)
     else:
-        result = run_rules(snapshot, rules, skip_rules, waivers)
+        result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     for path in write_outputs(result, snapshot, formats, out):
         typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
@@ -262,6 +267,7 @@ def scan_cmd(
     fail_on: FailOnOpt = None,
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
+    waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     demo: DemoOpt = False,
@@ -272,7 +278,7 @@ def scan_cmd(
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                         record, replay, demo, quiet, read_timeout, retries)
-    result = run_rules(snapshot, rules, skip_rules, waivers)
+    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     from reports import write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
