@@ -146,23 +146,19 @@ def evaluate_cmd(
 
 
 def _read_findings(path: Path) -> Evaluation | None:
-    """A findings.json written by `evaluate --format json` -> its Evaluation; any other input -> None."""
+    """A findings.json written by `evaluate --format json` -> its Evaluation, or InputError naming the
+    file and the first bad field; any other input -> None (the snapshot loader reads it or says why not)."""
     if path.suffix.lower() != ".json" or not path.is_file():
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None  # the snapshot loader reports unreadable files
-    if not (isinstance(doc, dict) and "findings" in doc and "summary" in doc and "tool" in doc):
-        return None
-    for error in doc.get("errors") or []:
-        if isinstance(error, dict):
-            error.setdefault("detail", "")  # findings.json leaves tracebacks out
-    try:
-        return Evaluation.model_validate(doc)
-    except ValueError as exc:
-        first = str(exc).splitlines()[1:3]
-        fail(f"{path}: not a valid vnet-audit findings file ({' '.join(x.strip() for x in first)})")
+    if not (isinstance(doc, dict) and "findings" in doc):
+        return None  # a findings file is the one input with findings at its top
+    from auditor.engine.findings_file import read_findings
+
+    return read_findings(doc, str(path))
 
 
 @app.command("report")
