@@ -172,8 +172,9 @@ def test_a_waiver_expiring_beyond_the_horizon_warns_and_still_applies(tmp_path, 
     assert by_name(result)["hub-to-spoke1"].waived
     assert [w["expires"] for w in result.waivers["beyond_horizon"]] == ([expires] if far else [])
     lines = [w for w in warnings(result) if "days ahead" in w]
-    assert lines == ([f"waiver {result.waivers['file']}#waivers[0] expires on {expires}, more than {horizon_days} days "
-                      "ahead (owner net-team); a waiver is meant to be reviewed, so renew it nearer the time"] if far else [])
+    expected = (f"waiver {result.waivers['file']}#waivers[0] expires on {expires}, more than {horizon_days} days "
+                "ahead (owner net-team); a waiver is meant to be reviewed, so renew it nearer the time")
+    assert lines == ([expected] if far else [])
 
 
 def test_reapplying_clears_previous_waivers(tmp_path, snapshot):
