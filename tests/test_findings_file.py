@@ -49,12 +49,15 @@ def _set(doc: dict, path: str, value) -> dict:
 DAMAGE = [
     ("summary", KeyError, "summary: required field is missing"),
     ("tool", "vnet-audit", "tool: Input should be a valid dictionary"),
-    ("coverage.incomplete.0.subscription_id", 5, "coverage.incomplete[0].subscription_id: Input should be a valid string, got 5"),
-    ("coverage.incomplete.0.errors.0.scope", KeyError, "coverage.incomplete[0].errors[0].scope: required field is missing"),
+    ("coverage.incomplete.0.subscription_id", 5,
+     "coverage.incomplete[0].subscription_id: Input should be a valid string, got 5"),
+    ("coverage.incomplete.0.errors.0.scope", KeyError,
+     "coverage.incomplete[0].errors[0].scope: required field is missing"),
     ("coverage.complete", "perhaps", "coverage.complete: Input should be a valid boolean"),
     ("scan.counts.virtual_networks", 1.5, "scan.counts.virtual_networks: Input should be a valid integer"),
     ("scan.scanned_at", ["2025"], "scan.scanned_at: Input should be a valid string"),
-    ("findings.0.severity", "dire", "findings[0].severity: Input should be 'critical', 'high', 'medium', 'low' or 'info'"),
+    ("findings.0.severity", "dire",
+     "findings[0].severity: Input should be 'critical', 'high', 'medium', 'low' or 'info'"),
     ("findings.0.fingerprint", KeyError, "findings[0].fingerprint: required field is missing"),
     ("findings", {}, "findings: Input should be a valid list"),
     ("summary.by_severity", [], "summary.by_severity: Input should be a valid dictionary"),
@@ -62,7 +65,8 @@ DAMAGE = [
 ]
 
 
-@pytest.mark.parametrize("path, value, problem", DAMAGE, ids=[d[0] + ("-missing" if d[1] is KeyError else "") for d in DAMAGE])
+@pytest.mark.parametrize("path, value, problem", DAMAGE,
+                         ids=[path + ("-missing" if value is KeyError else "") for path, value, _ in DAMAGE])
 def test_damage_is_one_line_naming_the_field(document, path, value, problem):
     with pytest.raises(InputError) as raised:
         read_findings(_set(document, path, value), "out/findings.json")
@@ -81,7 +85,8 @@ def report(monkeypatch, capsys, *args) -> tuple[int, str]:
     (lambda doc: json.dumps(doc)[:-200], "invalid JSON at line 1"),
     (lambda doc: json.dumps([doc]), "item 0: not a resource"),
     (lambda doc: json.dumps({**doc, "coverage": None}), "coverage: Input should be a valid dictionary"),
-    (lambda doc: json.dumps(doc).replace('"findings": [', '"findings": [{"\\n": 1}, ', 1), "findings[0].rule_id: required"),
+    (lambda doc: json.dumps(doc).replace('"findings": [', '"findings": [{"\\n": 1}, ', 1),
+     "findings[0].rule_id: required"),
 ])
 def test_report_on_a_damaged_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys, document, content, problem):
     path = tmp_path / "findings.json"

@@ -30,7 +30,8 @@ BOUNDED = settings(max_examples=40, deadline=None, suppress_health_check=[Health
 # Spellings a value may take, valid and not, as exports and hand edits hold them. An estate draws
 # from the invalid ones only now and then, so that most estates load and the rules run on them.
 GOOD_PREFIXES = st.one_of(
-    st.builds("10.{}.{}.0/{}".format, st.integers(0, 255), st.integers(0, 255), st.sampled_from([16, 20, 24, 26, 28])),
+    st.builds("10.{}.{}.0/{}".format, st.integers(0, 255), st.integers(0, 255),
+              st.sampled_from([16, 20, 24, 26, 28])),
     st.sampled_from(["10.0.0.0/8", "192.168.0.0/16", "10.1.2.3/16", "fd00:1::/48", "2001:db8::/32", "0.0.0.0/0"]),
 )
 BAD_PREFIXES = st.sampled_from(["10.0.0.0/33", "banana", "", "300.1.0.0/16", " 10.0.0.0/16", "10.0.0", "fe80::/129"])
@@ -62,7 +63,8 @@ def estates(draw) -> dict:
          "destination": value(GOOD_PREFIXES | TAGS, BAD_PREFIXES | BAD_TAGS),
          "ports": [value(PORTS, BAD_PORTS) for _ in range(draw(st.integers(1, 2)))],
          "source_ports": draw(st.none()) if draw(st.booleans()) else value(PORTS, BAD_PORTS),
-         "access": draw(st.sampled_from(["Allow", "Deny"])), "direction": draw(st.sampled_from(["Inbound", "Outbound"])),
+         "access": draw(st.sampled_from(["Allow", "Deny"])),
+         "direction": draw(st.sampled_from(["Inbound", "Outbound"])),
          "protocol": draw(st.sampled_from(["*", "Tcp", "Udp"]))}
         for j in range(draw(st.integers(0, 3)))]} for i in range(draw(st.integers(0, 2)))}
     tables = {f"rt{i}": {"subscription": "prod", "routes": [
@@ -81,8 +83,8 @@ def estates(draw) -> dict:
         if draw(st.booleans()):
             vnets[name]["gateway"] = {"type": "Vpn", "asn": value(ASNS, BAD_ASNS)}
     pairs = draw(st.lists(st.tuples(st.sampled_from(names), st.sampled_from(names)), max_size=4, unique=True))
-    peerings = [{"from": a, "to": b, "allow_gateway_transit": draw(st.booleans()), "use_remote_gateways": draw(st.booleans()),
-                 "allow_forwarded_traffic": draw(st.booleans())} for a, b in pairs if a != b]
+    flags = ("allow_gateway_transit", "use_remote_gateways", "allow_forwarded_traffic")
+    peerings = [{"from": a, "to": b, **{flag: draw(st.booleans()) for flag in flags}} for a, b in pairs if a != b]
     local = {"onprem": {"subscription": "prod", "prefixes": [value(GOOD_PREFIXES, BAD_PREFIXES)
                                                              for _ in range(draw(st.integers(0, 2)))]}}
     return {"subscriptions": subscriptions, "vnets": vnets, "peerings": peerings, "nsgs": nsgs,
@@ -115,12 +117,14 @@ def _findings_document() -> dict:
     """Every part a findings.json has: incomplete coverage, waivers applied, a rule error."""
     snapshot = build_snapshot(realistic_spec())
     snapshot.subscriptions[0].status = CoverageStatus.failed
-    snapshot.subscriptions[0].errors = [CollectionError(scope="virtualNetworks", code="AuthorizationFailed", message="no")]
+    snapshot.subscriptions[0].errors = [
+        CollectionError(scope="virtualNetworks", code="AuthorizationFailed", message="no")]
     result = evaluate(snapshot, RULES)
     with tempfile.TemporaryDirectory() as tmp:
         waivers = Path(tmp) / "waivers.json"
         waivers.write_text(json.dumps({"waivers": [
-            {"rule": result.findings[0].rule_id, "resource": "*", "justification": "j", "expires": "2999-01-01", "owner": "o"},
+            {"rule": result.findings[0].rule_id, "resource": "*", "justification": "j", "expires": "2999-01-01",
+             "owner": "o"},
             {"rule": "NOPE*", "resource": "*", "justification": "j", "expires": "2000-01-01", "owner": "o"}]}))
         apply_waivers(result, load_waivers(waivers))
     doc = json.loads(render(result))

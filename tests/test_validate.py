@@ -115,8 +115,9 @@ NSG = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/networkSe
 
 
 def _nsg(**rule) -> dict:
-    props = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*",
-             "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "22", **rule}
+    props = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+             "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*",
+             "destinationPortRange": "22", **rule}
     return {"id": NSG, "type": "Microsoft.Network/networkSecurityGroups",
             "properties": {"securityRules": [{"id": f"{NSG}/securityRules/ssh", "properties": props}]}}
 

@@ -148,8 +148,8 @@ def test_a_waiver_matching_everything_is_listed_and_still_applies(tmp_path, snap
     assert "waivers[0]" in line and "net-team" in line and "2025-12-31" in line
 
 
-@pytest.mark.parametrize("rule, resource", [("PEER001", "*"), ("PEER*", "*"), ("peering-one-sided", "*"), ("*", PEERING1),
-                                            ("*", "*/hub/*")])
+@pytest.mark.parametrize("rule, resource", [("PEER001", "*"), ("PEER*", "*"), ("peering-one-sided", "*"),
+                                            ("*", PEERING1), ("*", "*/hub/*")])
 def test_a_waiver_naming_rules_or_resources_is_not_everything(tmp_path, snapshot, rule, resource):
     """`resource: "*"` for one rule or one group is the documented way to waive a rule everywhere."""
     result = run(snapshot, load_waivers(write(tmp_path, [entry(rule=rule, resource=resource)])))
@@ -168,7 +168,8 @@ def test_a_fingerprint_waiver_is_not_everything(tmp_path, snapshot):
                                                         ("2025-06-01", 0, False), ("9999-12-31", 365, True)])
 def test_a_waiver_expiring_beyond_the_horizon_warns_and_still_applies(tmp_path, snapshot, expires, horizon_days, far):
     result = evaluate(snapshot, select_rules(discover_rules(), ["PEER001"]))
-    apply_waivers(result, load_waivers(write(tmp_path, [entry(expires=expires)])), today=TODAY, horizon_days=horizon_days)
+    waivers = load_waivers(write(tmp_path, [entry(expires=expires)]))
+    apply_waivers(result, waivers, today=TODAY, horizon_days=horizon_days)
     assert by_name(result)["hub-to-spoke1"].waived
     assert [w["expires"] for w in result.waivers["beyond_horizon"]] == ([expires] if far else [])
     lines = [w for w in warnings(result) if "days ahead" in w]
@@ -293,10 +294,12 @@ def test_cli_stale_waiver_warns(tmp_path, monkeypatch, capsys, snapshot_file):
 
 def test_cli_warns_about_a_waiver_for_everything_until_9999(tmp_path, monkeypatch, capsys, snapshot_file):
     waivers = write(tmp_path, [entry(rule="*", resource="*", expires="9999-12-31")])
-    code, out, err = vnet_audit(monkeypatch, capsys, "evaluate", snapshot_file, "--fail-on", "high", "--waivers", waivers)
+    code, out, err = vnet_audit(monkeypatch, capsys, "evaluate", snapshot_file, "--fail-on", "high",
+                                "--waivers", waivers)
     assert code == 0, "it still applies"
     warned = [line for line in err.splitlines() if line.startswith("vnet-audit: warning: waiver")]
-    assert len(warned) == 2 and "every rule and every resource" in warned[0] and "more than 365 days ahead" in warned[1]
+    assert len(warned) == 2
+    assert "every rule and every resource" in warned[0] and "more than 365 days ahead" in warned[1]
     assert json.loads(out)["waivers"]["horizon_days"] == 365
 
 

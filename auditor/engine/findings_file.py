@@ -127,7 +127,8 @@ _PLAIN_PARTS = ("tool", "scan", "coverage", "waivers", "summary")
 def read_findings(doc: Any, origin: str) -> Evaluation:
     """The Evaluation a findings document holds; InputError naming `origin` and the first bad field."""
     if not isinstance(doc, dict):
-        raise InputError(f"{origin}: not a vnet-audit findings file (expected an object, got {type(doc).__name__})")
+        kind = type(doc).__name__
+        raise InputError(f"{origin}: not a vnet-audit findings file (expected an object, got {kind})")
     try:
         checked = FindingsFile.model_validate(doc)
     except ValidationError as exc:

@@ -248,7 +248,8 @@ def apply_waivers(result, waivers: WaiverFile | list[Waiver], today: date | None
         "applied": applied,
         "expired": expired,
         "stale": stale,
-        "matches_everything": [w.describe(n) for w, n in zip(entries, matches) if w.matches_everything(rule_ids)],
+        "matches_everything": [w.describe(n) for w, n in zip(entries, matches)
+                               if w.matches_everything(rule_ids)],
         "beyond_horizon": [w.describe(n) for w, n in zip(entries, matches) if w.expires > horizon],
         "horizon_days": horizon_days,
         "checked_on": today.isoformat(),
@@ -268,7 +269,7 @@ def warnings(result) -> list[str]:
     lines += [f"waiver {w['source']} matches every rule and every resource (owner {w['owner']}): it hides any "
               f"finding until {w['expires']}; name the rules or resources it is for"
               for w in info.get("matches_everything", [])]
-    lines += [f"waiver {w['source']} expires on {w['expires']}, more than {info.get('horizon_days')} days ahead "
-              f"(owner {w['owner']}); a waiver is meant to be reviewed, so renew it nearer the time"
+    lines += [f"waiver {w['source']} expires on {w['expires']}, more than {info.get('horizon_days')} days "
+              f"ahead (owner {w['owner']}); a waiver is meant to be reviewed, so renew it nearer the time"
               for w in info.get("beyond_horizon", [])]
     return lines
