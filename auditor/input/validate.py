@@ -147,16 +147,22 @@ CHECKS: dict[type, tuple[Check, ...]] = {
 }
 
 
+#: Per model: (read, judge, field named, whether it reads a list), a list field at a time.
+_READERS = {kind: [(attrgetter(name), c.problem, name, True) for c in checks if c.many for name in c.fields]
+            + [(attrgetter(*c.fields), c.problem, c.fields[-1], False) for c in checks if not c.many]
+            for kind, checks in CHECKS.items()}
+
+
 def check(model: Any) -> Any:
     """The model, once its own fields are valid; else InvalidValue naming its id and the field."""
-    for spec in CHECKS.get(type(model), ()):
-        if spec.many:
-            for name in spec.fields:
-                for value in getattr(model, name):
-                    if problem := spec.problem(value):
-                        raise InvalidValue(model.id, name, problem)
-        elif problem := spec.problem(attrgetter(*spec.fields)(model)):
-            raise InvalidValue(model.id, spec.fields[-1], problem)
+    for read, judge, name, many in _READERS.get(type(model), ()):
+        if not many:
+            if problem := judge(read(model)):
+                raise InvalidValue(model.id, name, problem)
+            continue
+        for value in read(model):
+            if problem := judge(value):
+                raise InvalidValue(model.id, name, problem)
     return model
 
 
