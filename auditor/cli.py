@@ -23,9 +23,10 @@ from auditor.engine import (
     select_rules,
 )
 from auditor.engine.rule import Severity
+from auditor.engine.waivers import HORIZON_DAYS
+from auditor.errors import InputError
 from auditor.input.collect import sources
 from auditor.input.importer import load_snapshot
-from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
 from reports import format_choices
 
@@ -67,9 +68,11 @@ FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output formats, comma-separated: {format_choices()}.")]
+HorizonOpt = Annotated[int, typer.Option("--waiver-horizon-days", min=0, help="Warn about waivers that expire more than this many days ahead.")]
 
 
-def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | None, waivers: Path | None) -> Evaluation:
+def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | None, waivers: Path | None,
+              horizon_days: int = HORIZON_DAYS) -> Evaluation:
     try:
         selected = select_rules(discover_rules(), _split(rules), _split(skip))
     except (ValueError, RuleLoadError) as exc:
@@ -79,17 +82,17 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
     waiver_file = load_waivers(waivers) if waivers is not None else None  # a bad file fails before the rules run
     result = evaluate(snapshot, selected)
     if waiver_file is not None:
-        waive(result, waiver_file)
+        waive(result, waiver_file, horizon_days)
     for error in result.errors:
         typer.echo(f"vnet-audit: rule {error.rule_id} failed: {error.error}", err=True)
     return result
 
 
-def waive(result: Evaluation, waiver_file) -> None:
-    """Apply loaded waivers and say which expired or matched nothing."""
+def waive(result: Evaluation, waiver_file, horizon_days: int = HORIZON_DAYS) -> None:
+    """Apply loaded waivers and say which expired, matched nothing, match everything or expire far ahead."""
     from auditor.engine.waivers import apply_waivers, warnings
 
-    apply_waivers(result, waiver_file)
+    apply_waivers(result, waiver_file, horizon_days=horizon_days)
     for line in warnings(result):
         typer.echo(f"vnet-audit: warning: {line}", err=True)
 
@@ -143,11 +146,12 @@ def evaluate_cmd(
     fail_on: FailOnOpt = None,
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
+    waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
     formats = _formats(format)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
-    result = run_rules(snapshot, rules, skip_rules, waivers)
+    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     from reports import write_outputs
 
     write_outputs(result, snapshot, formats, output)
@@ -156,23 +160,19 @@ def evaluate_cmd(
 
 
 def _read_findings(path: Path) -> Evaluation | None:
-    """A findings.json written by `evaluate --format json` -> its Evaluation; any other input -> None."""
+    """A findings.json written by `evaluate --format json` -> its Evaluation, or InputError naming the
+    file and the first bad field; any other input -> None (the snapshot loader reads it or says why not)."""
     if path.suffix.lower() != ".json" or not path.is_file():
         return None
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None  # the snapshot loader reports unreadable files
-    if not (isinstance(doc, dict) and "findings" in doc and "summary" in doc and "tool" in doc):
-        return None
-    for error in doc.get("errors") or []:
-        if isinstance(error, dict):
-            error.setdefault("detail", "")  # findings.json leaves tracebacks out
-    try:
-        return Evaluation.model_validate(doc)
-    except ValueError as exc:
-        first = str(exc).splitlines()[1:3]
-        fail(f"{path}: not a valid vnet-audit findings file ({' '.join(x.strip() for x in first)})")
+    if not (isinstance(doc, dict) and "findings" in doc):
+        return None  # a findings file is the one input with findings at its top
+    from auditor.engine.findings_file import read_findings
+
+    return read_findings(doc, str(path))
 
 
 @app.command("report")
@@ -186,6 +186,7 @@ def report_cmd(
     fail_on: FailOnOpt = None,
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
+    waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
 ) -> None:
     """Write reports for reviewers and pipelines (default: HTML and CSV).
 
@@ -209,9 +210,9 @@ def report_cmd(
         if waivers is not None:
             from auditor.engine.waivers import load_waivers
 
-            waive(result, load_waivers(waivers))
+            waive(result, load_waivers(waivers), waiver_horizon_days)
     else:
-        result = run_rules(snapshot, rules, skip_rules, waivers)
+        result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     for path in write_outputs(result, snapshot, formats, out):
         typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
@@ -274,6 +275,7 @@ def scan_cmd(
     fail_on: FailOnOpt = None,
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
+    waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     demo: DemoOpt = False,
@@ -285,7 +287,7 @@ def scan_cmd(
     formats = _formats(format)
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                         record, replay, demo, quiet, read_timeout, retries)
-    result = run_rules(snapshot, rules, skip_rules, waivers)
+    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     from reports import write_outputs
 
     out.mkdir(parents=True, exist_ok=True)

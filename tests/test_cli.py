@@ -195,15 +195,36 @@ def _write(text: str):
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
-def _snapshot_doc(**changes):
+def _snapshot_doc(infinity_as: str = "Infinity", **changes):
     def make(path: Path):
         doc = {"schema_version": "1.0", "metadata": {"scanned_at": "2025-01-01T00:00:00Z"}, "virtual_networks": []}
         doc.update(changes)
-        path.write_text(json.dumps(doc), encoding="utf-8")
+        path.write_text(json.dumps(doc).replace("Infinity", infinity_as), encoding="utf-8")
     return make
 
 
 VNET_ID = f"/subscriptions/{CONN}/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-x"
+NSG_ID = VNET_ID.replace("virtualNetworks/vnet-x", "networkSecurityGroups/nsg")
+RULE_ID = f"{NSG_ID}/securityRules/ssh"
+ROUTE_ID = VNET_ID.replace("virtualNetworks/vnet-x", "routeTables/rt") + "/routes/to-fw"
+
+
+def _vnet(address_space: list) -> list:
+    return [{"id": VNET_ID, "type": "Microsoft.Network/virtualNetworks",
+             "properties": {"addressSpace": {"addressPrefixes": address_space}}}]
+
+
+def _nsg(**rule: object) -> list:
+    props = {"priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "sourceAddressPrefix": "*",
+             "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "22", **rule}
+    return [{"id": NSG_ID, "type": "Microsoft.Network/networkSecurityGroups",
+             "properties": {"securityRules": [{"id": RULE_ID, "properties": props}]}}]
+
+
+def _route(next_hop_ip: str) -> list:
+    route = {"id": ROUTE_ID, "properties": {"addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance",
+                                            "nextHopIpAddress": next_hop_ip}}
+    return [{"id": ROUTE_ID.rsplit("/routes/", 1)[0], "type": "Microsoft.Network/routeTables", "properties": {"routes": [route]}}]
 MALFORMED = {
     "invalid-json": (_write('[{"id": "/subscriptions/x", "name": }]'), "invalid JSON at line 1"),
     "truncated-json": (_write('{"value": [{"id": "/subscriptions/x"'), "invalid JSON"),
@@ -230,6 +251,40 @@ MALFORMED = {
                                "invalid vnet-audit snapshot at virtual_networks[0].address_prefixes: expected array, got '10.0.0.0/16'"),
     "snapshot-unknown-field": (_snapshot_doc(virtual_networks=[{"id": VNET_ID, "name": "v", "adress_prefixes": []}]),
                                "virtual_networks[0]: object contains unknown field adress_prefixes"),
+    # values the rules could not read: each names the item, the resource and the field
+    "vnet-prefix-too-long": (_write(json.dumps(_vnet(["10.0.0.0/33"]))),
+                             f"item 0 ({VNET_ID}): address_prefixes: '10.0.0.0/33' is not an IPv4 or IPv6 prefix"),
+    "vnet-prefix-not-an-address": (_write(json.dumps(_vnet(["banana"]))), f"({VNET_ID}): address_prefixes: 'banana'"),
+    "subnet-prefix-garbled": (_write(json.dumps([{"id": VNET_ID, "type": "Microsoft.Network/virtualNetworks", "properties": {
+                                  "subnets": [{"id": f"{VNET_ID}/subnets/app", "properties": {"addressPrefix": "10.0.1.0/2a"}}]}}])),
+                              f"item 0 ({VNET_ID}/subnets/app): address_prefixes: '10.0.1.0/2a' is not"),
+    "nsg-prefix-too-long": (_write(json.dumps(_nsg(sourceAddressPrefix="10.0.0.0/33"))),
+                            f"item 0 ({RULE_ID}): source_address_prefixes: '10.0.0.0/33' is not an address prefix"),
+    "nsg-priority-out-of-range": (_write(json.dumps(_nsg(priority=5000))),
+                                  f"item 0 ({RULE_ID}): priority: 5000 is out of range for a custom rule (100-4096)"),
+    "nsg-priority-not-an-integer": (_write(json.dumps(_nsg(priority=100.5))), "priority: expected int or null, got 100.5"),
+    "nsg-priority-not-finite": (_write(json.dumps(_nsg(priority=1e400)).replace("Infinity", "1e400")),
+                                "securityRules[0].properties.priority: number out of range"),
+    "nsg-port-out-of-range": (_write(json.dumps(_nsg(destinationPortRanges=["443", "70000"]))),
+                              f"item 0 ({RULE_ID}): destination_port_ranges: '70000' is not a port or port range (0-65535)"),
+    "nsg-port-range-reversed": (_write(json.dumps(_nsg(sourcePortRange="2000-1000"))),
+                                f"({RULE_ID}): source_port_ranges: '2000-1000' is not a port"),
+    "route-next-hop-not-an-ip": (_write(json.dumps(_route("10.0.1.256"))),
+                                 f"item 0 ({ROUTE_ID}): next_hop_ip_address: '10.0.1.256' is not an IP address"),
+    "snapshot-subnet-prefix": (_snapshot_doc(virtual_networks=[{"id": VNET_ID, "name": "vnet-x", "subnets": [
+                                   {"id": f"{VNET_ID}/subnets/app", "name": "app", "address_prefixes": ["10.0.300.0/24"]}]}]),
+                               f"{VNET_ID}/subnets/app: address_prefixes: '10.0.300.0/24' is not"),
+    "snapshot-empty-rule-prefix": (_snapshot_doc(network_security_groups=[{"id": NSG_ID, "name": "nsg", "security_rules": [
+                                       {"id": RULE_ID, "name": "ssh", "priority": 100, "direction": "Inbound", "access": "Allow",
+                                        "destination_address_prefixes": [""]}]}]),
+                                   f"{RULE_ID}: destination_address_prefixes: '' is not an address prefix"),
+    "snapshot-priority-not-finite": (_snapshot_doc(network_security_groups=[{"id": NSG_ID, "name": "nsg", "security_rules": [
+                                         {"id": RULE_ID, "name": "ssh", "priority": float("inf"), "direction": "Inbound",
+                                          "access": "Allow"}]}], infinity_as="1e400"),
+                                     "invalid vnet-audit snapshot at network_security_groups[0].security_rules[0].priority"),
+    "snapshot-rule-priority": (_snapshot_doc(network_security_groups=[{"id": NSG_ID, "name": "nsg", "security_rules": [
+                                   {"id": RULE_ID, "name": "ssh", "priority": 99, "direction": "Inbound", "access": "Allow"}]}]),
+                               f"{RULE_ID}: priority: 99 is out of range for a custom rule (100-4096)"),
 }
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from auditor import cli
 from auditor.engine import discover_rules, evaluate, select_rules
-from auditor.engine.waivers import apply_waivers, load_waivers
+from auditor.engine.waivers import apply_waivers, load_waivers, warnings
 from auditor.errors import InputError
 from auditor.input.synthetic import snapshot_from_spec
 
@@ -137,6 +137,47 @@ def test_first_current_waiver_wins_and_later_match_is_not_stale(tmp_path, snapsh
     assert result.waivers["stale"] == [] and len(result.waivers["expired"]) == 1
 
 
+@pytest.mark.parametrize("rule", ["*", "**", "[A-Z]*", "?*"])
+@pytest.mark.parametrize("resource", ["*", "**"])
+def test_a_waiver_matching_everything_is_listed_and_still_applies(tmp_path, snapshot, rule, resource):
+    result = run(snapshot, load_waivers(write(tmp_path, [entry(rule=rule, resource=resource)])))
+    assert all(f.waived for f in result.findings)
+    (broad,) = result.waivers["matches_everything"]
+    assert broad["rule"] == rule and broad["matches"] == 2
+    (line,) = [w for w in warnings(result) if "every rule" in w]
+    assert "waivers[0]" in line and "net-team" in line and "2025-12-31" in line
+
+
+@pytest.mark.parametrize("rule, resource", [("PEER001", "*"), ("PEER*", "*"), ("peering-one-sided", "*"),
+                                            ("*", PEERING1), ("*", "*/hub/*")])
+def test_a_waiver_naming_rules_or_resources_is_not_everything(tmp_path, snapshot, rule, resource):
+    """`resource: "*"` for one rule or one group is the documented way to waive a rule everywhere."""
+    result = run(snapshot, load_waivers(write(tmp_path, [entry(rule=rule, resource=resource)])))
+    assert result.waivers["matches_everything"] == []
+    assert not [w for w in warnings(result) if "every rule" in w]
+
+
+def test_a_fingerprint_waiver_is_not_everything(tmp_path, snapshot):
+    fingerprint = run(snapshot, []).findings[0].fingerprint
+    path = write(tmp_path, [entry(rule="*", resource="*", fingerprint=fingerprint)])
+    assert run(snapshot, load_waivers(path)).waivers["matches_everything"] == []
+
+
+@pytest.mark.parametrize("expires, horizon_days, far", [("2026-06-01", 365, False), ("2026-06-02", 365, True),
+                                                        ("2025-06-11", 10, False), ("2025-06-12", 10, True),
+                                                        ("2025-06-01", 0, False), ("9999-12-31", 365, True)])
+def test_a_waiver_expiring_beyond_the_horizon_warns_and_still_applies(tmp_path, snapshot, expires, horizon_days, far):
+    result = evaluate(snapshot, select_rules(discover_rules(), ["PEER001"]))
+    waivers = load_waivers(write(tmp_path, [entry(expires=expires)]))
+    apply_waivers(result, waivers, today=TODAY, horizon_days=horizon_days)
+    assert by_name(result)["hub-to-spoke1"].waived
+    assert [w["expires"] for w in result.waivers["beyond_horizon"]] == ([expires] if far else [])
+    lines = [w for w in warnings(result) if "days ahead" in w]
+    expected = (f"waiver {result.waivers['file']}#waivers[0] expires on {expires}, more than {horizon_days} days "
+                "ahead (owner net-team); a waiver is meant to be reviewed, so renew it nearer the time")
+    assert lines == ([expected] if far else [])
+
+
 def test_reapplying_clears_previous_waivers(tmp_path, snapshot):
     result = evaluate(snapshot, select_rules(discover_rules(), ["PEER001"]))
     apply_waivers(result, load_waivers(write(tmp_path, [entry()])), today=TODAY)
@@ -249,6 +290,36 @@ def test_cli_stale_waiver_warns(tmp_path, monkeypatch, capsys, snapshot_file):
     code, out, err = vnet_audit(monkeypatch, capsys, "evaluate", snapshot_file, "--rules", "PEER001", "--waivers", waivers)
     assert code == 0
     assert "matches no finding" in err and json.loads(out)["waivers"]["stale"][0]["rule"] == "PEER002"
+
+
+def test_cli_warns_about_a_waiver_for_everything_until_9999(tmp_path, monkeypatch, capsys, snapshot_file):
+    waivers = write(tmp_path, [entry(rule="*", resource="*", expires="9999-12-31")])
+    code, out, err = vnet_audit(monkeypatch, capsys, "evaluate", snapshot_file, "--fail-on", "high",
+                                "--waivers", waivers)
+    assert code == 0, "it still applies"
+    warned = [line for line in err.splitlines() if line.startswith("vnet-audit: warning: waiver")]
+    assert len(warned) == 2
+    assert "every rule and every resource" in warned[0] and "more than 365 days ahead" in warned[1]
+    assert json.loads(out)["waivers"]["horizon_days"] == 365
+
+
+def test_cli_waiver_horizon_is_an_option(tmp_path, monkeypatch, capsys, snapshot_file):
+    waivers = write(tmp_path, [entry(expires="2999-12-31")])
+    args = ["evaluate", snapshot_file, "--rules", "PEER001", "--waivers", waivers]
+    assert "days ahead" in vnet_audit(monkeypatch, capsys, *args)[2]
+    code, _, err = vnet_audit(monkeypatch, capsys, *args, "--waiver-horizon-days", "400000")
+    assert code == 0 and "days ahead" not in err
+    code, _, err = vnet_audit(monkeypatch, capsys, *args, "--waiver-horizon-days", "-1")
+    assert code == 2 and "--waiver-horizon-days" in err
+
+
+def test_cli_report_warns_when_reapplying_waivers_to_a_findings_file(tmp_path, monkeypatch, capsys, snapshot_file):
+    findings = tmp_path / "findings.json"
+    assert vnet_audit(monkeypatch, capsys, "evaluate", snapshot_file, "--rules", "PEER001", "-o", findings)[0] == 0
+    waivers = write(tmp_path, [entry(rule="*", resource="*")])
+    code, _, err = vnet_audit(monkeypatch, capsys, "report", findings, "--format", "md", "-o", tmp_path / "s.md",
+                              "--waivers", waivers, "--waiver-horizon-days", "36500")
+    assert code == 0 and "every rule and every resource" in err and "days ahead" not in err
 
 
 def test_cli_invalid_waiver_file_exits_2_with_one_line(tmp_path, monkeypatch, capsys, snapshot_file):

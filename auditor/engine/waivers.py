@@ -27,6 +27,10 @@ Decisions:
 - A finding matched by several waivers takes the first current one in file order.
 - An expired waiver stops applying and is listed under `expired`; a current waiver that
   matches no finding is listed under `stale`.
+- A waiver that matches everything (a rule glob every rule id matches, with `resource: "*"`) is
+  listed under `matches_everything`, and one expiring more than `horizon_days` ahead (365 unless
+  told) under `beyond_horizon`: both still apply, with a warning, since a waiver is meant to be
+  narrow and reviewed.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +52,14 @@ from pydantic import (
     model_validator,
 )
 
+from auditor.engine.discovery import RuleLoadError, discover_rules
 from auditor.engine.rule import Finding, WaiverRef, rule_matches
 from auditor.errors import InputError
 from auditor.model.ids import norm_id
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: How far ahead a waiver may expire without a warning.
+HORIZON_DAYS = 365
 
 
 class Waiver(BaseModel):
@@ -101,6 +108,15 @@ class Waiver(BaseModel):
 
     def is_expired(self, today: date) -> bool:
         return today > self.expires
+
+    @property
+    def everywhere(self) -> bool:
+        """Every resource: a `resource` of stars, and no fingerprint."""
+        return not self.fingerprint and bool(self.resource) and not self.resource.strip("*")
+
+    def matches_everything(self, rule_ids: set[str]) -> bool:
+        """Every resource, and every rule: a `rule` all these ids match."""
+        return self.everywhere and bool(self.rule) and all(rule_matches(i, "", self.rule) for i in rule_ids)
 
     def describe(self, matches: int) -> dict:
         return {
@@ -190,8 +206,19 @@ def load_waivers(path: Path | str) -> WaiverFile:
     return waivers
 
 
-def apply_waivers(result, waivers: WaiverFile | list[Waiver], today: date | None = None) -> None:
-    """Mark matching findings of an Evaluation as waived; record applied, expired and stale waivers."""
+def _rule_ids(result) -> set[str]:
+    """Every installed rule's id, and those of the evaluation (which may come from a findings file)."""
+    try:
+        installed = {rule.id for rule in discover_rules()}
+    except RuleLoadError:  # reported where rules are chosen; here the evaluation's own rules do
+        installed = set()
+    return installed | {rule.id for rule in result.rules}
+
+
+def apply_waivers(result, waivers: WaiverFile | list[Waiver], today: date | None = None,
+                  horizon_days: int = HORIZON_DAYS) -> None:
+    """Mark matching findings of an Evaluation as waived; record applied, expired and stale waivers,
+    and those that match everything or expire beyond the horizon."""
     entries = waivers.waivers if isinstance(waivers, WaiverFile) else list(waivers)
     today = today or datetime.now(timezone.utc).date()
     slugs = {r.id: r.slug for r in result.rules}
@@ -213,19 +240,25 @@ def apply_waivers(result, waivers: WaiverFile | list[Waiver], today: date | None
         applied += finding.waived
     expired = [w.describe(n) for w, n in zip(entries, matches) if w.is_expired(today)]
     stale = [w.describe(n) for w, n in zip(entries, matches) if not w.is_expired(today) and n == 0]
+    rule_ids = _rule_ids(result) if any(w.everywhere for w in entries) else set()
+    horizon = today + timedelta(days=horizon_days)
     result.waivers = {
         "file": waivers.path if isinstance(waivers, WaiverFile) else None,
         "entries": len(entries),
         "applied": applied,
         "expired": expired,
         "stale": stale,
+        "matches_everything": [w.describe(n) for w, n in zip(entries, matches)
+                               if w.matches_everything(rule_ids)],
+        "beyond_horizon": [w.describe(n) for w, n in zip(entries, matches) if w.expires > horizon],
+        "horizon_days": horizon_days,
         "checked_on": today.isoformat(),
     }
     result.refresh_summary()
 
 
 def warnings(result) -> list[str]:
-    """One line per expired or stale waiver, for stderr."""
+    """One line per expired, stale, all-matching or far-expiring waiver, for stderr."""
     info = result.waivers or {}
     lines = [
         f"waiver {w['source']} expired on {w['expires']} (owner {w['owner']}); "
@@ -233,4 +266,10 @@ def warnings(result) -> list[str]:
         for w in info.get("expired", [])
     ]
     lines += [f"waiver {w['source']} matches no finding (stale; owner {w['owner']})" for w in info.get("stale", [])]
+    lines += [f"waiver {w['source']} matches every rule and every resource (owner {w['owner']}): it hides any "
+              f"finding until {w['expires']}; name the rules or resources it is for"
+              for w in info.get("matches_everything", [])]
+    lines += [f"waiver {w['source']} expires on {w['expires']}, more than {info.get('horizon_days')} days "
+              f"ahead (owner {w['owner']}); a waiver is meant to be reviewed, so renew it nearer the time"
+              for w in info.get("beyond_horizon", [])]
     return lines

@@ -202,8 +202,9 @@ def generate(
                 rules.append({"name": "allow-partner-spoke", "priority": 130, "source": str(sibling), "ports": "443", "protocol": "Tcp"})
             if defect == "vnet_ssh" and i == 0:
                 rules.append({"name": "allow-ssh-vnet", "priority": 140, "source": "VirtualNetwork", "ports": "22", "protocol": "Tcp"})
-            if defect == "deny_peers" and i == 0:
-                rules.append({"name": "deny-internal", "priority": 90, "source": "10.0.0.0/8", "access": "Deny"})
+            if defect == "deny_peers" and i == 0:  # above every allow; 100 is Azure's lowest custom priority
+                rules[0]["priority"] = 105
+                rules.append({"name": "deny-internal", "priority": 100, "source": "10.0.0.0/8", "access": "Deny"})
             spec["nsgs"][nsg] = {"subscription": sub, "resource_group": rg, "location": location, "rules": rules}
         spec["vnets"][name] = vnet
 

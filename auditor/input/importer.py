@@ -21,11 +21,12 @@ from typing import Any
 import msgspec
 
 from auditor import __version__
-from auditor.errors import InputError
+from auditor.errors import InputError, InvalidValue
 from auditor.gc_pause import gc_paused
 from auditor.input.builder import SnapshotBuilder, check_item
 from auditor.input.normalize import CHILDREN, TOP_LEVEL, account_entry, resource_type
 from auditor.input.shapes import ENVELOPE, HEAD, ITEMS, RESOURCE, Envelope, describe_error
+from auditor.input.validate import check_snapshot
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     SCHEMA_VERSION,
@@ -71,8 +72,17 @@ def _why_not_json(path: Path, data: bytes, error: Exception) -> InputError:
     return InputError(f"{path}: invalid JSON: {error}")
 
 
+def _python(data: bytes) -> Any:
+    """JSON already known to parse, as Python data; a number beyond a float (1e400), which msgspec
+    refuses, reads as infinity as the standard library reads it."""
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.ValidationError:
+        return json.loads(bytes(data))
+
+
 def _describe(data: bytes) -> str:
-    doc = msgspec.json.decode(data)
+    doc = _python(data)
     if isinstance(doc, dict):
         keys = ", ".join(sorted(map(str, doc))[:6])
         return f"an object with keys {keys}" if keys else "an empty object"
@@ -122,11 +132,17 @@ class InputFile:
                              f"(this vnet-audit reads {_MAJOR}.x); {hint}")
         try:
             if minor_of(version) > minor_of(SCHEMA_VERSION):
-                return decode_newer_minor(self.data)
-            return msgspec.json.decode(self.data, type=Snapshot)
+                snapshot = decode_newer_minor(self.data)
+            else:
+                snapshot = msgspec.json.decode(self.data, type=Snapshot)
         except msgspec.ValidationError as exc:
-            where = describe_error(exc, msgspec.json.decode(self.data))
+            where = describe_error(exc, _python(self.data))
             raise InputError(f"{self.path}: invalid vnet-audit snapshot at {where}") from None
+        try:
+            check_snapshot(snapshot)  # a snapshot edited by hand is input too
+        except InvalidValue as exc:
+            raise InputError(f"{self.path}: {exc}") from None
+        return snapshot
 
     def resources(self) -> list[msgspec.Raw]:
         """The resource items this export holds, whatever its envelope."""
@@ -140,7 +156,7 @@ class InputFile:
             start = bytes(rows)[:1]
             if start == b"[":
                 return ITEMS.decode(rows)
-            if start == b"{" and isinstance(msgspec.json.decode(rows).get("rows"), list):
+            if start == b"{" and isinstance(_python(bytes(rows)).get("rows"), list):
                 raise InputError(f"{path}: Resource Graph table format is not supported; "
                                  "query with resultFormat objectArray (az graph query -o json)")
             kind = _describe(bytes(rows)).removeprefix("a JSON ").removeprefix("an ")
@@ -186,6 +202,8 @@ def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int,
         return
     try:
         builder.add(raw, origin=str(path))
+    except InvalidValue as exc:
+        raise InputError(f"{path}: item {position} ({exc.resource_id}): {exc.field}: {exc.problem}") from None
     except InputError as exc:
         raise InputError(f"{path}: item {position}: {exc}") from None
     if "/providers/" in raw.id.lower():  # a resource, not a subscription or tenant listing entry
@@ -194,7 +212,7 @@ def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int,
 
 def _bad_item(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int, error: Exception | None) -> None:
     """Say why an item is not a resource, or skip it when it is one of a type vnet-audit does not read."""
-    obj = msgspec.json.decode(item)
+    obj = _python(item)
     try:
         check_item(obj)
     except InputError as exc:

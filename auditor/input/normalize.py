@@ -13,6 +13,7 @@ import msgspec
 
 from auditor.errors import InputError
 from auditor.input.shapes import RawResource, RawSpace, props, resource_from
+from auditor.input.validate import check
 from auditor.model import snapshot as m
 from auditor.model.ids import name_of, parent_id, resource_group_of
 
@@ -97,20 +98,20 @@ def _child_common(raw: RawResource, resource_group: str | None = None) -> dict:
 def subnet(raw: Any, resource_group: str | None = None) -> m.Subnet:
     raw = _typed(raw)
     p = props(raw)
-    return m.Subnet(
+    return check(m.Subnet(
         **_child_common(raw, resource_group),
         address_prefixes=_singular_and_plural(p.addressPrefix, p.addressPrefixes),
         network_security_group_id=_ref(p.networkSecurityGroup),
         route_table_id=_ref(p.routeTable),
         delegations=[m.Delegation(name=d.name, service_name=props(d).serviceName or "") for d in p.delegations or ()],
         private_endpoint_network_policies=p.privateEndpointNetworkPolicies,
-    )
+    ))
 
 
 def peering(raw: Any, resource_group: str | None = None) -> m.Peering:
     raw = _typed(raw)
     p = props(raw)
-    return m.Peering(
+    return check(m.Peering(
         **_child_common(raw, resource_group),
         remote_virtual_network_id=_ref(p.remoteVirtualNetwork),
         peering_state=p.peeringState,
@@ -129,7 +130,7 @@ def peering(raw: Any, resource_group: str | None = None) -> m.Peering:
         local_address_space=_prefixes(p.localAddressSpace),
         local_virtual_network_address_space=_prefixes(p.localVirtualNetworkAddressSpace),
         provisioning_state=p.provisioningState,
-    )
+    ))
 
 
 def virtual_network(raw: Any) -> m.VirtualNetwork:
@@ -138,14 +139,14 @@ def virtual_network(raw: Any) -> m.VirtualNetwork:
     dns = p.dhcpOptions.dnsServers if p.dhcpOptions is not None else None
     common = _common(raw)
     rg = common["resource_group"]
-    return m.VirtualNetwork(
+    return check(m.VirtualNetwork(
         **common,
         address_prefixes=_prefixes(p.addressSpace),
         dns_servers=[s for s in dns or () if s],
         subnets=[subnet(s, rg) for s in p.subnets or () if _ref(s)],
         peerings=[peering(x, rg) for x in p.virtualNetworkPeerings or () if _ref(x)],
         provisioning_state=p.provisioningState,
-    )
+    ))
 
 
 def security_rule(raw: Any, is_default: bool, resource_group: str | None = None) -> m.SecurityRule:
@@ -153,7 +154,7 @@ def security_rule(raw: Any, is_default: bool, resource_group: str | None = None)
     p = props(raw)
     if p.priority is None:
         raise InputError(f"security rule {raw.id} has no numeric priority")
-    return m.SecurityRule(
+    return check(m.SecurityRule(
         **_child_common(raw, resource_group),
         priority=p.priority,
         direction=p.direction or "Inbound",
@@ -167,7 +168,7 @@ def security_rule(raw: Any, is_default: bool, resource_group: str | None = None)
         destination_application_security_group_ids=_refs(p.destinationApplicationSecurityGroups),
         description=p.description,
         is_default=is_default,
-    )
+    ))
 
 
 def network_security_group(raw: Any) -> m.NetworkSecurityGroup:
@@ -187,12 +188,12 @@ def network_security_group(raw: Any) -> m.NetworkSecurityGroup:
 def route(raw: Any, resource_group: str | None = None) -> m.Route:
     raw = _typed(raw)
     p = props(raw)
-    return m.Route(
+    return check(m.Route(
         **_child_common(raw, resource_group),
         address_prefix=p.addressPrefix or "",
         next_hop_type=p.nextHopType or "None",
         next_hop_ip_address=p.nextHopIpAddress or None,
-    )
+    ))
 
 
 def route_table(raw: Any) -> m.RouteTable:
@@ -214,7 +215,7 @@ def virtual_network_gateway(raw: Any) -> m.VirtualNetworkGateway:
     vnet_ids = [parent_id(s) for s in subnets if s]
     sku = p.sku or raw.sku
     bgp = p.bgpSettings
-    return m.VirtualNetworkGateway(
+    return check(m.VirtualNetworkGateway(
         **_common(raw),
         gateway_type=p.gatewayType,
         vpn_type=p.vpnType,
@@ -224,21 +225,21 @@ def virtual_network_gateway(raw: Any) -> m.VirtualNetworkGateway:
         bgp_asn=bgp.asn if bgp is not None else None,
         active_active=bool(p.activeActive),
         provisioning_state=p.provisioningState,
-    )
+    ))
 
 
 def local_network_gateway(raw: Any) -> m.LocalNetworkGateway:
     raw = _typed(raw)
     p = props(raw)
     bgp = p.bgpSettings
-    return m.LocalNetworkGateway(
+    return check(m.LocalNetworkGateway(
         **_common(raw),
         address_prefixes=_prefixes(p.localNetworkAddressSpace),
         gateway_ip_address=p.gatewayIpAddress,
         fqdn=p.fqdn,
         bgp_asn=bgp.asn if bgp is not None else None,
         bgp_peering_address=bgp.bgpPeeringAddress if bgp is not None else None,
-    )
+    ))
 
 
 def connection(raw: Any) -> m.Connection:
