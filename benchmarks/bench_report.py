@@ -23,6 +23,7 @@ import resource
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -70,8 +71,7 @@ def measure(n: int, formats: list[str], repeat: int, workdir: Path) -> dict[str,
     result = evaluate(snapshot, discover_rules())
     result.scan["inputs"] = [str(path)]  # as load_snapshot records it
     for fmt in formats:
-        render = WRITERS[fmt][1]
-        times[fmt] = best_of(repeat, lambda: render(result, snapshot))
+        times[fmt] = best_of(repeat, partial(WRITERS[fmt][1], result, snapshot))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{n} VNets: {path.stat().st_size / 1e6:.0f} MB file, {len(result.findings)} findings, "
           f"peak RSS {peak:.0f} MB", file=sys.stderr)
