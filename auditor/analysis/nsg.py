@@ -263,7 +263,7 @@ class ParsedRule:
 def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool = True) -> list[ParsedRule]:
     """Custom and default rules of one direction, by priority; parsed once per snapshot."""
     cache = snapshot.index.memo("nsg.rules")
-    nsg_key = nsg.key
+    nsg_key = nsg.id  # the snapshot holds one NSG per id: its id as written is key enough here
     found = cache.get((nsg_key, inbound))
     if found is None:
         # each rule is wrapped once, both directions together; the snapshot keeps each list sorted by

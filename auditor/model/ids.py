@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _RG = re.compile(r"/resourcegroups/([^/]+)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 17)
 def norm_id(resource_id: str | None) -> str:
-    """The comparison key of an ARM id: lower case, no trailing slash."""
+    """The comparison key of an ARM id: lower case, no trailing slash. Rules ask for the same ids
+    again and again (a VNet's, its peers'), so recent answers are kept (a bounded cache)."""
     return (resource_id or "").strip().rstrip("/").lower()
 
 
