@@ -175,7 +175,8 @@ def max_in_flight(log: list[dict]) -> int:
 
 
 def _clients(server: Server) -> ArmClients:
-    kwargs = client_kwargs({"connection_verify": server.ca_file, "session": http_session(1), "session_owner": False})
+    session = {"session": http_session(1), "session_owner": False}
+    kwargs = client_kwargs({"connection_verify": server.ca_file, **session})
     return ArmClients(cloud("AzureCloud"), server.base_url, kwargs)
 
 
@@ -245,7 +246,8 @@ def run_once(server: Server, sub_ids: list[str], source: str, concurrency: int, 
     incomplete = [s.subscription_id for s in snapshot.subscriptions if s.status.value != "complete"]
     chain, what = critical_chain(log)
     return {"wall": wall, "cpu": cpu, "requests": len(log), "chain": chain, "what": what,
-            "in_flight": max_in_flight(log), "vnets": len(snapshot.virtual_networks), "incomplete": len(incomplete),
+            "in_flight": max_in_flight(log), "vnets": len(snapshot.virtual_networks),
+            "incomplete": len(incomplete),
             "throttled": sum(1 for r in log if r["status"] == 429),
             "server_time": sum(r["end"] - r["start"] for r in log)}
 
@@ -260,13 +262,14 @@ def main() -> None:
     parser.add_argument("--source", default="arm,graph")
     parser.add_argument("--scope", default="explicit,discover", help="explicit (--subscription x N) and/or discover (--all-subscriptions)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; the best is printed")
-    parser.add_argument("--graph-quota", default="15", help="Resource Graph queries per window (Azure's default), or none")
+    parser.add_argument("--graph-quota", default="15", help="Resource Graph queries per window, or none")
     parser.add_argument("--graph-window", type=float, default=5.0)
     args = parser.parse_args()
     quota = None if args.graph_quota.lower() == "none" else int(args.graph_quota)
 
     spec = estate_spec(args.subscriptions, args.vnets)
     sub_ids = [guid("subscription", name) for name in spec["subscriptions"]]
+    expected = args.subscriptions * args.vnets  # VNets
     print(f"estate: {args.subscriptions} subscriptions x {args.vnets} VNets (+{args.vnets} NSGs, 1 route table, "
           f"1 VPN gateway, 1 local gateway, 1 connection each); latency {args.latency * 1000:.0f} ms/request; "
           f"page size {args.page_size}; Resource Graph quota {quota or 'none'} per {args.graph_window:g} s; "
@@ -277,19 +280,22 @@ def main() -> None:
         run_once(server, sub_ids[:2], "arm", 4, False)  # warm-up: imports, TLS, token
         server.settings(latency=0, graph_quota="none")
         per_request = request_cpu(server, sub_ids[0])
-        floor_in: dict[str, tuple[float, int, float]] = {}  # source -> (CPU to receive and build, requests, quota)
+        floor_in: dict[str, tuple[float, int, float]] = {}  # source -> (receive + build CPU, requests, quota)
         for source in sources:
             received, resources, requests = receive(server, source, sub_ids)
             built = build_cpu(source, resources, sub_ids)
-            bound = quota_bound(len(resources), quota, args.graph_window, args.latency) if source == "graph" else 0.0
+            bound = quota_bound(len(resources), quota, args.graph_window, args.latency) if source == "graph" \
+                else 0.0
             floor_in[source] = (received + built, requests, bound)
-            print(f"floor inputs, {source}: {received:.2f} s CPU to receive {requests} responses ({len(resources)} "
-                  f"resources), {built:.2f} s CPU to build the snapshot" + (f"; quota bound {bound:.2f} s" if bound else ""))
+            print(f"floor inputs, {source}: {received:.2f} s CPU to receive {requests} responses "
+                  f"({len(resources)} resources), {built:.2f} s CPU to build the snapshot"
+                  + (f"; quota bound {bound:.2f} s" if bound else ""))
             del resources
         print(f"floor inputs: {per_request * 1000:.2f} ms CPU per other request (a small GET)")
         server.settings(latency=args.latency, graph_quota=args.graph_quota, graph_window=args.graph_window)
-        header = f"{'source':6} {'scope':9} {'conc':>5} {'wall s':>7} {'reqs':>5} {'chain':>5} {'crit s':>7} {'ratio':>6} " \
-                 f"{'cpu s':>6} {'peak':>5} {'srv ms':>6} {'bound s':>7} {'floor s':>7} {'w/floor':>7}  critical chain"
+        header = (f"{'source':6} {'scope':9} {'conc':>5} {'wall s':>7} {'reqs':>5} {'chain':>5} {'crit s':>7} "
+                  f"{'ratio':>6} {'cpu s':>6} {'peak':>5} {'srv ms':>6} {'bound s':>7} {'floor s':>7} "
+                  f"{'w/floor':>7}  critical chain")
         print(header)
         print("-" * len(header))
         for source in sources:
@@ -297,29 +303,32 @@ def main() -> None:
                 for concurrency in (int(c) for c in args.concurrency.split(",")):
                     runs = []
                     for _ in range(args.repeat):
-                        server.settings(graph_quota=args.graph_quota)  # each run starts with a fresh quota window
+                        server.settings(graph_quota=args.graph_quota)  # a fresh quota window each run
                         runs.append(run_once(server, sub_ids, source, concurrency, scope == "discover"))
                     best = min(runs, key=lambda r: r["wall"])
                     critical = best["chain"] * args.latency
                     work, read_requests, bound = floor_in[source]
                     cpu_floor = work + max(best["requests"] - read_requests, 0) * per_request
                     floor = max(critical, cpu_floor, bound)
-                    # what the concurrency setting allows: max(critical path, total request time / parallel slots)
+                    # what the concurrency allows: max(critical path, total request time / parallel slots)
                     slots = max(critical, best["requests"] * args.latency / concurrency)
                     notes = "".join([f"  INCOMPLETE {best['incomplete']}" if best["incomplete"] else "",
                                      f"  429 x{best['throttled']}" if best["throttled"] else "",
-                                     "" if best["vnets"] == args.subscriptions * args.vnets else f"  VNETS {best['vnets']}"])
-                    print(f"{source:6} {scope:9} {concurrency:>5} {best['wall']:7.2f} {best['requests']:>5} {best['chain']:>5} "
-                          f"{critical:7.2f} {(best['wall'] / critical if critical else float('nan')):6.2f} {best['cpu']:6.2f} "
-                          f"{best['in_flight']:>5} {(best['server_time'] / best['requests'] - args.latency) * 1000:6.1f} "
-                          f"{slots:7.2f} {floor:7.2f} {best['wall'] / floor:7.2f}  {best['what']}{notes}")
+                                     "" if best["vnets"] == expected else f"  VNETS {best['vnets']}"])
+                    ratio = best["wall"] / critical if critical else float("nan")
+                    server_ms = (best["server_time"] / best["requests"] - args.latency) * 1000
+                    print(f"{source:6} {scope:9} {concurrency:>5} {best['wall']:7.2f} {best['requests']:>5} "
+                          f"{best['chain']:>5} {critical:7.2f} {ratio:6.2f} {best['cpu']:6.2f} "
+                          f"{best['in_flight']:>5} {server_ms:6.1f} {slots:7.2f} {floor:7.2f} {best['wall'] / floor:7.2f}  "
+                          f"{best['what']}{notes}")
     finally:
         server.close()
-    print("ratio = wall / (chain x latency). cpu = collector process CPU time (all threads); peak = most requests"
-          " in flight at the server; srv ms = server time per request beyond the injected latency;"
+    print("ratio = wall / (chain x latency). cpu = collector process CPU time (all threads);"
+          " peak = most requests in flight at the server;"
+          " srv ms = server time per request beyond the injected latency;"
           " bound = max(critical, requests x latency / concurrency);"
-          " floor s = max(critical path, CPU to receive the responses and build the snapshot, Resource Graph quota);"
-          " w/floor = wall / floor s: target <= 1.5.")
+          " floor s = max(critical path, CPU to receive the responses and build the snapshot,"
+          " Resource Graph quota); w/floor = wall / floor s: target <= 1.5.")
 
 
 if __name__ == "__main__":

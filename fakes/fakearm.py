@@ -441,7 +441,8 @@ class FakeArm:
             if "graph_window" in params:
                 self.graph_window = float(params["graph_window"])
             self._window_end, self._window_used, self.graph_peak = 0.0, 0, 0
-            return {"latency": self.latency, "graph_quota": self.graph_quota, "graph_window": self.graph_window}
+            return {"latency": self.latency, "graph_quota": self.graph_quota,
+                    "graph_window": self.graph_window}
 
     def _graph_quota(self) -> tuple[dict, int | None]:
         """Count one query against the user's quota: (quota headers, Retry-After seconds if refused)."""

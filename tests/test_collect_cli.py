@@ -119,8 +119,8 @@ print(json.dumps({{name: next(p.help for p in command.commands[name].params if p
 
 def source_help(setup: str = "") -> dict[str, list[str]]:
     """The names `--source` help lists, per command (in a fresh interpreter: the help is made at import)."""
-    result = subprocess.run([sys.executable, "-c", SOURCE_HELP.format(setup=setup)], capture_output=True, text=True,
-                            timeout=120, check=True)
+    result = subprocess.run([sys.executable, "-c", SOURCE_HELP.format(setup=setup)], capture_output=True,
+                            text=True, timeout=120, check=True)
     return {command: [entry.split(":")[0].strip() for entry in text.rstrip(".").split(";")]
             for command, text in json.loads(result.stdout).items()}
 

@@ -29,13 +29,15 @@ def spec(subscriptions: int, vnets: int = 2) -> dict:
     out: dict = {"subscriptions": {f"s{s:02d}": {} for s in range(subscriptions)}, "vnets": {}}
     for s in range(subscriptions):
         for v in range(vnets):
-            out["vnets"][f"s{s:02d}-v{v}"] = {"subscription": f"s{s:02d}", "address_space": [f"10.{s}.{v}.0/24"]}
+            vnet = {"subscription": f"s{s:02d}", "address_space": [f"10.{s}.{v}.0/24"]}
+            out["vnets"][f"s{s:02d}-v{v}"] = vnet
     return out
 
 
 def run(fake: FakeArm, source: str = "graph", **transport):
-    return collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), source=source, concurrency=16,
-                   base_url_override=fake.base_url, transport_kwargs={"connection_verify": fake.ca_file, **FAST, **transport})
+    transport = {"connection_verify": fake.ca_file, **FAST, **transport}
+    return collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), source=source,
+                   concurrency=16, base_url_override=fake.base_url, transport_kwargs=transport)
 
 
 def vnets(snapshot) -> list[dict]:
@@ -199,7 +201,8 @@ def test_quota_used_up_elsewhere_is_waited_out():
         for _ in range(2):
             requests.post(fake.base_url + QUERY_PATH, json=body, verify=fake.ca_file, timeout=5)
         snapshot = run(fake)
-        statuses = [r.status for r in fake.requests_for("ResourceGraph", subscription=guid("subscription", "s02"))]
+        ours = fake.requests_for("ResourceGraph", subscription=guid("subscription", "s02"))
+        statuses = [r.status for r in ours]
     assert statuses == [429, 200]
     assert vnets(snapshot) == vnets(snapshot_from_spec(estate))
 
@@ -212,7 +215,8 @@ def test_generated_cassettes_follow_the_batches(tmp_path):
     estate = {**spec(45), "scan": {"all_subscriptions": True}}
     path = generate(estate)["graph"].write(tmp_path / "graph.yaml")
     with replaying(path) as played:
-        snapshot = collect(scope_of(estate), StaticTokenCredential(), source="graph", concurrency=VCR_CONCURRENCY)
+        snapshot = collect(scope_of(estate), StaticTokenCredential(), source="graph",
+                           concurrency=VCR_CONCURRENCY)
     posts = [n for n, (request, _) in enumerate(played.data) if request.method == "POST"]
     batches = {tuple(json.loads(played.data[n][0].body)["subscriptions"]) for n in posts}
     assert len(batches) == 3 and all(played.play_counts[n] for n in posts)

@@ -117,7 +117,8 @@ def test_a_retry_after_is_waited_for_but_never_unbounded():
         def __init__(self, retry_after):
             self.headers = {"Retry-After": retry_after}
 
-    network = ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": Wire()})).network(StaticTokenCredential(), SUB)
+    arm = ArmClients(cloud("AzureCloud"), None, client_kwargs({"transport": Wire()}))
+    network = arm.network(StaticTokenCredential(), SUB)
     assert any(isinstance(p, BoundedRetryPolicy) for p in _policies(network))
     retry = BoundedRetryPolicy(**client_kwargs())
     answer = lambda value: PipelineResponse(HttpRequest("GET", "https://x"), Answer(value), None)

@@ -62,8 +62,8 @@ class ArmClients:
 
     def _common(self) -> dict:
         return {"base_url": self.base_url or self.cloud.resource_manager, "cloud_setting": self.cloud.setting,
-                "credential_scopes": list(self.cloud.credential_scopes), "retry_policy": retry_policy(self.kwargs),
-                **self.kwargs}
+                "credential_scopes": list(self.cloud.credential_scopes),
+                "retry_policy": retry_policy(self.kwargs), **self.kwargs}
 
     def shared(self, kind: str, credential: Any) -> Any:
         """One client of `kind` (network, resources, subscriptions, graph) per credential, made on first use."""
@@ -137,6 +137,7 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
             Call("resources", [sid], typed_resources)]
 
 
-def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str], page_size: int | None = None) -> list[Call]:
+def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str],
+               page_size: int | None = None) -> list[Call]:
     """Every subscription's calls (ARM lists take no page size: `page_size` is for Resource Graph)."""
     return [call for sid in subscription_ids for call in subscription_calls(clients, credential, sid)]

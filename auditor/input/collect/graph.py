@@ -82,7 +82,8 @@ def batches(subscription_ids: list[str]) -> list[list[str]]:
     return [subscription_ids[start:start + size] for start in range(0, n, size)]
 
 
-def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str], page_size: int | None = None) -> list[Call]:
+def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str],
+               page_size: int | None = None) -> list[Call]:
     """One call per batch of subscriptions read with one credential; `page_size` is the query's $top."""
     client = clients.shared("graph", credential)
     calls = []
