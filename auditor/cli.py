@@ -25,6 +25,13 @@ from auditor.engine import (
 from auditor.engine.rule import Severity
 from auditor.engine.waivers import HORIZON_DAYS
 from auditor.errors import InputError
+from auditor.exit_status import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_USAGE,
+    ExitPolicy,
+    decide,
+)
 from auditor.input.collect import sources
 from auditor.input.importer import load_snapshot
 from auditor.model.snapshot import Snapshot
@@ -37,9 +44,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_RULE_ERROR = 0, 1, 2, 3, 4
-
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"vnet-audit: error: {message}", err=True)
@@ -68,6 +72,8 @@ FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output formats, comma-separated: {format_choices()}.")]
+BaselineOpt = Annotated[Optional[Path], typer.Option("--baseline", help="A previous findings.json: mark findings new or unchanged, list the resolved ones.")]
+FailOnNewOpt = Annotated[Optional[Severity], typer.Option("--fail-on-new", help="Exit 1 when a new unwaived finding (not in --baseline) is at or above this severity.", case_sensitive=False)]
 HorizonOpt = Annotated[int, typer.Option("--waiver-horizon-days", min=0, help="Warn about waivers that expire more than this many days ahead.")]
 
 
@@ -97,16 +103,28 @@ def waive(result: Evaluation, waiver_file, horizon_days: int = HORIZON_DAYS) -> 
         typer.echo(f"vnet-audit: warning: {line}", err=True)
 
 
-def exit_code(result: Evaluation, fail_on: Severity | None, fail_on_incomplete: bool) -> int:
-    """Rule errors beat incomplete coverage, which beats findings: each makes the one after less trustworthy."""
-    if result.errors:
-        return EXIT_RULE_ERROR
-    if fail_on_incomplete and not result.coverage.get("complete", True):
-        return EXIT_INCOMPLETE
-    worst = result.worst_active_severity()
-    if fail_on is not None and worst is not None and worst.rank >= fail_on.rank:
-        return EXIT_FINDINGS
-    return EXIT_OK
+def load_baseline(path: Path | None, fail_on_new: Severity | None) -> Evaluation | None:
+    """The --baseline findings file, read before anything is collected or evaluated."""
+    if path is None:
+        if fail_on_new is not None:
+            fail("--fail-on-new needs --baseline (a previous findings.json)")
+        return None
+    from auditor.engine.findings_file import load_findings
+
+    return load_findings(path, "baseline findings file")
+
+
+def compare_baseline(result: Evaluation, previous: Evaluation | None, path: Path | None) -> None:
+    if previous is not None:
+        from auditor.engine.baseline import compare
+
+        compare(result, previous, str(path))
+
+
+def finish(result: Evaluation, policy: ExitPolicy) -> None:
+    """Leave with the exit code the policy gives."""
+    code, _ = decide(result, policy)
+    raise typer.Exit(code)
 
 
 def warn_incomplete(coverage: dict) -> None:
@@ -147,16 +165,20 @@ def evaluate_cmd(
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
     formats = _formats(format)
+    previous = load_baseline(baseline, fail_on_new)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
     result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    compare_baseline(result, previous, baseline)
     from reports import write_outputs
 
     write_outputs(result, snapshot, formats, output)
     warn_incomplete(result.coverage)
-    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
 
 def _read_findings(path: Path) -> Evaluation | None:
@@ -187,6 +209,8 @@ def report_cmd(
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
 ) -> None:
     """Write reports for reviewers and pipelines (default: HTML and CSV).
 
@@ -197,6 +221,7 @@ def report_cmd(
     from reports import write_outputs
 
     formats = _formats(format, csv_bom)
+    previous = load_baseline(baseline, fail_on_new)
     found = [(p, _read_findings(p)) for p in inputs]
     evaluations = [(p, e) for p, e in found if e is not None]
     rest = [p for p, e in found if e is None]
@@ -213,10 +238,11 @@ def report_cmd(
             waive(result, load_waivers(waivers), waiver_horizon_days)
     else:
         result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    compare_baseline(result, previous, baseline)
     for path in write_outputs(result, snapshot, formats, out):
         typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
-    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
 
 # -- live collection (auditor.input.collect) --------------------------------------------------
@@ -276,6 +302,8 @@ def scan_cmd(
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     demo: DemoOpt = False,
@@ -285,9 +313,11 @@ def scan_cmd(
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     formats = _formats(format)
+    previous = load_baseline(baseline, fail_on_new)
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                         record, replay, demo, quiet, read_timeout, retries)
     result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    compare_baseline(result, previous, baseline)
     from reports import write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
@@ -297,7 +327,7 @@ def scan_cmd(
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
-    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
 
 @app.command("collect")
