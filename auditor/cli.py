@@ -26,6 +26,7 @@ from auditor.engine.rule import Severity
 from auditor.engine.waivers import HORIZON_DAYS
 from auditor.errors import InputError
 from auditor.exit_status import (
+    EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_USAGE,
@@ -356,6 +357,25 @@ def collect_cmd(
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
     raise typer.Exit(EXIT_INCOMPLETE if fail_on_incomplete and snapshot.incomplete_subscriptions else EXIT_OK)
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier snapshot or export.", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The later snapshot or export.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """What changed between two snapshots: VNets, address spaces, peerings, NSG rules, routes, gateways and
+    subscriptions. Exit 0 when nothing changed, 1 when something did (like diff(1)), 2 on error."""
+    from auditor.model.diff import diff
+    from reports.diff_report import as_json, as_text
+
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
+    user = getpass.getuser()
+    changes = diff(load_snapshot([old], run_by=user), load_snapshot([new], run_by=user))
+    typer.echo((as_json if format == "json" else as_text)(changes), nl=False)
+    raise typer.Exit(EXIT_FINDINGS if changes else EXIT_OK)
 
 
 @app.command("rules")
