@@ -122,9 +122,14 @@ def compare_baseline(result: Evaluation, previous: Evaluation | None, path: Path
         compare(result, previous, str(path))
 
 
-def finish(result: Evaluation, policy: ExitPolicy) -> None:
-    """Leave with the exit code the policy gives."""
-    code, _ = decide(result, policy)
+def finish(result: Evaluation, policy: ExitPolicy, quiet: bool = False) -> None:
+    """Say in a few lines what was found and why the command exits as it does, then exit."""
+    from reports.console import summary_lines
+
+    code, reason = decide(result, policy)
+    if not quiet:
+        for line in summary_lines(result, code, reason):
+            typer.echo(line, err=True)
     raise typer.Exit(code)
 
 
@@ -328,7 +333,7 @@ def scan_cmd(
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
-    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete), quiet)
 
 
 @app.command("collect")
