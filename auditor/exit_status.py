@@ -32,7 +32,8 @@ def _findings_phrase(found: list, severity: Severity, kind: str = "") -> str:
 
 
 def decide(result: Evaluation, policy: ExitPolicy) -> tuple[int, str]:
-    """Rule errors beat incomplete coverage, which beats findings: each makes the one after less trustworthy."""
+    """Rule errors beat incomplete coverage, which beats findings: each makes the one after less
+    trustworthy."""
     if result.errors:
         failed = ", ".join(e.rule_id for e in result.errors)
         return EXIT_RULE_ERROR, f"{_plural(len(result.errors), 'rule')} failed ({failed})"

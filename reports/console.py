@@ -19,8 +19,8 @@ def summary_lines(result: Evaluation, code: int, reason: str) -> list[str]:
     lines.append(f"coverage: {complete}/{total} subscriptions complete")
     if result.baseline:
         b = result.baseline
-        lines.append(f"since baseline {b.get('file')}: {b.get('new', 0)} new, {b.get('unchanged', 0)} unchanged, "
-                     f"{len(b.get('resolved', []))} resolved")
+        lines.append(f"since baseline {b.get('file')}: {b.get('new', 0)} new, "
+                     f"{b.get('unchanged', 0)} unchanged, {len(b.get('resolved', []))} resolved")
     top = sorted(s.get("by_rule", {}).items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
     if top:
         lines.append("top rules: " + ", ".join(f"{rule} ({n})" for rule, n in top))

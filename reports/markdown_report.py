@@ -35,10 +35,11 @@ def _baseline(result: Evaluation, max_rows: int) -> list[str]:
            f"Compared with {md(b.get('file'))}: {b.get('new', 0)} new, {b.get('unchanged', 0)} unchanged, "
            f"{len(resolved)} resolved.", ""]
     for f in new[:max_rows]:
-        out.append(f"- 🆕 {_ICON[f.severity.value]} {f.severity.value} {md(f.rule_id)} {md(f.resource_name)}: {md(f.message)}")
+        sev = f"{_ICON[f.severity.value]} {f.severity.value}"
+        out.append(f"- 🆕 {sev} {md(f.rule_id)} {md(f.resource_name)}: {md(f.message)}")
     for e in resolved[:max_rows]:
-        out.append(f"- ✅ resolved {md(e.get('rule_id'))} {md(e.get('resource_id', '').rsplit('/', 1)[-1])}: "
-                   f"{md(e.get('message'))}")
+        name = e.get("resource_id", "").rsplit("/", 1)[-1]
+        out.append(f"- ✅ resolved {md(e.get('rule_id'))} {md(name)}: {md(e.get('message'))}")
     if len(new) > max_rows or len(resolved) > max_rows:
         out.append("- _more not shown; see the HTML or JSON report_")
     if new or resolved:

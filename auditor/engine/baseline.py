@@ -24,8 +24,8 @@ def compare(result: Evaluation, previous: Evaluation, origin: str) -> None:
 
 
 def resolved_entry(finding: Finding) -> dict:
-    return {"rule_id": finding.rule_id, "severity": finding.severity.value, "resource_id": finding.resource_id,
-            "fingerprint": finding.fingerprint, "message": finding.message}
+    return {"rule_id": finding.rule_id, "severity": finding.severity.value,
+            "resource_id": finding.resource_id, "fingerprint": finding.fingerprint, "message": finding.message}
 
 
 def new_findings(result: Evaluation) -> list[Finding]:

@@ -38,7 +38,8 @@ def _value(item: object, name: str) -> object:
     return sorted(value, key=str) if isinstance(value, list) else value  # ordering carries no meaning here
 
 
-def _compare(kind: str, old: Iterable, new: Iterable, fields: tuple[str, ...], key=lambda r: r.id) -> list[Change]:
+def _compare(kind: str, old: Iterable, new: Iterable, fields: tuple[str, ...],
+             key=lambda r: r.id) -> list[Change]:
     before = {norm_id(key(r)): r for r in old}
     after = {norm_id(key(r)): r for r in new}
     changes = [Change(REMOVED, kind, key(before[k])) for k in before.keys() - after.keys()]
