@@ -25,6 +25,14 @@ from auditor.engine import (
 from auditor.engine.rule import Severity
 from auditor.engine.waivers import HORIZON_DAYS
 from auditor.errors import InputError
+from auditor.exit_status import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_USAGE,
+    ExitPolicy,
+    decide,
+)
 from auditor.input.collect import sources
 from auditor.input.importer import load_snapshot
 from auditor.model.snapshot import Snapshot
@@ -37,9 +45,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_RULE_ERROR = 0, 1, 2, 3, 4
-
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"vnet-audit: error: {message}", err=True)
@@ -68,6 +73,8 @@ FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output formats, comma-separated: {format_choices()}.")]
+BaselineOpt = Annotated[Optional[Path], typer.Option("--baseline", help="A previous findings.json: mark findings new or unchanged, list the resolved ones.")]
+FailOnNewOpt = Annotated[Optional[Severity], typer.Option("--fail-on-new", help="Exit 1 when a new unwaived finding (not in --baseline) is at or above this severity.", case_sensitive=False)]
 HorizonOpt = Annotated[int, typer.Option("--waiver-horizon-days", min=0, help="Warn about waivers that expire more than this many days ahead.")]
 
 
@@ -97,16 +104,33 @@ def waive(result: Evaluation, waiver_file, horizon_days: int = HORIZON_DAYS) -> 
         typer.echo(f"vnet-audit: warning: {line}", err=True)
 
 
-def exit_code(result: Evaluation, fail_on: Severity | None, fail_on_incomplete: bool) -> int:
-    """Rule errors beat incomplete coverage, which beats findings: each makes the one after less trustworthy."""
-    if result.errors:
-        return EXIT_RULE_ERROR
-    if fail_on_incomplete and not result.coverage.get("complete", True):
-        return EXIT_INCOMPLETE
-    worst = result.worst_active_severity()
-    if fail_on is not None and worst is not None and worst.rank >= fail_on.rank:
-        return EXIT_FINDINGS
-    return EXIT_OK
+def load_baseline(path: Path | None, fail_on_new: Severity | None) -> Evaluation | None:
+    """The --baseline findings file, read before anything is collected or evaluated."""
+    if path is None:
+        if fail_on_new is not None:
+            fail("--fail-on-new needs --baseline (a previous findings.json)")
+        return None
+    from auditor.engine.findings_file import load_findings
+
+    return load_findings(path, "baseline findings file")
+
+
+def compare_baseline(result: Evaluation, previous: Evaluation | None, path: Path | None) -> None:
+    if previous is not None:
+        from auditor.engine.baseline import compare
+
+        compare(result, previous, str(path))
+
+
+def finish(result: Evaluation, policy: ExitPolicy, quiet: bool = False) -> None:
+    """Say in a few lines what was found and why the command exits as it does, then exit."""
+    from reports.console import summary_lines
+
+    code, reason = decide(result, policy)
+    if not quiet:
+        for line in summary_lines(result, code, reason):
+            typer.echo(line, err=True)
+    raise typer.Exit(code)
 
 
 def warn_incomplete(coverage: dict) -> None:
@@ -147,16 +171,20 @@ def evaluate_cmd(
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
     formats = _formats(format)
+    previous = load_baseline(baseline, fail_on_new)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
     result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    compare_baseline(result, previous, baseline)
     from reports import write_outputs
 
     write_outputs(result, snapshot, formats, output)
     warn_incomplete(result.coverage)
-    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
 
 def _read_findings(path: Path) -> Evaluation | None:
@@ -187,6 +215,8 @@ def report_cmd(
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
 ) -> None:
     """Write reports for reviewers and pipelines (default: HTML and CSV).
 
@@ -197,6 +227,7 @@ def report_cmd(
     from reports import write_outputs
 
     formats = _formats(format, csv_bom)
+    previous = load_baseline(baseline, fail_on_new)
     found = [(p, _read_findings(p)) for p in inputs]
     evaluations = [(p, e) for p, e in found if e is not None]
     rest = [p for p, e in found if e is None]
@@ -213,10 +244,11 @@ def report_cmd(
             waive(result, load_waivers(waivers), waiver_horizon_days)
     else:
         result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    compare_baseline(result, previous, baseline)
     for path in write_outputs(result, snapshot, formats, out):
         typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
-    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
 
 # -- live collection (auditor.input.collect) --------------------------------------------------
@@ -276,6 +308,8 @@ def scan_cmd(
     fail_on_incomplete: IncompleteOpt = False,
     waivers: WaiversOpt = None,
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
+    baseline: BaselineOpt = None,
+    fail_on_new: FailOnNewOpt = None,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     demo: DemoOpt = False,
@@ -285,9 +319,11 @@ def scan_cmd(
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     formats = _formats(format)
+    previous = load_baseline(baseline, fail_on_new)
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                         record, replay, demo, quiet, read_timeout, retries)
     result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    compare_baseline(result, previous, baseline)
     from reports import write_outputs
 
     out.mkdir(parents=True, exist_ok=True)
@@ -297,7 +333,7 @@ def scan_cmd(
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
-    raise typer.Exit(exit_code(result, fail_on, fail_on_incomplete))
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete), quiet)
 
 
 @app.command("collect")
@@ -326,6 +362,25 @@ def collect_cmd(
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
     raise typer.Exit(EXIT_INCOMPLETE if fail_on_incomplete and snapshot.incomplete_subscriptions else EXIT_OK)
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier snapshot or export.", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The later snapshot or export.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """What changed between two snapshots: VNets, address spaces, peerings, NSG rules, routes, gateways and
+    subscriptions. Exit 0 when nothing changed, 1 when something did (like diff(1)), 2 on error."""
+    from auditor.model.diff import diff
+    from reports.diff_report import as_json, as_text
+
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
+    user = getpass.getuser()
+    changes = diff(load_snapshot([old], run_by=user), load_snapshot([new], run_by=user))
+    typer.echo((as_json if format == "json" else as_text)(changes), nl=False)
+    raise typer.Exit(EXIT_FINDINGS if changes else EXIT_OK)
 
 
 @app.command("rules")

@@ -13,6 +13,7 @@ COLUMNS = [
     "rule_id", "severity", "title", "resource_id", "resource_name", "subscription_id",
     "related_ids", "message", "remediation", "waived", "fingerprint",
 ]
+BASELINE_COLUMN = "baseline_status"  # only with --baseline: new or unchanged
 #: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -52,10 +53,12 @@ def frame(result: Evaluation) -> pd.DataFrame:
             "remediation": f.remediation,
             "waived": "true" if f.waived else "false",
             "fingerprint": f.fingerprint,
+            BASELINE_COLUMN: f.baseline_status or "",
         }
         for f in result.findings
     ]
-    df = pd.DataFrame(rows, columns=COLUMNS, dtype=object).fillna("")
+    columns = [*COLUMNS, BASELINE_COLUMN] if result.baseline else COLUMNS
+    df = pd.DataFrame(rows, columns=columns, dtype=object).fillna("")
     return df.map(lambda v: neutralise(str(v)))
 
 

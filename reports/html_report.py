@@ -141,6 +141,8 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         "summary": result.summary,
         "severities": SEVERITIES,
         "rows": active,
+        "baseline": result.baseline,
+        "new_rows": [r for r in active if r["f"].baseline_status == "new"],
         "waived": waived,
         "waiver_notes": result.waivers or {},
         "catalogue": catalogue,

@@ -24,6 +24,29 @@ def md(text: object) -> str:
     return " ".join(s.split())
 
 
+def _baseline(result: Evaluation, max_rows: int) -> list[str]:
+    """New and resolved findings since --baseline, before the totals; nothing without a baseline."""
+    b = result.baseline
+    if not b:
+        return []
+    new = [f for f in result.findings if f.baseline_status == "new" and not f.waived]
+    resolved = b.get("resolved", [])
+    out = ["### Since the baseline", "",
+           f"Compared with {md(b.get('file'))}: {b.get('new', 0)} new, {b.get('unchanged', 0)} unchanged, "
+           f"{len(resolved)} resolved.", ""]
+    for f in new[:max_rows]:
+        sev = f"{_ICON[f.severity.value]} {f.severity.value}"
+        out.append(f"- 🆕 {sev} {md(f.rule_id)} {md(f.resource_name)}: {md(f.message)}")
+    for e in resolved[:max_rows]:
+        name = e.get("resource_id", "").rsplit("/", 1)[-1]
+        out.append(f"- ✅ resolved {md(e.get('rule_id'))} {md(name)}: {md(e.get('message'))}")
+    if len(new) > max_rows or len(resolved) > max_rows:
+        out.append("- _more not shown; see the HTML or JSON report_")
+    if new or resolved:
+        out.append("")
+    return out
+
+
 def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int = MAX_ROWS) -> str:
     s = result.summary
     active = [f for f in result.findings if not f.waived]
@@ -47,6 +70,7 @@ def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int =
     for error in result.errors:
         out.append(f"> [!CAUTION]\n> Rule {md(error.rule_id)} failed: {md(error.error)}")
         out.append("")
+    out.extend(_baseline(result, max_rows))
     by_sev = s.get("by_severity", {})
     out.append("| " + " | ".join(f"{_ICON[v]} {v}" for v in SEVERITIES) + " | waived |")
     out.append("|" + "---:|" * (len(SEVERITIES) + 1))

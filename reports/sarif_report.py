@@ -64,6 +64,8 @@ def _result(f: Finding, rule_index: dict[str, int], where: tuple[str, int]) -> d
     }
     if f.rule_id in rule_index:
         result["ruleIndex"] = rule_index[f.rule_id]
+    if f.baseline_status:
+        result["baselineState"] = f.baseline_status
     if f.related_ids:
         result["relatedLocations"] = [
             {"id": i, "logicalLocations": [{"fullyQualifiedName": rid, "kind": "resource"}]}
@@ -75,6 +77,25 @@ def _result(f: Finding, rule_index: dict[str, int], where: tuple[str, int]) -> d
         if f.waiver:
             suppression["properties"] = {"owner": f.waiver.owner, "expires": f.waiver.expires, "source": f.waiver.source}
         result["suppressions"] = [suppression]
+    return result
+
+
+def _absent(entry: dict, rule_index: dict[str, int], where: tuple[str, int]) -> dict:
+    """A baseline finding that is gone: SARIF's `baselineState: absent`, at level none (nothing to fix)."""
+    uri, line = where
+    result = {
+        "ruleId": entry["rule_id"],
+        "level": "none",
+        "message": {"text": f"Resolved since the baseline: {entry.get('message', '')}"},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
+            "logicalLocations": [{"fullyQualifiedName": entry["resource_id"], "kind": "resource"}],
+        }],
+        "partialFingerprints": {FINGERPRINT_KEY: entry["fingerprint"]},
+        "baselineState": "absent",
+    }
+    if entry["rule_id"] in rule_index:
+        result["ruleIndex"] = rule_index[entry["rule_id"]]
     return result
 
 
@@ -125,7 +146,9 @@ def sarif(result: Evaluation) -> dict:
             }},
             "automationDetails": {"id": "vnet-audit/"},
             "invocations": [invocation],
-            "results": [_result(f, rule_index, lines.get(norm_id(f.resource_id), fallback)) for f in result.findings],
+            "results": [_result(f, rule_index, lines.get(norm_id(f.resource_id), fallback)) for f in result.findings]
+            + [_absent(e, rule_index, lines.get(norm_id(e["resource_id"]), fallback))
+               for e in result.baseline.get("resolved", [])],
             "properties": {"scan": {k: result.scan.get(k) for k in ("scanned_at", "source", "cloud", "run_by")}},
         }],
     }

@@ -41,6 +41,7 @@ class Evaluation(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     errors: list[RuleError] = Field(default_factory=list)
     waivers: dict = Field(default_factory=dict)
+    baseline: dict = Field(default_factory=dict)  # empty unless compared with a previous findings.json
     summary: dict = Field(default_factory=dict)
 
     def refresh_summary(self) -> None:

@@ -8,6 +8,8 @@ defaults), except the few a reader cannot do without.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -91,6 +93,21 @@ class Waivers(_Part):
     checked_on: str | None = None
 
 
+class ResolvedEntry(_Part):
+    rule_id: str
+    severity: Severity | None = None
+    resource_id: str
+    fingerprint: str
+    message: str = ""
+
+
+class Baseline(_Part):
+    file: str | None = None
+    new: int = 0
+    unchanged: int = 0
+    resolved: list[ResolvedEntry] = Field(default_factory=list)
+
+
 class Summary(_Part):
     total: int = 0
     waived: int = 0
@@ -118,10 +135,11 @@ class FindingsFile(BaseModel):
     findings: list[Finding]
     errors: list[FileRuleError] = Field(default_factory=list)
     waivers: Waivers = Field(default_factory=Waivers)
+    baseline: Baseline = Field(default_factory=Baseline)
     summary: Summary
 
 
-_PLAIN_PARTS = ("tool", "scan", "coverage", "waivers", "summary")
+_PLAIN_PARTS = ("tool", "scan", "coverage", "waivers", "baseline", "summary")
 
 
 def read_findings(doc: Any, origin: str) -> Evaluation:
@@ -140,6 +158,19 @@ def read_findings(doc: Any, origin: str) -> Evaluation:
     plain = {name: getattr(checked, name).model_dump(mode="json", exclude_unset=True) for name in _PLAIN_PARTS}
     return Evaluation(schema_version=checked.schema_version, rules=checked.rules, findings=checked.findings,
                       errors=[RuleError(**e.model_dump()) for e in checked.errors], **plain)
+
+
+def load_findings(path: Path, what: str = "findings file") -> Evaluation:
+    """A findings.json on disk; InputError naming the file when it is missing, unreadable or damaged."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({getattr(exc, 'strerror', None) or exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: {what} is not valid JSON ({exc})") from None
+    return read_findings(doc, str(path))
 
 
 def _first_problem(exc: ValidationError) -> str:

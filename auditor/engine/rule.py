@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -64,6 +64,7 @@ class Finding(BaseModel):
     fingerprint: str
     waived: bool = False
     waiver: WaiverRef | None = None
+    baseline_status: Literal["new", "unchanged"] | None = None  # set only when compared with a baseline
 
 
 def rule_matches(rule_id: str, slug: str, pattern: str) -> bool:
