@@ -62,7 +62,10 @@ def _is_any(text: str) -> bool:
     return net is not None and net.prefixlen == 0
 
 
-def is_any(prefix: str) -> bool:
+@lru_cache(maxsize=_CACHE)
+def is_any(prefix: str | None) -> bool:
+    """`*`, `Any` or a /0 prefix: every address. Cached on the spelling as written, too (rules ask
+    about the same prefixes of the same rules many times)."""
     return _is_any((prefix or "").strip().lower())
 
 
@@ -78,7 +81,8 @@ def _interval(text: str) -> tuple[int, int] | None:
     return start, start + net.num_addresses - 1
 
 
-def interval(prefix: str) -> tuple[int, int] | None:
+@lru_cache(maxsize=_CACHE)
+def interval(prefix: str | None) -> tuple[int, int] | None:
     return _interval((prefix or "").strip())
 
 
