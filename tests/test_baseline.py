@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor import cli
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import run_cli as run  # noqa: E402
+
 from auditor.input.synthetic import snapshot_from_spec
 
 
-def run(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["vnet-audit", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return (exit_info.value.code or 0), out, err
 
 
 def estate(*peerings: tuple[str, str]) -> dict:

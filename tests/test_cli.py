@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import run_cli as run  # noqa: E402
+
 from auditor import cli
 from auditor.engine import discover_rules
 from auditor.engine.rule import Rule
@@ -22,14 +25,6 @@ CONN = "1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81"
 VNET_AUDIT = Path(sys.executable).with_name("vnet-audit")
 
 
-def run(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    """Run the console script's entry point with these arguments: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["vnet-audit", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (0 if code is None else code), out, err
 
 
 def assert_one_error_line(err: str, *expected: str) -> None:

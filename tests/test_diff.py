@@ -3,10 +3,11 @@
 import copy
 import json
 import sys
+from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import run_cli as run  # noqa: E402
 
-from auditor import cli
 from auditor.input.synthetic import snapshot_from_spec
 from auditor.model.diff import diff
 
@@ -109,12 +110,6 @@ def test_ids_compare_case_insensitively():
     assert diff(snapshot_from_spec(OLD), new) == []
 
 
-def run(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["vnet-audit", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return (exit_info.value.code or 0), out, err
 
 
 def test_command_exit_codes_and_formats(tmp_path, capsys, monkeypatch):

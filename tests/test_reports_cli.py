@@ -10,6 +10,7 @@ import pytest
 import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import run_cli as run  # noqa: E402
 from report_estates import realistic_spec  # noqa: E402
 
 from auditor import cli  # noqa: E402
@@ -18,12 +19,6 @@ from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 from reports import WRITERS, write_outputs  # noqa: E402
 
 
-def run(capsys, monkeypatch, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["vnet-audit", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main()
-    out, err = capsys.readouterr()
-    return (exit_info.value.code or 0), out, err
 
 
 @pytest.fixture
