@@ -78,7 +78,7 @@ class _Run:
         # resources are normalized by one thread as they arrive, while the calls wait on the network
         self.builder = SnapshotBuilder(latest_wins=True)
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
-        self.normalize_error: Exception | None = None
+        self.rejected: list[tuple[Call, Any, Exception]] = []  # (call, resource, why), by the normalizer
         self.read_from: set[str] = set()  # subscriptions at least one resource was read from
         self.resources = 0
         self.lock = threading.Lock()
@@ -119,7 +119,8 @@ class _Run:
 
         client = self.clients.shared("subscriptions", self.credentials(tenant))
         api_version = client._config.api_version
-        return raw.pages(client, getattr(_operations, builder)(api_version=api_version), api_version=api_version)
+        request = getattr(_operations, builder)(api_version=api_version)
+        return raw.pages(client, request, endpoint=self.clients.endpoint, api_version=api_version)
 
     def note(self, sub: dict, tenant: str | None) -> None:
         with self.lock:
@@ -231,7 +232,7 @@ class _Run:
         tenant = self.tenant_of.get(sub) if sub else None
 
         def sink(resource: dict) -> None:
-            self.incoming.put((resource, tenant))
+            self.incoming.put((resource, tenant, call))
 
         try:
             return list(call.run(sink) or []), None
@@ -241,19 +242,28 @@ class _Run:
     # -- snapshot -------------------------------------------------------------------
     def normalize_incoming(self) -> None:
         while (item := self.incoming.get()) is not None:
-            resource, tenant = item
+            resource, tenant, call = item
             self.resources += 1
-            if self.normalize_error is not None:
-                continue  # keep draining; the error is raised once the calls are done
             try:
                 self.builder.add(resource, origin=self.source, tenant_id=tenant)
                 self.read_from.add((subscription_of(resource["id"]) or "").lower())
-            except Exception as exc:
-                self.normalize_error = exc
+            except Exception as exc:  # one resource refused: its subscription's coverage says so
+                self.rejected.append((call, resource, exc))
+
+    def note_rejected(self) -> None:
+        """Resources the input validation refused, as coverage errors of their subscription and call."""
+        for call, resource, exc in self.rejected:
+            rid = resource.get("id") if isinstance(resource, dict) else None
+            sid = (subscription_of(rid) or "").lower() if isinstance(rid, str) else ""
+            message = describe(exc)[1]
+            if isinstance(rid, str) and rid not in message:
+                message = f"{rid}: {message}"
+            for key in [sid] if sid in call.subscription_ids else call.subscription_ids:
+                self.coverage[key].errors.append(CollectionError(scope=call.scope, code="InvalidResource",
+                                                                 message=message))
 
     def build(self) -> Snapshot:
-        if self.normalize_error is not None:
-            raise self.normalize_error
+        self.note_rejected()
         builder = self.builder
         for key, cov in sorted(self.coverage.items()):
             meta = self.found.subscriptions.get(key, {})

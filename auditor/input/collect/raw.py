@@ -26,6 +26,8 @@ from azure.core.rest import HttpRequest
 from azure.core.utils import case_insensitive_dict
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
+from auditor.input.collect.paging import PageGuard, page_of
+
 #: what the typed operations raise for these statuses (anything else but 200: HttpResponseError)
 ERROR_MAP = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError,
              304: ResourceNotModifiedError}
@@ -65,15 +67,22 @@ def _next_request(next_link: str, api_version: str | None) -> HttpRequest:
     return HttpRequest("GET", urllib.parse.urljoin(next_link, parsed.path), params=params)
 
 
-def pages(client: Any, first: HttpRequest, *, api_version: str | None = None) -> Iterator[dict]:
-    """Every item of an ARM list ({value, nextLink}), page by page, as REST JSON."""
+def pages(client: Any, first: HttpRequest, *, endpoint: str | None, api_version: str | None = None) -> Iterator[dict]:
+    """Every item of an ARM list ({value, nextLink}), page by page, as REST JSON.
+
+    `endpoint` is the client's base URL: nextLinks elsewhere are refused (see auditor.input.collect.paging).
+    """
+    guard = PageGuard(endpoint)
 
     def get_next(next_link: str | None = None) -> Any:
-        return send(client, _next_request(next_link, api_version) if next_link else first)
+        if next_link is None:
+            guard.count()
+            return send(client, first)
+        return send(client, _next_request(guard.next_link(next_link), api_version))
 
     def extract_data(pipeline_response: Any) -> tuple[str | None, Iterator[dict]]:
-        page = body(pipeline_response)
-        return page.get("nextLink") or None, iter(page.get("value") or [])
+        link, items = page_of(body(pipeline_response), "value", "nextLink")
+        return link, iter(items)
 
     return ItemPaged(get_next, extract_data)
 
