@@ -230,12 +230,14 @@ RecordOpt = Annotated[Optional[Path], typer.Option("--record", help="Record the 
 ReplayOpt = Annotated[Optional[Path], typer.Option("--replay", help="Replay a cassette instead of calling Azure (no login).")]
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Replay the bundled demo estate (no Azure account needed).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
-ReadTimeoutOpt = Annotated[float, typer.Option("--read-timeout", min=1, help="Seconds to wait for an Azure response before retrying.")]
+ReadTimeoutOpt = Annotated[float, typer.Option("--read-timeout", min=1, help="Seconds one socket read may wait for data before the request is retried.")]
+CallTimeoutOpt = Annotated[float, typer.Option("--call-timeout", min=0.1, help="Seconds one list call may take, every page, retry and wait included; then it is recorded as timed out.")]
+MaxDurationOpt = Annotated[Optional[float], typer.Option("--max-duration", min=0.1, help="Seconds the whole collection may take; calls still running are recorded as timed out and what was read is written. Default: no limit.")]
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=20, help="Retries per call on 429, 5xx and connection errors (azure-core policy).")]
 
 
 def _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, record, replay, demo, quiet,
-             read_timeout, retries) -> Snapshot:
+             read_timeout, retries, limits) -> Snapshot:
     from auditor.input.collect import CollectScope
     from auditor.input.collect.runner import run_collection
 
@@ -246,7 +248,8 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     if scope.is_empty() and not demo:
         fail("nothing to scan: give --subscription, --all-subscriptions, --tenant, --management-group, or --demo")
     snapshot = run_collection(scope, source=source, cloud=cloud, concurrency=concurrency, demo=demo, record=record,
-                              replay=replay, quiet=quiet, transport_kwargs={"read_timeout": read_timeout, "retry_total": retries})
+                              replay=replay, quiet=quiet, transport_kwargs={"read_timeout": read_timeout, "retry_total": retries},
+                              limits=limits)
     if not quiet:
         typer.echo(
             f"collected {len(snapshot.virtual_networks)} VNets, {len(snapshot.network_security_groups)} NSGs, "
@@ -256,6 +259,12 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
             err=True,
         )
     return snapshot
+
+
+def _limits(call_timeout: float, max_duration: float | None):
+    from auditor.input.collect.deadlines import Limits
+
+    return Limits(call_timeout=call_timeout, max_duration=max_duration)
 
 
 @app.command("scan")
@@ -280,11 +289,13 @@ def scan_cmd(
     quiet: QuietOpt = False,
     read_timeout: ReadTimeoutOpt = 60,
     retries: RetriesOpt = 4,
+    call_timeout: CallTimeoutOpt = 300,
+    max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     formats = _formats(format)
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
-                        record, replay, demo, quiet, read_timeout, retries)
+                        record, replay, demo, quiet, read_timeout, retries, _limits(call_timeout, max_duration))
     result = run_rules(snapshot, rules, skip_rules, waivers)
     from reports import write_outputs
 
@@ -315,10 +326,12 @@ def collect_cmd(
     quiet: QuietOpt = False,
     read_timeout: ReadTimeoutOpt = 60,
     retries: RetriesOpt = 4,
+    call_timeout: CallTimeoutOpt = 300,
+    max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only) into a snapshot file, without evaluating it."""
     snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
-                        record, replay, demo, quiet, read_timeout, retries)
+                        record, replay, demo, quiet, read_timeout, retries, _limits(call_timeout, max_duration))
     snapshot.write(output)
     warn_incomplete(coverage_of(snapshot))
     if not quiet:

@@ -311,8 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
             fake.log(Logged(method, url.path, url.query, 0, start, time.monotonic(), sub, fault))
             self.close_connection = True
             return
-        self._send(status, payload, headers, trickle=fake.trickle_of(fault))
+        # logged first: a client that has its answer finds the request in the log
         fake.log(Logged(method, url.path, url.query, status, start, time.monotonic(), sub, fault))
+        self._send(status, payload, headers, trickle=fake.trickle_of(fault))
 
     def _send(self, status: int, payload: Any, headers: dict, trickle: float = 0.0) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

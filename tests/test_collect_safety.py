@@ -6,6 +6,7 @@ Against the loopback fake ARM (fakes/fakearm.py) with the real SDK clients.
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -37,10 +38,10 @@ def fake():
         yield server
 
 
-def run(server: FakeArm, source: str = "arm", **limits):
+def run(server: FakeArm, source: str = "arm", concurrency: int = 4, limits=None, **transport):
     return collect(CollectScope(subscriptions=[sub_id(s) for s in SUBS]), StaticTokenCredential(), source=source,
-                   concurrency=4, base_url_override=server.base_url,
-                   transport_kwargs={"connection_verify": server.ca_file, **FAST}, **limits)
+                   concurrency=concurrency, base_url_override=server.base_url, limits=limits,
+                   transport_kwargs={"connection_verify": server.ca_file, **FAST, **transport})
 
 
 def coverage(snapshot) -> dict:
@@ -174,3 +175,65 @@ def test_a_resource_the_validation_refuses_is_a_coverage_error(fake, source, bad
     assert vnets_of(snapshot, "dev") == ["vnet-dev-0", "vnet-dev-2", "vnet-dev-3"]
     assert cov["prod"].status == cov["shared"].status == CoverageStatus.complete
     assert len(vnets_of(snapshot, "prod")) == 4
+
+
+# -- 4. deadlines ---------------------------------------------------------------------------------
+
+def timed(server, concurrency: int = 4, transport: dict | None = None, **limits):
+    from auditor.input.collect import Limits
+
+    started = time.monotonic()
+    snapshot = run(server, concurrency=concurrency, limits=Limits(**limits), **(transport or {}))
+    return snapshot, time.monotonic() - started
+
+
+def test_a_trickling_answer_is_cut_at_the_call_timeout(fake):
+    # one byte every 0.2 s: every socket read returns well within read_timeout (5 s), the page never ends
+    fake.add_fault(Fault("trickle", seconds=0.2, subscription=sub_id("dev"), path="networkSecurityGroups$"))
+    snapshot, elapsed = timed(fake, call_timeout=1.5)
+    cov = coverage(snapshot)
+    assert [(e.scope, e.code) for e in cov["dev"].errors] == [("networkSecurityGroups", "Timeout")]
+    assert "--call-timeout 1.5 s" in cov["dev"].errors[0].message
+    assert cov["dev"].status == CoverageStatus.partial and len(vnets_of(snapshot, "dev")) == 4
+    assert cov["prod"].status == cov["shared"].status == CoverageStatus.complete
+    assert elapsed < 4
+
+
+def test_a_hang_is_cut_at_the_call_timeout_not_the_read_timeout(fake):
+    fake.add_fault(Fault("hang", seconds=20, subscription=sub_id("dev"), path="routeTables$"))
+    snapshot, elapsed = timed(fake, call_timeout=1)
+    assert [(e.scope, e.code) for e in coverage(snapshot)["dev"].errors] == [("routeTables", "Timeout")]
+    assert elapsed < 4  # read_timeout is 5 s and there is one retry: without the deadline, 10 s
+
+
+def test_max_duration_writes_what_finished(fake):
+    fake.add_fault(Fault("hang", seconds=20, subscription=sub_id("shared")))
+    # enough threads that the hung calls do not hold every one (the per-call timeout is off here)
+    snapshot, elapsed = timed(fake, concurrency=12, call_timeout=None, max_duration=1.5)
+    cov = coverage(snapshot)
+    assert elapsed < 4
+    assert cov["shared"].status == CoverageStatus.failed
+    assert {e.code for e in cov["shared"].errors} == {"Timeout"}
+    assert "--max-duration" in cov["shared"].errors[0].message
+    assert cov["prod"].status == cov["dev"].status == CoverageStatus.complete
+    assert len(vnets_of(snapshot, "prod")) == 4
+
+
+def test_retry_after_is_honoured_but_capped(fake, monkeypatch):
+    from auditor.input.collect import policies
+
+    monkeypatch.setattr(policies, "RETRY_AFTER_MAX", 0.5)
+    fake.add_fault(Fault("status", status=429, retry_after=3600, times=1, subscription=sub_id("dev"),
+                         path="virtualNetworks$"))
+    snapshot, elapsed = timed(fake)
+    assert all(s.status == CoverageStatus.complete for s in snapshot.subscriptions)
+    throttled, retried = fake.requests_for("virtualNetworks$", subscription=sub_id("dev"))[:2]
+    assert 0.4 <= retried.start - throttled.end < 2 and elapsed < 3
+
+
+def test_retry_after_longer_than_the_call_timeout_is_cut_to_it(fake):
+    fake.add_fault(Fault("status", status=429, retry_after=60, subscription=sub_id("dev"), path="virtualNetworks$"))
+    snapshot, elapsed = timed(fake, transport={"retry_total": 5}, call_timeout=1)
+    assert [(e.scope, e.code) for e in coverage(snapshot)["dev"].errors] == [("virtualNetworks", "Timeout")]
+    assert len(fake.requests_for("virtualNetworks$", subscription=sub_id("dev"))) <= 2  # waited ~1 s, not 60
+    assert elapsed < 3

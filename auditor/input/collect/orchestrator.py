@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -13,12 +14,14 @@ from auditor import __version__
 from auditor.errors import InputError
 from auditor.gc_pause import gc_paused
 from auditor.input.builder import SnapshotBuilder
-from auditor.input.collect import arm, graph, raw
+from auditor.input.collect import arm, deadlines, graph, raw
 from auditor.input.collect.auth import Cloud, credential_factory, identity_of
 from auditor.input.collect.auth import cloud as cloud_named
 from auditor.input.collect.calls import Call, Found, Sink
+from auditor.input.collect.deadlines import CallClock, Limits
 from auditor.input.collect.errors import (
     CollectFailed,
+    Interrupted,
     describe,
     is_login_failure,
     login_hint,
@@ -34,7 +37,8 @@ from auditor.model.snapshot import (
     Snapshot,
 )
 
-_TRANSIENT = {"Timeout", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
+TICK = 0.1  # seconds between looks at the calls' deadlines and the stop event
+_TRANSIENT = {"Timeout", "Interrupted", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
 
 
@@ -62,11 +66,14 @@ class _Coverage:
 
 class _Run:
     def __init__(self, scope: CollectScope, credential: Any, source: str, cloud: Cloud, concurrency: int,
-                 base_url: str | None, transport_kwargs: dict | None, progress: Progress | None):
+                 base_url: str | None, transport_kwargs: dict | None, progress: Progress | None,
+                 limits: Limits | None = None):
         self.scope, self.source, self.cloud = scope, source, cloud
         self.credentials = credential_factory(credential, cloud)
         self.concurrency = max(1, int(concurrency))
         self.progress = progress or (lambda event, **counts: None)
+        self.limits = limits or Limits()
+        self.scan_deadline = None if self.limits.max_duration is None else time.monotonic() + self.limits.max_duration
         kwargs = dict(transport_kwargs or {})
         self.page_size = int(kwargs.pop("graph_page_size", graph.PAGE))
         if "transport" not in kwargs and "session" not in kwargs:
@@ -178,42 +185,66 @@ class _Run:
         return self.build()
 
     def schedule(self, first: list[Call], launch_after_discovery: bool) -> None:
-        """Run the calls and their follow-ups on the pool; read discovered subscriptions once discovery is done."""
+        """Run the calls and their follow-ups on the pool; read discovered subscriptions once discovery is done.
+
+        A call still running at its deadline (or when the scan is stopped) is recorded as timed out
+        (or interrupted) and no longer waited for; its thread is told through its clock.
+        """
         finished: queue.SimpleQueue = queue.SimpleQueue()  # futures, as they complete
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
-            pending: dict[Future, Call] = {}
-            discovering = 0
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
+        pending: dict[Future, tuple[Call, CallClock]] = {}
+        discovering = 0
 
-            def submit(call: Call) -> None:
-                nonlocal discovering
-                discovering += call.fatal
-                for sid in call.subscription_ids:
-                    cov = self.coverage.setdefault(sid, _Coverage())
-                    cov.calls += 1
-                    cov.pending += 1
-                future = pool.submit(self.execute, call)
-                pending[future] = call
-                future.add_done_callback(finished.put)
+        def submit(call: Call) -> None:
+            nonlocal discovering
+            discovering += call.fatal
+            for sid in call.subscription_ids:
+                cov = self.coverage.setdefault(sid, _Coverage())
+                cov.calls += 1
+                cov.pending += 1
+            clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
+            future = pool.submit(self.execute, call, clock)
+            pending[future] = call, clock
+            future.add_done_callback(finished.put)
 
+        def done(call: Call, error: BaseException | None) -> None:
+            for sid in call.subscription_ids:
+                cov = self.coverage[sid]
+                cov.pending -= 1
+                if error is not None:
+                    cov.failed += 1
+                    code, message = describe(error)
+                    cov.errors.append(CollectionError(scope=call.scope, code=code, message=message))
+                if cov.pending == 0:
+                    self.progress("subscription_done", subscription_id=sid)
+
+        try:
             for call in first:
                 submit(call)
             while pending:
-                future = finished.get()
-                call = pending.pop(future)
+                try:
+                    future = finished.get(timeout=TICK)
+                except queue.Empty:
+                    future = None
+                if future is None or future not in pending:  # a tick, or a call given up on
+                    now = time.monotonic()
+                    for overdue, (call, clock) in list(pending.items()):
+                        if (reason := clock.overdue(now)) is not None:
+                            clock.ended = reason
+                            if call.fatal and not self.limits.stop.is_set():
+                                raise CollectFailed(f"{call.scope}: {reason}")
+                            overdue.cancel()
+                            del pending[overdue]
+                            done(call, reason)
+                            discovering -= call.fatal
+                    if self.limits.stop.is_set():
+                        launch_after_discovery = False
+                    continue
+                call, clock = pending.pop(future)
                 follow, error = future.result()
                 if error is not None and (is_login_failure(error) or call.fatal):
-                    for f in pending:
-                        f.cancel()
                     raise CollectFailed(login_hint(error) if is_login_failure(error) else f"{call.scope}: {describe(error)[1]}")
-                for sid in call.subscription_ids:
-                    cov = self.coverage[sid]
-                    cov.pending -= 1
-                    if error is not None:
-                        cov.failed += 1
-                        code, message = describe(error)
-                        cov.errors.append(CollectionError(scope=call.scope, code=code, message=message))
-                    if cov.pending == 0:
-                        self.progress("subscription_done", subscription_id=sid)
+                done(call, error)
                 for nxt in follow:
                     submit(nxt)
                 self.progress("call", scope=call.scope, resources=self.resources)
@@ -226,17 +257,27 @@ class _Run:
                     self.progress("subscriptions", total=len(self.coverage))
                     for nxt in self.read_calls(new):
                         submit(nxt)
+        finally:
+            for _, clock in pending.values():
+                clock.ended = clock.ended or Interrupted("the scan stopped first")
+            pool.shutdown(wait=False, cancel_futures=True)  # a call given up on is not waited for
 
-    def execute(self, call: Call) -> tuple[list[Call], BaseException | None]:
+    def execute(self, call: Call, clock: CallClock) -> tuple[list[Call], BaseException | None]:
         sub = call.subscription_ids[0] if len(call.subscription_ids) == 1 else None
         tenant = self.tenant_of.get(sub) if sub else None
 
         def sink(resource: dict) -> None:
+            if clock.ended is not None:  # given up on: what it reads now is not the scan's
+                raise clock.ended
             self.incoming.put((resource, tenant, call))
 
         try:
-            return list(call.run(sink) or []), None
+            with deadlines.running(clock):
+                clock.check()
+                return list(call.run(sink) or []), None
         except Exception as exc:  # recorded as coverage; the collection goes on
+            if describe(exc)[0] == "Timeout":  # azure-core's timeout at the call's deadline: say which
+                return [], clock.ended or clock.overdue(time.monotonic() + TICK) or exc
             return [], exc
 
     # -- snapshot -------------------------------------------------------------------
@@ -295,13 +336,14 @@ def _user() -> str | None:
 
 def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",
             concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
-            progress: Progress | None = None) -> Snapshot:
+            progress: Progress | None = None, limits: Limits | None = None) -> Snapshot:
     """Read the scope's network resources into a snapshot. See the package docstring."""
     if source not in SOURCES:
         raise InputError(f"unknown source {source!r}; choose {choices()}")
     if scope.is_empty():
         raise InputError("nothing to scan: give --subscription, --all-subscriptions, --tenant or --management-group")
     run = _Run(CollectScope(list(scope.subscriptions), scope.all_subscriptions, list(scope.tenants), list(scope.management_groups)),
-               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs, progress)
+               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs, progress,
+               limits)
     with gc_paused():
         return run.run()

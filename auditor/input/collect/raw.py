@@ -26,6 +26,7 @@ from azure.core.rest import HttpRequest
 from azure.core.utils import case_insensitive_dict
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
+from auditor.input.collect import deadlines
 from auditor.input.collect.paging import PageGuard, page_of
 
 #: what the typed operations raise for these statuses (anything else but 200: HttpResponseError)
@@ -40,7 +41,9 @@ def send(client: Any, request: HttpRequest) -> Any:
     already parsed (see `body`), so no page is parsed twice.
     """
     sender = getattr(client, "send_request", None) or client._send_request  # Resource Graph keeps it private
-    pipeline_response = sender(request, _return_pipeline_response=True)
+    clock = deadlines.current()  # the call's deadline bounds the request, retries included
+    options = clock.request_options() if clock is not None else {}
+    pipeline_response = sender(request, _return_pipeline_response=True, **options)
     response = pipeline_response.http_response
     if response.status_code != 200:
         map_error(status_code=response.status_code, response=response, error_map=ERROR_MAP)
