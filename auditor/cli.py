@@ -24,6 +24,7 @@ from auditor.engine import (
 )
 from auditor.engine.rule import Severity
 from auditor.input.collect import sources
+from auditor.input.collect.interrupt import EXIT_INTERRUPTED, stop_on_sigint
 from auditor.input.importer import load_snapshot
 from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
@@ -261,6 +262,14 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     return snapshot
 
 
+def interrupted(snapshot: Snapshot, written: Path) -> None:
+    """After Ctrl-C: what was read is written; one line says so, and the exit code is 130."""
+    done = len(snapshot.subscriptions) - len(snapshot.incomplete_subscriptions)
+    typer.echo(f"vnet-audit: interrupted: wrote {written} with {done}/{len(snapshot.subscriptions)} subscriptions "
+               "complete; the others are marked incomplete", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def _limits(call_timeout: float, max_duration: float | None):
     from auditor.input.collect.deadlines import Limits
 
@@ -294,14 +303,18 @@ def scan_cmd(
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     formats = _formats(format)
-    snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
-                        record, replay, demo, quiet, read_timeout, retries, _limits(call_timeout, max_duration))
-    result = run_rules(snapshot, rules, skip_rules, waivers)
-    from reports import write_outputs
+    limits = _limits(call_timeout, max_duration)
+    with stop_on_sigint(limits.stop):
+        snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
+                            record, replay, demo, quiet, read_timeout, retries, limits)
+        result = run_rules(snapshot, rules, skip_rules, waivers)
+        from reports import write_outputs
 
-    out.mkdir(parents=True, exist_ok=True)
-    snapshot.write(out / "snapshot.json")
-    written = write_outputs(result, snapshot, formats, out)
+        out.mkdir(parents=True, exist_ok=True)
+        snapshot.write(out / "snapshot.json")
+        written = write_outputs(result, snapshot, formats, out)
+    if limits.stop.is_set():
+        interrupted(snapshot, out)
     if not quiet:
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
@@ -330,9 +343,13 @@ def collect_cmd(
     max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only) into a snapshot file, without evaluating it."""
-    snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
-                        record, replay, demo, quiet, read_timeout, retries, _limits(call_timeout, max_duration))
-    snapshot.write(output)
+    limits = _limits(call_timeout, max_duration)
+    with stop_on_sigint(limits.stop):
+        snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
+                            record, replay, demo, quiet, read_timeout, retries, limits)
+        snapshot.write(output)
+    if limits.stop.is_set():
+        interrupted(snapshot, output)
     warn_incomplete(coverage_of(snapshot))
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
@@ -387,6 +404,9 @@ def main() -> None:
     logging.getLogger("azure").addHandler(logging.NullHandler())
     try:
         app()
+    except KeyboardInterrupt:  # outside a scan's collection: nothing read to keep
+        typer.echo("vnet-audit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except InputError as exc:
         typer.echo(f"vnet-audit: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

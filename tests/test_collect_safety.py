@@ -237,3 +237,78 @@ def test_retry_after_longer_than_the_call_timeout_is_cut_to_it(fake):
     assert [(e.scope, e.code) for e in coverage(snapshot)["dev"].errors] == [("virtualNetworks", "Timeout")]
     assert len(fake.requests_for("virtualNetworks$", subscription=sub_id("dev"))) <= 2  # waited ~1 s, not 60
     assert elapsed < 3
+
+
+# -- 5. Ctrl-C ----------------------------------------------------------------------------------------
+
+def cli(server: FakeArm, *args: str):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.Popen([sys.executable, str(root / "tests" / "fake_endpoint_cli.py"), server.base_url,
+                             server.ca_file, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("command", ["scan", "collect"])
+def test_ctrl_c_writes_what_was_read_and_exits_130(fake, tmp_path, command):
+    import json
+    import signal
+
+    fake.add_fault(Fault("hang", seconds=60, subscription=sub_id("shared")))
+    subs = [arg for s in SUBS for arg in ("--subscription", sub_id(s))]
+    out = ["--out", str(tmp_path), "--format", "json"] if command == "scan" else ["--output", str(tmp_path / "snapshot.json")]
+    process = cli(fake, command, *subs, "--quiet", "--concurrency", "16", *out)
+    try:  # prod and dev read (5 calls each), shared hanging
+        wait_for(lambda: all(len([r for r in fake.requests_for("", subscription=sub_id(s)) if r.status == 200]) >= 5
+                             for s in ("prod", "dev")))
+        time.sleep(0.3)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("vnet-audit: interrupted: wrote"), stderr
+    assert "2/3 subscriptions complete" in stderr
+    assert elapsed < 3  # about a second, with room for a loaded machine
+    snapshot = json.loads((tmp_path / "snapshot.json").read_text())
+    status = {s["subscription_id"]: (s["status"], {e["code"] for e in s["errors"]}) for s in snapshot["subscriptions"]}
+    assert status == {sub_id("prod"): ("complete", set()), sub_id("dev"): ("complete", set()),
+                      sub_id("shared"): ("failed", {"Interrupted"})}
+    assert len(snapshot["virtual_networks"]) == 8
+    if command == "scan":
+        assert (tmp_path / "findings.json").is_file()
+
+
+def test_a_second_ctrl_c_exits_at_once(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import threading, time\n"
+              "from auditor.input.collect.interrupt import stop_on_sigint\n"
+              "with stop_on_sigint(threading.Event()):\n"
+              "    print('ready', flush=True)\n"
+              "    time.sleep(60)  # a scan that does not stop\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        assert process.poll() is None  # the first only asks the scan to stop
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=3) == 130
+    finally:
+        process.kill()
