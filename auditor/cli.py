@@ -231,9 +231,14 @@ RecordOpt = Annotated[Optional[Path], typer.Option("--record", help="Record the 
 ReplayOpt = Annotated[Optional[Path], typer.Option("--replay", help="Replay a cassette instead of calling Azure (no login).")]
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Replay the bundled demo estate (no Azure account needed).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
-ReadTimeoutOpt = Annotated[float, typer.Option("--read-timeout", min=1, help="Seconds one socket read may wait for data before the request is retried.")]
-CallTimeoutOpt = Annotated[float, typer.Option("--call-timeout", min=0.1, help="Seconds one list call may take, every page, retry and wait included; then it is recorded as timed out.")]
-MaxDurationOpt = Annotated[Optional[float], typer.Option("--max-duration", min=0.1, help="Seconds the whole collection may take; calls still running are recorded as timed out and what was read is written. Default: no limit.")]
+ReadTimeoutOpt = Annotated[float, typer.Option(
+    "--read-timeout", min=1, help="Seconds one socket read may wait for data before the request is retried.")]
+CallTimeoutOpt = Annotated[float, typer.Option(
+    "--call-timeout", min=0.1,
+    help="Seconds one list call may take, every page, retry and wait included; then it is recorded as timed out.")]
+MaxDurationOpt = Annotated[Optional[float], typer.Option(
+    "--max-duration", min=0.1, help="Seconds the whole collection may take; calls still running are recorded "
+    "as timed out and what was read is written. Default: no limit.")]
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=20, help="Retries per call on 429, 5xx and connection errors (azure-core policy).")]
 
 
@@ -265,8 +270,9 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
 def interrupted(snapshot: Snapshot, written: Path) -> None:
     """After Ctrl-C: what was read is written; one line says so, and the exit code is 130."""
     done = len(snapshot.subscriptions) - len(snapshot.incomplete_subscriptions)
-    typer.echo(f"vnet-audit: interrupted: wrote {written} with {done}/{len(snapshot.subscriptions)} subscriptions "
-               "complete; the others are marked incomplete", err=True)
+    total = len(snapshot.subscriptions)
+    typer.echo(f"vnet-audit: interrupted: wrote {written} with {done}/{total} subscriptions complete; "
+               "the others are marked incomplete", err=True)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 

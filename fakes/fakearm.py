@@ -419,7 +419,7 @@ class FakeArm:
         return fault
 
     def trickle_of(self, fault: str | None) -> float:
-        """Seconds between bytes for an answer given under a trickle fault (its kind logged as trickle:<s>)."""
+        """Seconds between bytes for an answer under a trickle fault (logged as kind trickle:<s>)."""
         return float(fault.split(":", 1)[1]) if fault and fault.startswith("trickle:") else 0.0
 
     def clear_faults(self) -> None:
@@ -540,7 +540,9 @@ class FakeArm:
         status, data = self._responses[key]
         if fault is not None and fault.kind in ("next_link", "repeat", "body"):
             data = self._altered(fault, data, path, query, request)
-        kind = f"trickle:{fault.seconds:g}" if fault and fault.kind == "trickle" else fault.kind if fault else None
+        kind = fault.kind if fault else None
+        if kind == "trickle":  # the handler reads the pace from the kind it logs
+            kind = f"trickle:{fault.seconds:g}"
         return status, data, self._headers(status), sub, kind
 
     def _altered(self, fault: Fault, data: bytes, path: str, query: str, request: dict | None) -> bytes:

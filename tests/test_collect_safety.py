@@ -27,8 +27,11 @@ def sub_id(name: str) -> str:
 
 
 def spec() -> dict:
-    vnets = {f"vnet-{s}-{i}": {"subscription": s, "address_space": [f"10.{n}.{i}.0/24"]}
-             for n, s in enumerate(SUBS) for i in range(4)}
+    vnets = {
+        f"vnet-{s}-{i}": {"subscription": s, "address_space": [f"10.{n}.{i}.0/24"]}
+        for n, s in enumerate(SUBS)
+        for i in range(4)
+    }
     return {"subscriptions": {s: {"name": s.title()} for s in SUBS}, "vnets": vnets}
 
 
@@ -39,9 +42,15 @@ def fake():
 
 
 def run(server: FakeArm, source: str = "arm", concurrency: int = 4, limits=None, **transport):
-    return collect(CollectScope(subscriptions=[sub_id(s) for s in SUBS]), StaticTokenCredential(), source=source,
-                   concurrency=concurrency, base_url_override=server.base_url, limits=limits,
-                   transport_kwargs={"connection_verify": server.ca_file, **FAST, **transport})
+    return collect(
+        CollectScope(subscriptions=[sub_id(s) for s in SUBS]),
+        StaticTokenCredential(),
+        source=source,
+        concurrency=concurrency,
+        base_url_override=server.base_url,
+        limits=limits,
+        transport_kwargs={"connection_verify": server.ca_file, **FAST, **transport},
+    )
 
 
 def coverage(snapshot) -> dict:
@@ -81,13 +90,17 @@ class Listener:
 
 # -- 1. tokens go only to the cloud's own endpoint -------------------------------------------
 
+
 @pytest.mark.parametrize("where", ["other-port", "other-host", "http"])
 def test_next_link_to_another_endpoint_is_refused_and_the_subscription_is_partial(fake, where):
     listener = Listener()
     try:
         port = fake.base_url.rsplit(":", 1)[1]
-        link = {"other-port": listener.url(), "other-host": f"https://localhost:{port}",
-                "http": f"http://127.0.0.1:{port}"}[where] + f"/subscriptions/{sub_id('dev')}/x?$skiptoken=3"
+        link = {
+            "other-port": listener.url(),
+            "other-host": f"https://localhost:{port}",
+            "http": f"http://127.0.0.1:{port}",
+        }[where] + f"/subscriptions/{sub_id('dev')}/x?$skiptoken=3"
         fake.add_fault(Fault("next_link", link=link, subscription=sub_id("dev"), path="virtualNetworks$"))
         snapshot = run(fake)
     finally:
@@ -105,13 +118,19 @@ def test_page_guard_compares_scheme_host_and_port():
     guard = PageGuard("https://management.azure.com")
     assert guard.next_link("https://MANAGEMENT.azure.com:443/subscriptions?$skiptoken=1")
     assert guard.next_link("/subscriptions?$skiptoken=2")  # relative: the endpoint's own
-    for link in ("https://management.azure.com.evil.example/x", "https://management.azure.com:8443/x",
-                 "http://management.azure.com/x", "https://user@evil.example/x", "//evil.example/x"):
+    for link in (
+        "https://management.azure.com.evil.example/x",
+        "https://management.azure.com:8443/x",
+        "http://management.azure.com/x",
+        "https://user@evil.example/x",
+        "//evil.example/x",
+    ):
         with pytest.raises(Exception, match="nextLink leads to"):
             guard.next_link(link)
 
 
 # -- 2. paging always ends ---------------------------------------------------------------------
+
 
 def test_a_repeating_next_link_stops_the_call(fake):
     fake.add_fault(Fault("repeat", subscription=sub_id("prod"), path="virtualNetworks$"))
@@ -128,7 +147,8 @@ def test_a_repeating_skip_token_stops_the_query(fake):
     fake.add_fault(Fault("repeat", path="ResourceGraph"))
     snapshot = run(fake, source="graph")
     assert {(e.scope, e.code) for s in snapshot.subscriptions for e in s.errors} == {
-        ("resourceGraph", "PagingDidNotTerminate")}
+        ("resourceGraph", "PagingDidNotTerminate")
+    }
     assert len(fake.requests_for("ResourceGraph")) == 2
     assert all(s.status == CoverageStatus.partial for s in snapshot.subscriptions)
 
@@ -146,8 +166,18 @@ def test_more_pages_than_the_cap_stop_the_call(fake, monkeypatch):
 
 # -- 3. fault isolation --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [b"<html>busy</html>", b")]}'\n{\"value\": []}", b'["not", "a", "page"]', b'{"value": {"id": 1}}',
-                                  b'{"value": [], "nextLink": 5}', b'{"value": ["x"]}'])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>busy</html>",
+        b')]}\'\n{"value": []}',
+        b'["not", "a", "page"]',
+        b'{"value": {"id": 1}}',
+        b'{"value": [], "nextLink": 5}',
+        b'{"value": ["x"]}',
+    ],
+)
 def test_a_malformed_page_is_a_coverage_error(fake, body):
     fake.add_fault(Fault("body", body=body, subscription=sub_id("dev"), path="virtualNetworks$"))
     snapshot = run(fake)
@@ -178,6 +208,7 @@ def test_a_resource_the_validation_refuses_is_a_coverage_error(fake, source, bad
 
 
 # -- 4. deadlines ---------------------------------------------------------------------------------
+
 
 def timed(server, concurrency: int = 4, transport: dict | None = None, **limits):
     from auditor.input.collect import Limits
@@ -223,8 +254,16 @@ def test_retry_after_is_honoured_but_capped(fake, monkeypatch):
     from auditor.input.collect import policies
 
     monkeypatch.setattr(policies, "RETRY_AFTER_MAX", 0.5)
-    fake.add_fault(Fault("status", status=429, retry_after=3600, times=1, subscription=sub_id("dev"),
-                         path="virtualNetworks$"))
+    fake.add_fault(
+        Fault(
+            "status",
+            status=429,
+            retry_after=3600,
+            times=1,
+            subscription=sub_id("dev"),
+            path="virtualNetworks$",
+        )
+    )
     snapshot, elapsed = timed(fake)
     assert all(s.status == CoverageStatus.complete for s in snapshot.subscriptions)
     throttled, retried = fake.requests_for("virtualNetworks$", subscription=sub_id("dev"))[:2]
@@ -232,7 +271,9 @@ def test_retry_after_is_honoured_but_capped(fake, monkeypatch):
 
 
 def test_retry_after_longer_than_the_call_timeout_is_cut_to_it(fake):
-    fake.add_fault(Fault("status", status=429, retry_after=60, subscription=sub_id("dev"), path="virtualNetworks$"))
+    fake.add_fault(
+        Fault("status", status=429, retry_after=60, subscription=sub_id("dev"), path="virtualNetworks$")
+    )
     snapshot, elapsed = timed(fake, transport={"retry_total": 5}, call_timeout=1)
     assert [(e.scope, e.code) for e in coverage(snapshot)["dev"].errors] == [("virtualNetworks", "Timeout")]
     assert len(fake.requests_for("virtualNetworks$", subscription=sub_id("dev"))) <= 2  # waited ~1 s, not 60
@@ -240,6 +281,7 @@ def test_retry_after_longer_than_the_call_timeout_is_cut_to_it(fake):
 
 
 # -- 5. Ctrl-C ----------------------------------------------------------------------------------------
+
 
 def cli(server: FakeArm, *args: str):
     import os
@@ -249,8 +291,19 @@ def cli(server: FakeArm, *args: str):
 
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.Popen([sys.executable, str(root / "tests" / "fake_endpoint_cli.py"), server.base_url,
-                             server.ca_file, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(root / "tests" / "fake_endpoint_cli.py"),
+            server.base_url,
+            server.ca_file,
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
 
 
 def wait_for(condition, seconds: float = 30) -> None:
@@ -267,11 +320,19 @@ def test_ctrl_c_writes_what_was_read_and_exits_130(fake, tmp_path, command):
 
     fake.add_fault(Fault("hang", seconds=60, subscription=sub_id("shared")))
     subs = [arg for s in SUBS for arg in ("--subscription", sub_id(s))]
-    out = ["--out", str(tmp_path), "--format", "json"] if command == "scan" else ["--output", str(tmp_path / "snapshot.json")]
+    out = (
+        ["--out", str(tmp_path), "--format", "json"]
+        if command == "scan"
+        else ["--output", str(tmp_path / "snapshot.json")]
+    )
     process = cli(fake, command, *subs, "--quiet", "--concurrency", "16", *out)
     try:  # prod and dev read (5 calls each), shared hanging
-        wait_for(lambda: all(len([r for r in fake.requests_for("", subscription=sub_id(s)) if r.status == 200]) >= 5
-                             for s in ("prod", "dev")))
+        wait_for(
+            lambda: all(
+                len([r for r in fake.requests_for("", subscription=sub_id(s)) if r.status == 200]) >= 5
+                for s in ("prod", "dev")
+            )
+        )
         time.sleep(0.3)
         sent = time.monotonic()
         process.send_signal(signal.SIGINT)
@@ -284,9 +345,15 @@ def test_ctrl_c_writes_what_was_read_and_exits_130(fake, tmp_path, command):
     assert "2/3 subscriptions complete" in stderr
     assert elapsed < 3  # about a second, with room for a loaded machine
     snapshot = json.loads((tmp_path / "snapshot.json").read_text())
-    status = {s["subscription_id"]: (s["status"], {e["code"] for e in s["errors"]}) for s in snapshot["subscriptions"]}
-    assert status == {sub_id("prod"): ("complete", set()), sub_id("dev"): ("complete", set()),
-                      sub_id("shared"): ("failed", {"Interrupted"})}
+    status = {
+        s["subscription_id"]: (s["status"], {e["code"] for e in s["errors"]})
+        for s in snapshot["subscriptions"]
+    }
+    assert status == {
+        sub_id("prod"): ("complete", set()),
+        sub_id("dev"): ("complete", set()),
+        sub_id("shared"): ("failed", {"Interrupted"}),
+    }
     assert len(snapshot["virtual_networks"]) == 8
     if command == "scan":
         assert (tmp_path / "findings.json").is_file()
@@ -297,11 +364,13 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path):
     import subprocess
     import sys
 
-    script = ("import threading, time\n"
-              "from auditor.input.collect.interrupt import stop_on_sigint\n"
-              "with stop_on_sigint(threading.Event()):\n"
-              "    print('ready', flush=True)\n"
-              "    time.sleep(60)  # a scan that does not stop\n")
+    script = (
+        "import threading, time\n"
+        "from auditor.input.collect.interrupt import stop_on_sigint\n"
+        "with stop_on_sigint(threading.Event()):\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)  # a scan that does not stop\n"
+    )
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "ready"

@@ -116,10 +116,12 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
         return raw.pages(client, request, endpoint=clients.endpoint, api_version=api_version)
 
     def listing(scope: str, builder: str) -> Call:
-        return Call(scope, [sid], lambda sink: _drain(pages(network, network_request(builder, subscription_id=sid)), sink))
+        request = network_request(builder, subscription_id=sid)
+        return Call(scope, [sid], lambda sink: _drain(pages(network, request), sink))
 
     def per_group(rg: str, builder: str) -> Any:
-        return lambda sink: _drain(pages(network, network_request(builder, resource_group_name=rg, subscription_id=sid)), sink)
+        request = network_request(builder, resource_group_name=rg, subscription_id=sid)
+        return lambda sink: _drain(pages(network, request), sink)
 
     def typed_resources(sink: Sink) -> list[Call]:
         from azure.mgmt.resource.resources.operations._operations import (

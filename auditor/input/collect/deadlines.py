@@ -45,9 +45,13 @@ class CallClock:
         if self.limits.stop.is_set():
             return Interrupted("interrupted before the call finished")
         if self.scan_deadline is not None and now >= self.scan_deadline:
-            return CallTimedOut(f"the scan reached --max-duration {self.limits.max_duration:g} s before the call finished")
+            return CallTimedOut(
+                f"the scan reached --max-duration {self.limits.max_duration:g} s before the call finished"
+            )
         if self.deadline is not None and now >= self.deadline:
-            return CallTimedOut(f"the call did not finish within --call-timeout {self.limits.call_timeout:g} s")
+            return CallTimedOut(
+                f"the call did not finish within --call-timeout {self.limits.call_timeout:g} s"
+            )
         return None
 
     def check(self) -> None:
@@ -65,7 +69,10 @@ class CallClock:
         left = self.remaining()
         if left is None:
             return {}
-        return {"timeout": left, "read_timeout": left if self.read_timeout is None else min(self.read_timeout, left)}
+        return {
+            "timeout": left,
+            "read_timeout": left if self.read_timeout is None else min(self.read_timeout, left),
+        }
 
 
 _local = threading.local()

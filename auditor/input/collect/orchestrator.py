@@ -38,7 +38,8 @@ from auditor.model.snapshot import (
 )
 
 TICK = 0.1  # seconds between looks at the calls' deadlines and the stop event
-_TRANSIENT = {"Timeout", "Interrupted", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
+_TRANSIENT = {"Timeout", "Interrupted",  # cut short by the scan, not refused by Azure
+              "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
 
 
@@ -73,7 +74,8 @@ class _Run:
         self.concurrency = max(1, int(concurrency))
         self.progress = progress or (lambda event, **counts: None)
         self.limits = limits or Limits()
-        self.scan_deadline = None if self.limits.max_duration is None else time.monotonic() + self.limits.max_duration
+        duration = self.limits.max_duration
+        self.scan_deadline = None if duration is None else time.monotonic() + duration
         kwargs = dict(transport_kwargs or {})
         self.page_size = int(kwargs.pop("graph_page_size", graph.PAGE))
         if "transport" not in kwargs and "session" not in kwargs:
@@ -185,7 +187,7 @@ class _Run:
         return self.build()
 
     def schedule(self, first: list[Call], launch_after_discovery: bool) -> None:
-        """Run the calls and their follow-ups on the pool; read discovered subscriptions once discovery is done.
+        """Run the calls and their follow-ups on the pool; read discovered subscriptions after discovery.
 
         A call still running at its deadline (or when the scan is stopped) is recorded as timed out
         (or interrupted) and no longer waited for; its thread is told through its clock.
@@ -343,7 +345,7 @@ def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm",
     if scope.is_empty():
         raise InputError("nothing to scan: give --subscription, --all-subscriptions, --tenant or --management-group")
     run = _Run(CollectScope(list(scope.subscriptions), scope.all_subscriptions, list(scope.tenants), list(scope.management_groups)),
-               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs, progress,
-               limits)
+               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs,
+               progress, limits)
     with gc_paused():
         return run.run()

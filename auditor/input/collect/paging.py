@@ -42,7 +42,9 @@ class PageGuard:
         url = urljoin(self.endpoint.rstrip("/") + "/", link)
         if origin(url) != origin(self.endpoint):
             scheme, host, port = origin(url)
-            raise UntrustedNextLink(f"nextLink leads to {scheme}://{host}:{port}, not the endpoint {self.endpoint}")
+            raise UntrustedNextLink(
+                f"nextLink leads to {scheme}://{host}:{port}, not the endpoint {self.endpoint}"
+            )
         self.token(url)
         return link
 

@@ -70,7 +70,8 @@ def _next_request(next_link: str, api_version: str | None) -> HttpRequest:
     return HttpRequest("GET", urllib.parse.urljoin(next_link, parsed.path), params=params)
 
 
-def pages(client: Any, first: HttpRequest, *, endpoint: str | None, api_version: str | None = None) -> Iterator[dict]:
+def pages(client: Any, first: HttpRequest, *, endpoint: str | None,
+          api_version: str | None = None) -> Iterator[dict]:
     """Every item of an ARM list ({value, nextLink}), page by page, as REST JSON.
 
     `endpoint` is the client's base URL: nextLinks elsewhere are refused (see auditor.input.collect.paging).
