@@ -381,3 +381,12 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path):
         assert process.wait(timeout=3) == 130
     finally:
         process.kill()
+
+
+def test_a_call_cut_at_its_deadline_leaves_no_thread_behind(fake):
+    """The trickling connection is shut at the deadline: the call's thread ends, it does not read on."""
+    # a page of 3 VNets, ~1 kB, at a byte every 0.3 s: minutes; each read well within any read timeout
+    fake.add_fault(Fault("trickle", seconds=0.3, subscription=sub_id("dev"), path="virtualNetworks$"))
+    snapshot, elapsed = timed(fake, call_timeout=1)
+    assert [e.code for e in coverage(snapshot)["dev"].errors] == ["Timeout"]
+    wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("collect_")], seconds=2)

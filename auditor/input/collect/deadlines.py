@@ -3,12 +3,14 @@
 `read_timeout` bounds one socket read; a response trickling a byte at a time never trips it.
 A call's clock bounds the whole call (every page, retry and Retry-After wait): the scheduler
 stops waiting for a call at its deadline and records it as timed out, and the call's thread
-is told through its clock (requests get azure-core's operation `timeout` and a read timeout
-no longer than what is left; pages and resources after the deadline are refused).
+is told through its clock: its connection is shut (ending a read in progress), requests get
+azure-core's operation `timeout` and a read timeout no longer than what is left, and pages
+and resources after the deadline are refused.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -34,6 +36,8 @@ class CallClock:
         self.limits, self.scan_deadline, self.read_timeout = limits, scan_deadline, read_timeout
         self.deadline: float | None = scan_deadline  # until started
         self.ended: CallStopped | None = None  # why the scan stopped waiting for the call
+        self._socket: socket.socket | None = None  # the connection the call is reading from, if any
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         if self.limits.call_timeout is not None:
@@ -54,6 +58,24 @@ class CallClock:
             )
         return None
 
+    def end(self, reason: CallStopped) -> None:
+        """The scan gives up on the call: shut its connection, so a read in progress ends now."""
+        with self._lock:
+            self.ended = reason
+            if self._socket is not None:
+                _shut(self._socket)
+
+    def attach(self, sock: Any) -> None:
+        with self._lock:
+            self._socket = sock if isinstance(sock, socket.socket) else None
+            if self.ended is not None and self._socket is not None:
+                _shut(self._socket)
+
+    def detach(self) -> None:
+        """The response is read; the connection goes back to the pool for other calls."""
+        with self._lock:
+            self._socket = None
+
     def check(self) -> None:
         """In the call's thread: raise if the call is over."""
         reason = self.ended or self.overdue(time.monotonic())
@@ -73,6 +95,13 @@ class CallClock:
             "timeout": left,
             "read_timeout": left if self.read_timeout is None else min(self.read_timeout, left),
         }
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the descriptor itself, under any TLS wrapper
+    except OSError:
+        pass
 
 
 _local = threading.local()

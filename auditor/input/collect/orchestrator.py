@@ -232,7 +232,7 @@ class _Run:
                     now = time.monotonic()
                     for overdue, (call, clock) in list(pending.items()):
                         if (reason := clock.overdue(now)) is not None:
-                            clock.ended = reason
+                            clock.end(reason)
                             if call.fatal and not self.limits.stop.is_set():
                                 raise CollectFailed(f"{call.scope}: {reason}")
                             overdue.cancel()
@@ -261,7 +261,7 @@ class _Run:
                         submit(nxt)
         finally:
             for _, clock in pending.values():
-                clock.ended = clock.ended or Interrupted("the scan stopped first")
+                clock.end(clock.ended or Interrupted("the scan stopped first"))
             pool.shutdown(wait=False, cancel_futures=True)  # a call given up on is not waited for
 
     def execute(self, call: Call, clock: CallClock) -> tuple[list[Call], BaseException | None]:
