@@ -390,3 +390,21 @@ def test_a_call_cut_at_its_deadline_leaves_no_thread_behind(fake):
     snapshot, elapsed = timed(fake, call_timeout=1)
     assert [e.code for e in coverage(snapshot)["dev"].errors] == ["Timeout"]
     wait_for(lambda: not [t for t in threading.enumerate() if t.name.startswith("collect_")], seconds=2)
+
+
+def test_max_duration_holds_while_calls_keep_finishing():
+    """Deadlines are looked at every tick even when some call finishes more often than that."""
+    from auditor.input.collect import Limits
+
+    subs = {f"s{n:02d}": {} for n in range(40)}
+    vnets = {f"v{n}": {"subscription": f"s{n:02d}", "address_space": [f"10.{n}.0.0/24"]} for n in range(40)}
+    with FakeArm({"subscriptions": subs, "vnets": vnets}, latency=0.2) as server:
+        started = time.monotonic()  # 200 calls of 0.2 s, 8 at a time: 5 s, one finishing every 25 ms
+        snapshot = collect(CollectScope(subscriptions=[guid("subscription", s) for s in subs]),
+                           StaticTokenCredential(), concurrency=8, base_url_override=server.base_url,
+                           transport_kwargs={"connection_verify": server.ca_file, **FAST},
+                           limits=Limits(max_duration=1))
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.5
+    assert {e.code for s in snapshot.subscriptions for e in s.errors} == {"Timeout"}
+    assert snapshot.virtual_networks  # what finished is kept

@@ -223,15 +223,12 @@ class _Run:
         try:
             for call in first:
                 submit(call)
+            next_sweep = time.monotonic() + TICK
             while pending:
-                try:
-                    future = finished.get(timeout=TICK)
-                except queue.Empty:
-                    future = None
-                if future is None or future not in pending:  # a tick, or a call given up on
-                    now = time.monotonic()
+                if time.monotonic() >= next_sweep:  # every tick, however busy: deadlines and Ctrl-C
+                    next_sweep = time.monotonic() + TICK
                     for overdue, (call, clock) in list(pending.items()):
-                        if (reason := clock.overdue(now)) is not None:
+                        if (reason := clock.overdue(time.monotonic())) is not None:
                             clock.end(reason)
                             if call.fatal and not self.limits.stop.is_set():
                                 raise CollectFailed(f"{call.scope}: {reason}")
@@ -239,8 +236,12 @@ class _Run:
                             del pending[overdue]
                             done(call, reason)
                             discovering -= call.fatal
-                    if self.limits.stop.is_set():
-                        launch_after_discovery = False
+                    continue
+                try:
+                    future = finished.get(timeout=max(next_sweep - time.monotonic(), 0.001))
+                except queue.Empty:
+                    continue
+                if future not in pending:  # a call given up on
                     continue
                 call, clock = pending.pop(future)
                 follow, error = future.result()
@@ -251,7 +252,8 @@ class _Run:
                     submit(nxt)
                 self.progress("call", scope=call.scope, resources=self.resources)
                 discovering -= call.fatal
-                if discovering == 0 and launch_after_discovery:  # discovery done: read what it found
+                if discovering == 0 and launch_after_discovery and not self.limits.stop.is_set():
+                    # discovery done: read what it found
                     launch_after_discovery = False
                     new = [s for s in sorted(self.found.subscriptions) if s not in self.coverage]
                     for sid in new:
