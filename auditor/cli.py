@@ -34,6 +34,7 @@ from auditor.exit_status import (
     decide,
 )
 from auditor.input.collect import sources
+from auditor.input.collect.interrupt import EXIT_INTERRUPTED, stop_on_sigint
 from auditor.input.importer import load_snapshot
 from auditor.model.snapshot import Snapshot
 from reports import format_choices
@@ -263,12 +264,19 @@ RecordOpt = Annotated[Optional[Path], typer.Option("--record", help="Record the 
 ReplayOpt = Annotated[Optional[Path], typer.Option("--replay", help="Replay a cassette instead of calling Azure (no login).")]
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Replay the bundled demo estate (no Azure account needed).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
-ReadTimeoutOpt = Annotated[float, typer.Option("--read-timeout", min=1, help="Seconds to wait for an Azure response before retrying.")]
+ReadTimeoutOpt = Annotated[float, typer.Option(
+    "--read-timeout", min=1, help="Seconds one socket read may wait for data before the request is retried.")]
+CallTimeoutOpt = Annotated[float, typer.Option(
+    "--call-timeout", min=0.1,
+    help="Seconds one list call may take, every page, retry and wait included; then it is recorded as timed out.")]
+MaxDurationOpt = Annotated[Optional[float], typer.Option(
+    "--max-duration", min=0.1, help="Seconds the whole collection may take; calls still running are recorded "
+    "as timed out and what was read is written. Default: no limit.")]
 RetriesOpt = Annotated[int, typer.Option("--retries", min=0, max=20, help="Retries per call on 429, 5xx and connection errors (azure-core policy).")]
 
 
 def _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, record, replay, demo, quiet,
-             read_timeout, retries) -> Snapshot:
+             read_timeout, retries, limits) -> Snapshot:
     from auditor.input.collect import CollectScope
     from auditor.input.collect.runner import run_collection
 
@@ -279,7 +287,8 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     if scope.is_empty() and not demo:
         fail("nothing to scan: give --subscription, --all-subscriptions, --tenant, --management-group, or --demo")
     snapshot = run_collection(scope, source=source, cloud=cloud, concurrency=concurrency, demo=demo, record=record,
-                              replay=replay, quiet=quiet, transport_kwargs={"read_timeout": read_timeout, "retry_total": retries})
+                              replay=replay, quiet=quiet, transport_kwargs={"read_timeout": read_timeout, "retry_total": retries},
+                              limits=limits)
     if not quiet:
         typer.echo(
             f"collected {len(snapshot.virtual_networks)} VNets, {len(snapshot.network_security_groups)} NSGs, "
@@ -289,6 +298,21 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
             err=True,
         )
     return snapshot
+
+
+def interrupted(snapshot: Snapshot, written: Path) -> None:
+    """After Ctrl-C: what was read is written; one line says so, and the exit code is 130."""
+    done = len(snapshot.subscriptions) - len(snapshot.incomplete_subscriptions)
+    total = len(snapshot.subscriptions)
+    typer.echo(f"vnet-audit: interrupted: wrote {written} with {done}/{total} subscriptions complete; "
+               "the others are marked incomplete", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _limits(call_timeout: float, max_duration: float | None):
+    from auditor.input.collect.deadlines import Limits
+
+    return Limits(call_timeout=call_timeout, max_duration=max_duration)
 
 
 @app.command("scan")
@@ -316,19 +340,25 @@ def scan_cmd(
     quiet: QuietOpt = False,
     read_timeout: ReadTimeoutOpt = 60,
     retries: RetriesOpt = 4,
+    call_timeout: CallTimeoutOpt = 300,
+    max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     formats = _formats(format)
     previous = load_baseline(baseline, fail_on_new)
-    snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
-                        record, replay, demo, quiet, read_timeout, retries)
-    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
-    compare_baseline(result, previous, baseline)
-    from reports import write_outputs
+    limits = _limits(call_timeout, max_duration)
+    with stop_on_sigint(limits.stop):
+        snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
+                            record, replay, demo, quiet, read_timeout, retries, limits)
+        result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+        compare_baseline(result, previous, baseline)
+        from reports import write_outputs
 
-    out.mkdir(parents=True, exist_ok=True)
-    snapshot.write(out / "snapshot.json")
-    written = write_outputs(result, snapshot, formats, out)
+        out.mkdir(parents=True, exist_ok=True)
+        snapshot.write(out / "snapshot.json")
+        written = write_outputs(result, snapshot, formats, out)
+    if limits.stop.is_set():
+        interrupted(snapshot, out)
     if not quiet:
         for path in [out / "snapshot.json", *written]:
             typer.echo(f"wrote {path}", err=True)
@@ -353,11 +383,17 @@ def collect_cmd(
     quiet: QuietOpt = False,
     read_timeout: ReadTimeoutOpt = 60,
     retries: RetriesOpt = 4,
+    call_timeout: CallTimeoutOpt = 300,
+    max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only) into a snapshot file, without evaluating it."""
-    snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
-                        record, replay, demo, quiet, read_timeout, retries)
-    snapshot.write(output)
+    limits = _limits(call_timeout, max_duration)
+    with stop_on_sigint(limits.stop):
+        snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
+                            record, replay, demo, quiet, read_timeout, retries, limits)
+        snapshot.write(output)
+    if limits.stop.is_set():
+        interrupted(snapshot, output)
     warn_incomplete(coverage_of(snapshot))
     if not quiet:
         typer.echo(f"wrote {output}", err=True)
@@ -431,6 +467,9 @@ def main() -> None:
     logging.getLogger("azure").addHandler(logging.NullHandler())
     try:
         app()
+    except KeyboardInterrupt:  # outside a scan's collection: nothing read to keep
+        typer.echo("vnet-audit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except InputError as exc:
         typer.echo(f"vnet-audit: error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

@@ -194,8 +194,9 @@ def request_cpu(server: Server, sub_id: str, n: int = 200) -> float:
 
     network = _clients(server).shared("network", StaticTokenCredential())
     request = lambda: arm.network_request(arm.SUBSCRIPTION_LISTS["routeTables"], subscription_id=sub_id)
-    list(raw.pages(network, request()))  # connection and token
-    spent = _cpu_of(lambda: [list(raw.pages(network, request())) for _ in range(n)])
+    endpoint = server.base_url
+    list(raw.pages(network, request(), endpoint=endpoint))  # connection and token
+    spent = _cpu_of(lambda: [list(raw.pages(network, request(), endpoint=endpoint)) for _ in range(n)])
     server.new_requests()
     return spent / n
 

@@ -25,6 +25,10 @@ flight at once. Faults are added per subscription or path:
     server.add_fault(Fault("status", status=500, times=None))          # every request, forever
     server.add_fault(Fault("hang", seconds=5, subscription=sub_id))    # beyond the client read timeout
     server.add_fault(Fault("latency", seconds=0.05))                   # on top of `latency`
+    server.add_fault(Fault("trickle", seconds=1.0, path="routeTables"))  # the answer, one byte a second
+    server.add_fault(Fault("next_link", link="https://127.0.0.2:1/x"))  # the page's nextLink replaced
+    server.add_fault(Fault("repeat", path="ResourceGraph"))            # nextLink/$skipToken: this page again
+    server.add_fault(Fault("body", body=b"<html>", subscription=sub_id))  # the page replaced (200)
 
 The server binds loopback only, bounds its connection threads, and shuts itself down
 after `lifetime` seconds even if nobody calls stop(). In its own process: `python -m fakes.fakearm`.
@@ -110,14 +114,16 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
 class Fault:
     """What to do instead of (or before) answering. `times=None` means every matching request."""
 
-    kind: str  # "status" | "hang" | "latency"
+    kind: str  # "status" | "hang" | "latency" | "trickle" | "next_link" | "repeat" | "body"
     status: int = 500
     subscription: str | None = None  # matches the subscription in the path, or in a Graph query body
     path: str | None = None  # regex searched (case-insensitive) in the request path
     query: str | None = None  # regex searched in the query string, e.g. r"\$skiptoken" for a later page
     times: int | None = None
     retry_after: float | None = None  # seconds, sent as Retry-After on 429/503
-    seconds: float = 0.0  # hang or extra latency
+    seconds: float = 0.0  # hang or extra latency; for trickle, between bytes
+    link: str | None = None  # next_link: the nextLink to answer with
+    body: bytes | None = None  # body: what to answer instead of the page
     code: str | None = None  # Azure error code; default from ERRORS
     hits: int = 0
 
@@ -305,10 +311,11 @@ class _Handler(BaseHTTPRequestHandler):
             fake.log(Logged(method, url.path, url.query, 0, start, time.monotonic(), sub, fault))
             self.close_connection = True
             return
-        self._send(status, payload, headers)
+        # logged first: a client that has its answer finds the request in the log
         fake.log(Logged(method, url.path, url.query, status, start, time.monotonic(), sub, fault))
+        self._send(status, payload, headers, trickle=fake.trickle_of(fault))
 
-    def _send(self, status: int, payload: Any, headers: dict) -> None:
+    def _send(self, status: int, payload: Any, headers: dict, trickle: float = 0.0) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -318,10 +325,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self._headers_buffer.append(b"\r\n")
         try:  # headers and body in one write
-            self.wfile.write(b"".join(self._headers_buffer) + data)
+            if trickle:
+                self._trickle(b"".join(self._headers_buffer), data, trickle)
+            else:
+                self.wfile.write(b"".join(self._headers_buffer) + data)
             self._headers_buffer = []
         except OSError:
             self.close_connection = True
+
+    def _trickle(self, head: bytes, data: bytes, seconds: float) -> None:
+        """The headers at once, then the body a byte at a time: no single read ever waits long."""
+        self.wfile.write(head)
+        for n in range(len(data)):
+            if self.server.fake._stopped.wait(seconds):
+                self.close_connection = True
+                return
+            self.wfile.write(data[n:n + 1])
 
 
 class FakeArm:
@@ -398,6 +417,10 @@ class FakeArm:
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def trickle_of(self, fault: str | None) -> float:
+        """Seconds between bytes for an answer under a trickle fault (logged as kind trickle:<s>)."""
+        return float(fault.split(":", 1)[1]) if fault and fault.startswith("trickle:") else 0.0
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -499,7 +522,7 @@ class FakeArm:
         elif fault is not None and fault.kind == "hang":
             self._stopped.wait(fault.seconds)
             return None, None, {}, sub, "hang"
-        elif fault is not None:
+        elif fault is not None and fault.kind == "status":
             headers = self._headers(fault.status)
             if fault.retry_after is not None:
                 headers["Retry-After"] = f"{fault.retry_after:g}"
@@ -516,7 +539,26 @@ class FakeArm:
                 status, payload = 404, self._error(404, path, sub, None)
             self._responses[key] = status, json.dumps(payload).encode()
         status, data = self._responses[key]
-        return status, data, self._headers(status), sub, fault.kind if fault else None
+        if fault is not None and fault.kind in ("next_link", "repeat", "body"):
+            data = self._altered(fault, data, path, query, request)
+        kind = fault.kind if fault else None
+        if kind == "trickle":  # the handler reads the pace from the kind it logs
+            kind = f"trickle:{fault.seconds:g}"
+        return status, data, self._headers(status), sub, kind
+
+    def _altered(self, fault: Fault, data: bytes, path: str, query: str, request: dict | None) -> bytes:
+        """A 200 page as a faulty service would send it: another nextLink, this page again, or other bytes."""
+        if fault.kind == "body":
+            return fault.body or b""
+        page = json.loads(data)
+        if request is not None:  # Resource Graph: the skip token in the body
+            token = (request.get("options") or {}).get("$skipToken")
+            page["$skipToken"] = token or base64.b64encode(json.dumps({"offset": 0}).encode()).decode()
+        elif fault.kind == "repeat":
+            page["nextLink"] = f"{self.base_url}{quote(path)}" + (f"?{query}" if query else "")
+        else:
+            page["nextLink"] = fault.link
+        return json.dumps(page).encode()
 
     def _error(self, status: int, path: str, sub: str | None, fault: Fault | None) -> dict:
         code, message = ERRORS.get(status, ("Error", "Error."))

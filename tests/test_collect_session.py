@@ -81,7 +81,8 @@ def test_collection_pauses_the_cyclic_gc_and_restores_it():
             gc.enable()
 
 
-def test_a_resource_the_normalizer_rejects_stops_the_collection_with_its_message(monkeypatch):
+def test_a_resource_the_normalizer_rejects_is_a_coverage_error_with_its_message(monkeypatch):
+    """Was: the whole collection stopped. Now the one subscription is partial and names the resource."""
     from auditor.errors import InputError
     from auditor.input.builder import SnapshotBuilder
 
@@ -96,6 +97,10 @@ def test_a_resource_the_normalizer_rejects_stops_the_collection_with_its_message
 
     monkeypatch.setattr(SnapshotBuilder, "add", add)
     with FakeArm(spec, page_size=1) as fake:
-        with pytest.raises(InputError, match="no numeric priority"):
-            collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), base_url_override=fake.base_url,
-                    transport_kwargs={"connection_verify": fake.ca_file})
+        snapshot = collect(CollectScope(all_subscriptions=True), StaticTokenCredential(),
+                           base_url_override=fake.base_url, transport_kwargs={"connection_verify": fake.ca_file})
+    status = {s.display_name: (s.status.value, [(e.scope, e.code) for e in s.errors]) for s in snapshot.subscriptions}
+    assert status == {"sub-a": ("partial", [("virtualNetworks", "InvalidResource")]), "sub-b": ("complete", [])}
+    error = next(s for s in snapshot.subscriptions if s.errors).errors[0]
+    assert "no numeric priority" in error.message and "vnet-3" in error.message
+    assert sorted(v.name for v in snapshot.virtual_networks) == [f"vnet-{i}" for i in (0, 1, 2, 4, 5)]

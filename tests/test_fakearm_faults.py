@@ -319,13 +319,21 @@ def test_whole_subscription_timing_out_is_failed(fake):
 
 # -- through the CLI: a scan recorded against the fake, replayed by `vnet-audit scan` --------
 
-def test_cli_scan_fail_on_incomplete_exits_3(fake, tmp_path):
+@pytest.fixture
+def one_page_fake():
+    """One page per list: a recorded nextLink names the fake's loopback port, which a replay
+    (against the cloud's endpoint) rightly refuses to follow."""
+    with FakeArm(estate_spec()) as server:
+        yield server
+
+
+def test_cli_scan_fail_on_incomplete_exits_3(one_page_fake, tmp_path):
     """The CLI has no endpoint override: record the faulty scan (vcrpy) against the fake, replay it through `scan`."""
     from typer.testing import CliRunner
 
     from auditor.cli import app
     from auditor.input.collect.cassettes import recording
-
+    fake = one_page_fake
     fake.add_fault(Fault("status", status=403, subscription=sub_id("dev")))
     cassette = tmp_path / "faulty.yaml"
     with recording(cassette):  # vcrpy records reliably from one thread only (its force_reset patching is global)

@@ -18,6 +18,7 @@ Public API (stable; used by the CLI, the fake-ARM tests and the benchmark)::
                                      # retry_total, retry_backoff_factor, retry_backoff_max,
                                      # connection_verify, transport, ...
         progress=None,               # callable(event: str, **counts) or None
+        limits=Limits(call_timeout=300, max_duration=None, stop=threading.Event()),  # wall-clock bounds
     )
 
 A subscription that answers 403, keeps failing (after azure-core's retries) or times
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CollectScope", "collect"]
+__all__ = ["CollectScope", "Limits", "collect"]
 
 
 def __getattr__(name: str) -> Any:

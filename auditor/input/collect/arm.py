@@ -60,10 +60,15 @@ class ArmClients:
         self._shared: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def endpoint(self) -> str:
+        """The ARM endpoint every client sends to: paging links may lead only here."""
+        return self.base_url or self.cloud.resource_manager
+
     def _common(self) -> dict:
-        return {"base_url": self.base_url or self.cloud.resource_manager, "cloud_setting": self.cloud.setting,
-                "credential_scopes": list(self.cloud.credential_scopes),
-                "retry_policy": retry_policy(self.kwargs), **self.kwargs}
+        return {"base_url": self.endpoint, "cloud_setting": self.cloud.setting,
+                "credential_scopes": list(self.cloud.credential_scopes), "retry_policy": retry_policy(self.kwargs),
+                **self.kwargs}
 
     def shared(self, kind: str, credential: Any) -> Any:
         """One client of `kind` (network, resources, subscriptions, graph) per credential, made on first use."""
@@ -107,11 +112,16 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
     sid = subscription_id
     network = clients.shared("network", credential)
 
+    def pages(client: Any, request: Any, api_version: str | None = None) -> Any:
+        return raw.pages(client, request, endpoint=clients.endpoint, api_version=api_version)
+
     def listing(scope: str, builder: str) -> Call:
-        return Call(scope, [sid], lambda sink: _drain(raw.pages(network, network_request(builder, subscription_id=sid)), sink))
+        request = network_request(builder, subscription_id=sid)
+        return Call(scope, [sid], lambda sink: _drain(pages(network, request), sink))
 
     def per_group(rg: str, builder: str) -> Any:
-        return lambda sink: _drain(raw.pages(network, network_request(builder, resource_group_name=rg, subscription_id=sid)), sink)
+        request = network_request(builder, resource_group_name=rg, subscription_id=sid)
+        return lambda sink: _drain(pages(network, request), sink)
 
     def typed_resources(sink: Sink) -> list[Call]:
         from azure.mgmt.resource.resources.operations._operations import (
@@ -122,7 +132,7 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
         api_version = resources._config.api_version
         groups: dict[tuple[str, str], str] = {}
         request = build_resources_list_request(subscription_id=sid, filter=TYPE_FILTER, api_version=api_version)
-        for resource in raw.pages(resources, request, api_version=api_version):
+        for resource in pages(resources, request, api_version):
             rtype = (resource.get("type") or "").lower()
             rg = resource_group_of(resource.get("id") or "")
             if rtype in PER_GROUP and rg:

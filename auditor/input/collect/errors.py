@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
+    DecodeError,
     HttpResponseError,
     ServiceRequestError,
     ServiceRequestTimeoutError,
@@ -18,12 +19,46 @@ class CollectFailed(InputError):
     """Collection cannot start or go on at all (no login, discovery refused); one line for the user."""
 
 
+class CallStopped(Exception):
+    """The collector itself ended a call; `code` is what the snapshot's coverage records."""
+
+    code = "CallStopped"
+
+
+class UntrustedNextLink(CallStopped):
+    """A paging link to another endpoint: following it would send the token there."""
+
+    code = "UntrustedNextLink"
+
+
+class PagingDidNotTerminate(CallStopped):
+    code = "PagingDidNotTerminate"
+
+
+class MalformedResponse(CallStopped):
+    """A page or resource not shaped as the API documents it."""
+
+    code = "MalformedResponse"
+
+
+class CallTimedOut(CallStopped):
+    code = "Timeout"
+
+
+class Interrupted(CallStopped):
+    code = "Interrupted"
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def describe(exc: BaseException) -> tuple[str | None, str]:
+    if isinstance(exc, CallStopped):
+        return exc.code, _one_line(str(exc) or exc.code)
+    if isinstance(exc, DecodeError):
+        return MalformedResponse.code, _one_line(f"not JSON: {exc}")
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         error = getattr(exc, "error", None)
         code = getattr(error, "code", None) or str(exc.status_code)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.input.collect import raw
 from auditor.input.collect.calls import Call, Sink
+from auditor.input.collect.paging import PageGuard, page_of
 
 if TYPE_CHECKING:
     from auditor.input.collect.arm import ArmClients
@@ -59,7 +60,10 @@ def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = No
         build_resources_request,
     )
 
+    guard = PageGuard()  # the skip token travels in the body, to the same endpoint
+
     def get_next(skip_token: str | None = None) -> Any:
+        guard.token(skip_token) if skip_token else guard.count()
         body = QueryRequest(
             subscriptions=subscriptions, management_groups=management_groups, query=query,
             options=QueryRequestOptions(result_format="objectArray", top=top, skip_token=skip_token),
@@ -68,8 +72,8 @@ def query_pages(client: Any, query: str, *, subscriptions: list[str] | None = No
         return raw.send(client, request)
 
     def extract_data(response: Any) -> tuple[str | None, Any]:
-        page = raw.body(response)
-        return page.get("$skipToken") or None, iter(page.get("data") or [])
+        token, rows = page_of(raw.body(response), "data", "$skipToken")
+        return token, iter(rows)
 
     return ItemPaged(get_next, extract_data)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -13,12 +14,14 @@ from auditor import __version__
 from auditor.errors import InputError
 from auditor.gc_pause import gc_paused
 from auditor.input.builder import SnapshotBuilder
-from auditor.input.collect import arm, graph, raw
+from auditor.input.collect import arm, deadlines, graph, raw
 from auditor.input.collect.auth import Cloud, credential_factory, identity_of
 from auditor.input.collect.auth import cloud as cloud_named
 from auditor.input.collect.calls import Call, Found, Sink
+from auditor.input.collect.deadlines import CallClock, Limits
 from auditor.input.collect.errors import (
     CollectFailed,
+    Interrupted,
     describe,
     is_login_failure,
     login_hint,
@@ -34,7 +37,9 @@ from auditor.model.snapshot import (
     Snapshot,
 )
 
-_TRANSIENT = {"Timeout", "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
+TICK = 0.1  # seconds between looks at the calls' deadlines and the stop event
+_TRANSIENT = {"Timeout", "Interrupted",  # cut short by the scan, not refused by Azure
+              "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
 
 
@@ -62,11 +67,15 @@ class _Coverage:
 
 class _Run:
     def __init__(self, scope: CollectScope, credential: Any, source: str, cloud: Cloud, concurrency: int,
-                 base_url: str | None, transport_kwargs: dict | None, progress: Progress | None):
+                 base_url: str | None, transport_kwargs: dict | None, progress: Progress | None,
+                 limits: Limits | None = None):
         self.scope, self.source, self.cloud = scope, source, cloud
         self.credentials = credential_factory(credential, cloud)
         self.concurrency = max(1, int(concurrency))
         self.progress = progress or (lambda event, **counts: None)
+        self.limits = limits or Limits()
+        duration = self.limits.max_duration
+        self.scan_deadline = None if duration is None else time.monotonic() + duration
         kwargs = dict(transport_kwargs or {})
         self.page_size = int(kwargs.pop("graph_page_size", graph.PAGE))
         if "transport" not in kwargs and "session" not in kwargs:
@@ -78,7 +87,7 @@ class _Run:
         # resources are normalized by one thread as they arrive, while the calls wait on the network
         self.builder = SnapshotBuilder(latest_wins=True)
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
-        self.normalize_error: Exception | None = None
+        self.rejected: list[tuple[Call, Any, Exception]] = []  # (call, resource, why), by the normalizer
         self.read_from: set[str] = set()  # subscriptions at least one resource was read from
         self.resources = 0
         self.lock = threading.Lock()
@@ -119,7 +128,8 @@ class _Run:
 
         client = self.clients.shared("subscriptions", self.credentials(tenant))
         api_version = client._config.api_version
-        return raw.pages(client, getattr(_operations, builder)(api_version=api_version), api_version=api_version)
+        request = getattr(_operations, builder)(api_version=api_version)
+        return raw.pages(client, request, endpoint=self.clients.endpoint, api_version=api_version)
 
     def note(self, sub: dict, tenant: str | None) -> None:
         with self.lock:
@@ -177,47 +187,73 @@ class _Run:
         return self.build()
 
     def schedule(self, first: list[Call], launch_after_discovery: bool) -> None:
-        """Run the calls and their follow-ups on the pool; read discovered subscriptions once discovery is done."""
+        """Run the calls and their follow-ups on the pool; read discovered subscriptions after discovery.
+
+        A call still running at its deadline (or when the scan is stopped) is recorded as timed out
+        (or interrupted) and no longer waited for; its thread is told through its clock.
+        """
         finished: queue.SimpleQueue = queue.SimpleQueue()  # futures, as they complete
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
-            pending: dict[Future, Call] = {}
-            discovering = 0
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
+        pending: dict[Future, tuple[Call, CallClock]] = {}
+        discovering = 0
 
-            def submit(call: Call) -> None:
-                nonlocal discovering
-                discovering += call.fatal
-                for sid in call.subscription_ids:
-                    cov = self.coverage.setdefault(sid, _Coverage())
-                    cov.calls += 1
-                    cov.pending += 1
-                future = pool.submit(self.execute, call)
-                pending[future] = call
-                future.add_done_callback(finished.put)
+        def submit(call: Call) -> None:
+            nonlocal discovering
+            discovering += call.fatal
+            for sid in call.subscription_ids:
+                cov = self.coverage.setdefault(sid, _Coverage())
+                cov.calls += 1
+                cov.pending += 1
+            clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
+            future = pool.submit(self.execute, call, clock)
+            pending[future] = call, clock
+            future.add_done_callback(finished.put)
 
+        def done(call: Call, error: BaseException | None) -> None:
+            for sid in call.subscription_ids:
+                cov = self.coverage[sid]
+                cov.pending -= 1
+                if error is not None:
+                    cov.failed += 1
+                    code, message = describe(error)
+                    cov.errors.append(CollectionError(scope=call.scope, code=code, message=message))
+                if cov.pending == 0:
+                    self.progress("subscription_done", subscription_id=sid)
+
+        try:
             for call in first:
                 submit(call)
+            next_sweep = time.monotonic() + TICK
             while pending:
-                future = finished.get()
-                call = pending.pop(future)
+                if time.monotonic() >= next_sweep:  # every tick, however busy: deadlines and Ctrl-C
+                    next_sweep = time.monotonic() + TICK
+                    for overdue, (call, clock) in list(pending.items()):
+                        if (reason := clock.overdue(time.monotonic())) is not None:
+                            clock.end(reason)
+                            if call.fatal and not self.limits.stop.is_set():
+                                raise CollectFailed(f"{call.scope}: {reason}")
+                            overdue.cancel()
+                            del pending[overdue]
+                            done(call, reason)
+                            discovering -= call.fatal
+                    continue
+                try:
+                    future = finished.get(timeout=max(next_sweep - time.monotonic(), 0.001))
+                except queue.Empty:
+                    continue
+                if future not in pending:  # a call given up on
+                    continue
+                call, clock = pending.pop(future)
                 follow, error = future.result()
                 if error is not None and (is_login_failure(error) or call.fatal):
-                    for f in pending:
-                        f.cancel()
                     raise CollectFailed(login_hint(error) if is_login_failure(error) else f"{call.scope}: {describe(error)[1]}")
-                for sid in call.subscription_ids:
-                    cov = self.coverage[sid]
-                    cov.pending -= 1
-                    if error is not None:
-                        cov.failed += 1
-                        code, message = describe(error)
-                        cov.errors.append(CollectionError(scope=call.scope, code=code, message=message))
-                    if cov.pending == 0:
-                        self.progress("subscription_done", subscription_id=sid)
+                done(call, error)
                 for nxt in follow:
                     submit(nxt)
                 self.progress("call", scope=call.scope, resources=self.resources)
                 discovering -= call.fatal
-                if discovering == 0 and launch_after_discovery:  # discovery done: read what it found
+                if discovering == 0 and launch_after_discovery and not self.limits.stop.is_set():
+                    # discovery done: read what it found
                     launch_after_discovery = False
                     new = [s for s in sorted(self.found.subscriptions) if s not in self.coverage]
                     for sid in new:
@@ -225,35 +261,54 @@ class _Run:
                     self.progress("subscriptions", total=len(self.coverage))
                     for nxt in self.read_calls(new):
                         submit(nxt)
+        finally:
+            for _, clock in pending.values():
+                clock.end(clock.ended or Interrupted("the scan stopped first"))
+            pool.shutdown(wait=False, cancel_futures=True)  # a call given up on is not waited for
 
-    def execute(self, call: Call) -> tuple[list[Call], BaseException | None]:
+    def execute(self, call: Call, clock: CallClock) -> tuple[list[Call], BaseException | None]:
         sub = call.subscription_ids[0] if len(call.subscription_ids) == 1 else None
         tenant = self.tenant_of.get(sub) if sub else None
 
         def sink(resource: dict) -> None:
-            self.incoming.put((resource, tenant))
+            if clock.ended is not None:  # given up on: what it reads now is not the scan's
+                raise clock.ended
+            self.incoming.put((resource, tenant, call))
 
         try:
-            return list(call.run(sink) or []), None
+            with deadlines.running(clock):
+                clock.check()
+                return list(call.run(sink) or []), None
         except Exception as exc:  # recorded as coverage; the collection goes on
+            if describe(exc)[0] == "Timeout":  # azure-core's timeout at the call's deadline: say which
+                return [], clock.ended or clock.overdue(time.monotonic() + TICK) or exc
             return [], exc
 
     # -- snapshot -------------------------------------------------------------------
     def normalize_incoming(self) -> None:
         while (item := self.incoming.get()) is not None:
-            resource, tenant = item
+            resource, tenant, call = item
             self.resources += 1
-            if self.normalize_error is not None:
-                continue  # keep draining; the error is raised once the calls are done
             try:
                 self.builder.add(resource, origin=self.source, tenant_id=tenant)
                 self.read_from.add((subscription_of(resource["id"]) or "").lower())
-            except Exception as exc:
-                self.normalize_error = exc
+            except Exception as exc:  # one resource refused: its subscription's coverage says so
+                self.rejected.append((call, resource, exc))
+
+    def note_rejected(self) -> None:
+        """Resources the input validation refused, as coverage errors of their subscription and call."""
+        for call, resource, exc in self.rejected:
+            rid = resource.get("id") if isinstance(resource, dict) else None
+            sid = (subscription_of(rid) or "").lower() if isinstance(rid, str) else ""
+            message = describe(exc)[1]
+            if isinstance(rid, str) and rid not in message:
+                message = f"{rid}: {message}"
+            for key in [sid] if sid in call.subscription_ids else call.subscription_ids:
+                self.coverage[key].errors.append(CollectionError(scope=call.scope, code="InvalidResource",
+                                                                 message=message))
 
     def build(self) -> Snapshot:
-        if self.normalize_error is not None:
-            raise self.normalize_error
+        self.note_rejected()
         builder = self.builder
         for key, cov in sorted(self.coverage.items()):
             meta = self.found.subscriptions.get(key, {})
@@ -285,13 +340,14 @@ def _user() -> str | None:
 
 def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",
             concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
-            progress: Progress | None = None) -> Snapshot:
+            progress: Progress | None = None, limits: Limits | None = None) -> Snapshot:
     """Read the scope's network resources into a snapshot. See the package docstring."""
     if source not in SOURCES:
         raise InputError(f"unknown source {source!r}; choose {choices()}")
     if scope.is_empty():
         raise InputError("nothing to scan: give --subscription, --all-subscriptions, --tenant or --management-group")
     run = _Run(CollectScope(list(scope.subscriptions), scope.all_subscriptions, list(scope.tenants), list(scope.management_groups)),
-               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs, progress)
+               credential, source, cloud_named(cloud), concurrency, base_url_override, transport_kwargs,
+               progress, limits)
     with gc_paused():
         return run.run()

@@ -13,6 +13,8 @@ from typing import Any
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 
+from auditor.input.collect.deadlines import bounded_wait
+
 #: The one write-shaped call allowed: a Resource Graph query (it reads).
 GRAPH_QUERY_PATH = re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE)
 
@@ -66,11 +68,14 @@ def client_kwargs(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 class BoundedRetryPolicy(RetryPolicy):
-    """azure-core's RetryPolicy, but a Retry-After never makes it wait longer than RETRY_AFTER_MAX."""
+    """azure-core's RetryPolicy, but no wait is longer than RETRY_AFTER_MAX or what is left of the call."""
 
     def get_retry_after(self, response: PipelineResponse) -> float | None:
         seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, RETRY_AFTER_MAX)
+        return None if seconds is None else bounded_wait(min(seconds, RETRY_AFTER_MAX))
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        return bounded_wait(super().get_backoff_time(settings))
 
 
 def retry_policy(kwargs: dict[str, Any]) -> BoundedRetryPolicy:

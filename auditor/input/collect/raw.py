@@ -26,6 +26,9 @@ from azure.core.rest import HttpRequest
 from azure.core.utils import case_insensitive_dict
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
+from auditor.input.collect import deadlines
+from auditor.input.collect.paging import PageGuard, page_of
+
 #: what the typed operations raise for these statuses (anything else but 200: HttpResponseError)
 ERROR_MAP = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError,
              304: ResourceNotModifiedError}
@@ -38,7 +41,9 @@ def send(client: Any, request: HttpRequest) -> Any:
     already parsed (see `body`), so no page is parsed twice.
     """
     sender = getattr(client, "send_request", None) or client._send_request  # Resource Graph keeps it private
-    pipeline_response = sender(request, _return_pipeline_response=True)
+    clock = deadlines.current()  # the call's deadline bounds the request, retries included
+    options = clock.request_options() if clock is not None else {}
+    pipeline_response = sender(request, _return_pipeline_response=True, **options)
     response = pipeline_response.http_response
     if response.status_code != 200:
         map_error(status_code=response.status_code, response=response, error_map=ERROR_MAP)
@@ -65,15 +70,23 @@ def _next_request(next_link: str, api_version: str | None) -> HttpRequest:
     return HttpRequest("GET", urllib.parse.urljoin(next_link, parsed.path), params=params)
 
 
-def pages(client: Any, first: HttpRequest, *, api_version: str | None = None) -> Iterator[dict]:
-    """Every item of an ARM list ({value, nextLink}), page by page, as REST JSON."""
+def pages(client: Any, first: HttpRequest, *, endpoint: str | None,
+          api_version: str | None = None) -> Iterator[dict]:
+    """Every item of an ARM list ({value, nextLink}), page by page, as REST JSON.
+
+    `endpoint` is the client's base URL: nextLinks elsewhere are refused (see auditor.input.collect.paging).
+    """
+    guard = PageGuard(endpoint)
 
     def get_next(next_link: str | None = None) -> Any:
-        return send(client, _next_request(next_link, api_version) if next_link else first)
+        if next_link is None:
+            guard.count()
+            return send(client, first)
+        return send(client, _next_request(guard.next_link(next_link), api_version))
 
     def extract_data(pipeline_response: Any) -> tuple[str | None, Iterator[dict]]:
-        page = body(pipeline_response)
-        return page.get("nextLink") or None, iter(page.get("value") or [])
+        link, items = page_of(body(pipeline_response), "value", "nextLink")
+        return link, iter(items)
 
     return ItemPaged(get_next, extract_data)
 

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import yaml
 
 from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.deadlines import Limits
 from auditor.input.collect.orchestrator import CollectScope, collect
 from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
@@ -67,7 +68,7 @@ def progress_reporter(enabled: bool) -> Iterator[Any]:
 
 def run_collection(scope: CollectScope, *, source: str = "arm", cloud: str = "AzureCloud", concurrency: int = 16,
                    demo: bool = False, record: Path | None = None, replay: Path | None = None, quiet: bool = False,
-                   transport_kwargs: dict | None = None) -> Snapshot:
+                   transport_kwargs: dict | None = None, limits: Limits | None = None) -> Snapshot:
     if sum(bool(x) for x in (demo, record, replay)) > 1:
         raise InputError("--demo, --record and --replay exclude each other")
     credential = None
@@ -95,7 +96,7 @@ def run_collection(scope: CollectScope, *, source: str = "arm", cloud: str = "Az
             concurrency = VCR_CONCURRENCY
         progress = stack.enter_context(progress_reporter(not quiet))
         snapshot = collect(scope, credential, source=source, cloud=cloud, concurrency=concurrency,
-                           transport_kwargs=transport_kwargs, progress=progress)
+                           transport_kwargs=transport_kwargs, progress=progress, limits=limits)
     if demo:
         snapshot.metadata.source = "demo"
         snapshot.metadata.inputs = [f"demo-{source}.yaml"]

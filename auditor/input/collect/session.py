@@ -5,6 +5,8 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
+from auditor.input.collect import deadlines
+
 
 def http_session(concurrency: int) -> Any:
     """A requests session with a connection pool as large as the collection's concurrency."""
@@ -25,8 +27,46 @@ def http_session(concurrency: int) -> Any:
                 self.environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
             return dict(self.environment[key])
 
+        def send(self, request, **kwargs):
+            try:
+                return super().send(request, **kwargs)  # the body is read in here
+            finally:
+                if (clock := deadlines.current()) is not None:
+                    clock.detach()
+
     session = Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=concurrency)
+    adapter = _adapter_class()(pool_connections=8, pool_maxsize=concurrency)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def _watched(connection_class: type) -> type:
+    class Watched(connection_class):
+        """Tells the running call's clock which socket it reads from, so a deadline can shut it."""
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            super().request(*args, **kwargs)
+            if (clock := deadlines.current()) is not None:
+                clock.attach(self.sock)
+
+    return Watched
+
+
+def _adapter_class() -> type:
+    """An HTTPAdapter whose connections report their socket to the running call's clock."""
+    import requests
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class HTTPPool(HTTPConnectionPool):
+        ConnectionCls = _watched(HTTPConnectionPool.ConnectionCls)
+
+    class HTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = _watched(HTTPSConnectionPool.ConnectionCls)
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPPool, "https": HTTPSPool}
+
+    return Adapter
