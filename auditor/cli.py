@@ -315,8 +315,25 @@ def _limits(call_timeout: float, max_duration: float | None):
     return Limits(call_timeout=call_timeout, max_duration=max_duration)
 
 
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", help="YAML file of scan options (scope, formats, out, baseline, fail_on ...); "
+    "flags given override it.")]
+
+
+def _with_config(ctx: typer.Context, params: dict) -> dict:
+    """The scan's parameters: the --config file's values, except where a flag was given."""
+    from auditor.config import load_config, scan_params
+
+    from_file = scan_params(load_config(params["config"]))
+    # by name: typer vendors click, and its ParameterSource enum is not public
+    given = {name for name in params if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
+    return {**params, **{k: v for k, v in from_file.items() if k not in given}}
+
+
 @app.command("scan")
 def scan_cmd(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
     subscription: SubscriptionOpt = None,
     all_subscriptions: AllSubsOpt = False,
     tenant: TenantOpt = None,
@@ -344,6 +361,14 @@ def scan_cmd(
     max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
+    params = {k: v for k, v in locals().items() if k != "ctx"}
+    _scan(**(_with_config(ctx, params) if config is not None else params))
+
+
+def _scan(config, subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, out,
+          format, rules, skip_rules, fail_on, fail_on_incomplete, waivers, waiver_horizon_days, baseline,
+          fail_on_new, record, replay, demo, quiet, read_timeout, retries, call_timeout,
+          max_duration) -> None:
     formats = _formats(format)
     previous = load_baseline(baseline, fail_on_new)
     limits = _limits(call_timeout, max_duration)

@@ -1,0 +1,100 @@
+"""The `scan --config` file: the options of a scheduled scan, written down once (YAML).
+
+Keys are the long flag names with underscores; the scope sits under `scope:`. A flag given
+on the command line wins over the file. Paths are relative to the current directory, as flags are.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import yaml
+
+from auditor.engine.rule import Severity
+from auditor.errors import InputError
+
+
+class Scope(msgspec.Struct, forbid_unknown_fields=True):
+    subscriptions: list[str] | None = None
+    all_subscriptions: bool | None = None
+    tenants: list[str] | None = None
+    management_groups: list[str] | None = None
+
+
+class ScanConfig(msgspec.Struct, forbid_unknown_fields=True):
+    scope: Scope = msgspec.field(default_factory=Scope)
+    source: str | None = None
+    cloud: str | None = None
+    formats: list[str] | str | None = None
+    out: str | None = None
+    waivers: str | None = None
+    baseline: str | None = None
+    fail_on: Severity | None = None
+    fail_on_new: Severity | None = None
+    fail_on_incomplete: bool | None = None
+    call_timeout: Annotated[float, msgspec.Meta(ge=0.1)] | None = None
+    max_duration: Annotated[float, msgspec.Meta(ge=0.1)] | None = None
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=256)] | None = None
+    rules: list[str] | None = None
+    skip_rules: list[str] | None = None
+
+
+# config key -> the `scan` parameter it sets, where the names differ
+_PARAM = {"subscriptions": "subscription", "tenants": "tenant", "management_groups": "management_group",
+          "formats": "format"}
+_PATHS = {"out", "waivers", "baseline"}
+_WHERE = re.compile(r"^(?P<problem>.*) - at `\$\.(?P<key>[^`]+)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`(?: - at `\$\.(?P<parent>[^`]+)`)?$")
+
+
+def _problem(exc: msgspec.ValidationError) -> str:
+    """msgspec's message, reworded to name the key first: `key: problem`."""
+    text = str(exc)
+    if m := _UNKNOWN.match(text):
+        key = f"{m['parent']}.{m['key']}" if m["parent"] else m["key"]
+        return f"unknown key {key!r}"
+    if m := _WHERE.match(text):
+        problem = m["problem"].replace(" | null", "")  # every key may be left out
+        return f"{m['key']}: {problem[0].lower()}{problem[1:]}"
+    return text
+
+
+def load_config(path: Path) -> ScanConfig:
+    """Read and check the file; InputError, one line naming the file and key, on any problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read config file ({exc})") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise InputError(f"{path}: not valid YAML{line}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a config file is a mapping of keys, not {type(data).__name__}")
+    try:
+        return msgspec.convert(data, ScanConfig)
+    except msgspec.ValidationError as exc:
+        raise InputError(f"{path}: {_problem(exc)}") from None
+
+
+def scan_params(config: ScanConfig) -> dict[str, Any]:
+    """The `scan` parameters the file sets, as the command line would give them."""
+    values = {**msgspec.structs.asdict(config.scope), **msgspec.structs.asdict(config)}
+    del values["scope"]
+    params = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key == "formats" and isinstance(value, list):
+            value = ",".join(value)
+        elif key in _PATHS:
+            value = Path(value)
+        params[_PARAM.get(key, key)] = value
+    return params
