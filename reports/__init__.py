@@ -44,6 +44,7 @@ WRITERS: dict[str, tuple[str, Render]] = {
     "csv-excel": ("findings-excel.csv", _lazy("reports.csv_report", "render_excel")),  # UTF-8 with BOM
     "sarif": ("findings.sarif", _lazy("reports.sarif_report")),
     "md": ("summary.md", _lazy("reports.markdown_report")),
+    "junit": ("findings.junit.xml", _lazy("reports.junit_report")),  # Azure DevOps Tests tab
 }
 
 

@@ -103,7 +103,7 @@ def test_a_format_typo_stops_before_anything_is_read(tmp_path, command):
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["vnet-audit: error: unknown --format htm; choose from json, html, csv, "
-                                                "csv-excel, sarif, md"]
+                                                "csv-excel, sarif, md, junit"]
     assert not (tmp_path / "out").exists()
 
 
