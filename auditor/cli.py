@@ -45,7 +45,22 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vnet-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _top(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the tool version and exit.")] = False,
+) -> None:
+    """Audit Azure VNet peering, routing, NSGs and gateways across subscriptions and tenants."""
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"vnet-audit: error: {message}", err=True)
