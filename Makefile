@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test browser clean
+.PHONY: demo test browser clean constraints
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n auto
+
+# The Docker image's pins: the runtime dependencies as installed in the venv.
+constraints: $(STAMP)
+	$(BIN)/python scripts/runtime-constraints.py > constraints.txt
 
 clean:
 	rm -rf $(VENV) demo-report .pytest_cache
