@@ -104,3 +104,11 @@ def test_load_config_errors_are_input_errors(tmp_path):
         assert "not valid YAML at line" in str(exc)
     else:
         raise AssertionError("no error for broken YAML")
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Nightly in a pipeline", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    params = scan_params(load_config(write(tmp_path, example)))
+    assert params["all_subscriptions"] is True and params["format"] == "html,json,sarif,md,junit"
