@@ -60,7 +60,8 @@ def _top(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the tool version and exit.")] = False,
 ) -> None:
-    """Audit Azure VNet peering, routing, NSGs and gateways across subscriptions and tenants."""
+    pass  # only the options above; the app's help is Typer(help=...)
+
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"vnet-audit: error: {message}", err=True)
@@ -341,7 +342,8 @@ def _with_config(ctx: typer.Context, params: dict) -> dict:
 
     from_file = scan_params(load_config(params["config"]))
     # by name: typer vendors click, and its ParameterSource enum is not public
-    given = {name for name in params if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
+    given = {name for name in params
+             if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     return {**params, **{k: v for k, v in from_file.items() if k not in given}}
 
 
@@ -377,10 +379,11 @@ def scan_cmd(
 ) -> None:
     """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
     params = {k: v for k, v in locals().items() if k != "ctx"}
-    _scan(**(_with_config(ctx, params) if config is not None else params))
+    params = _with_config(ctx, params) if config is not None else params
+    _scan(**{k: v for k, v in params.items() if k != "config"})
 
 
-def _scan(config, subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, out,
+def _scan(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, out,
           format, rules, skip_rules, fail_on, fail_on_incomplete, waivers, waiver_horizon_days, baseline,
           fail_on_new, record, replay, demo, quiet, read_timeout, retries, call_timeout,
           max_duration) -> None:
