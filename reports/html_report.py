@@ -8,7 +8,7 @@ picture are left out and the page says how to get them.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib.resources import files
 from urllib.parse import urlparse
@@ -111,6 +111,50 @@ def _vnet_view(snapshot: Snapshot, findings: list[Finding]) -> list[dict]:
     return out
 
 
+EXPIRING_DAYS = 30
+DEFAULT_THRESHOLD = "high"
+
+
+def verdict(result: Evaluation, today: date | None = None) -> dict:
+    """The answer at the top: pass, fail or incomplete, and the rule of judgement used.
+
+    The threshold is the run's --fail-on when the evaluation records it (scan.fail_on);
+    otherwise the report judges unwaived findings at high or above and says so.
+    """
+    active = [f for f in result.findings if not f.waived]
+    threshold = (result.scan.get("fail_on") or "").lower()
+    recorded = threshold in SEVERITY_RANK
+    if not recorded:
+        threshold = DEFAULT_THRESHOLD
+    at_or_above = [f for f in active if SEVERITY_RANK[f.severity.value] >= SEVERITY_RANK[threshold]]
+    coverage = result.coverage
+    total = coverage.get("subscriptions_total") or 0
+    incomplete = coverage.get("subscriptions_incomplete") or 0
+    if not coverage.get("complete", True) or result.errors:
+        status = "incomplete"
+    else:
+        status = "fail" if at_or_above else "pass"
+    worst = result.worst_active_severity()
+    checked_on = (result.waivers or {}).get("checked_on")
+    today = today or (date.fromisoformat(checked_on) if checked_on else datetime.now(timezone.utc).date())
+    soon = (today + timedelta(days=EXPIRING_DAYS)).isoformat()
+    expiring = [f for f in result.findings if f.waived and f.waiver and f.waiver.expires <= soon]
+    return {
+        "status": status,
+        "threshold": threshold,
+        "threshold_recorded": recorded,
+        "at_or_above": len(at_or_above),
+        "worst": worst.value if worst else None,
+        "counts": [(s, sum(f.severity.value == s for f in active)) for s in SEVERITIES],
+        "subscriptions_complete": total - incomplete,
+        "subscriptions_total": total,
+        "rule_errors": len(result.errors),
+        "waived": sum(f.waived for f in result.findings),
+        "expiring": len(expiring),
+        "expiring_days": EXPIRING_DAYS,
+    }
+
+
 def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
     subs = subscription_names(result.coverage)
     if snapshot is not None:
@@ -136,6 +180,7 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
     layout = topology.layout(snapshot, result.findings) if snapshot is not None else None
     return {
         "result": result,
+        "verdict": verdict(result),
         "scan": result.scan,
         "coverage": result.coverage,
         "summary": result.summary,

@@ -239,3 +239,36 @@ def test_layout_work_grows_linearly_with_the_estate():
         result, snapshot = evaluated(large_spec(n, 8), waive=False)
         work.append(python_calls(topology.layout, snapshot, result.findings))
     assert work[1] <= 4.5 * work[0], work
+
+
+def _verdict(html: str) -> str:
+    return html.split('id="verdict"')[1].split("</section>")[0]
+
+
+def test_verdict_says_incomplete_when_a_subscription_failed(realistic_html):
+    result, _, html = realistic_html
+    assert html.index('id="verdict"') < html.index('id="scan"')
+    card = _verdict(html)
+    assert "Incomplete: cannot certify" in card and "4/5 subscriptions complete" in card
+    assert "no <code>--fail-on</code> threshold was recorded" in card  # says which rule of judgement was used
+    assert "2 findings waived" in card
+
+
+def test_verdict_fails_at_the_recorded_threshold_and_a_clean_estate_looks_clean():
+    spec = {"subscriptions": {"prod": {"name": "Prod"}},
+            "vnets": {"hub": {"subscription": "prod", "address_space": "10.0.0.0/16"}}}
+    snapshot = snapshot_from_spec(spec)
+    clean = evaluate(snapshot, discover_rules())
+    assert not [f for f in clean.findings if f.severity.value in ("critical", "high")]
+    card = _verdict(html_report.render(clean, snapshot))
+    assert "Pass: no unwaived findings at high or above" in card
+    assert not re.search(r'class="(tile|card) sev-', card)  # zero counts are muted, never red or amber
+    assert card.count('class="tile zero"') == 5 - len({f.severity for f in clean.findings})
+    spec["vnets"]["spoke"] = {"subscription": "prod", "address_space": "10.1.0.0/16"}
+    spec["peerings"] = [{"from": "hub", "to": "spoke"}]  # one-sided: PEER001, high
+    snapshot = snapshot_from_spec(spec)
+    failing = evaluate(snapshot, discover_rules())
+    assert "Fail: 1 unwaived finding at high or above" in _verdict(html_report.render(failing, snapshot))
+    failing.scan["fail_on"] = "critical"
+    card = _verdict(html_report.render(failing, snapshot))
+    assert "Pass: no unwaived findings at critical or above" in card and "<code>--fail-on critical</code>" in card
