@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
+import re
 from functools import lru_cache
 from importlib.resources import files
 from urllib.parse import urlparse
@@ -155,6 +156,40 @@ def verdict(result: Evaluation, today: date | None = None) -> dict:
     }
 
 
+_ACTION = re.compile(r"'Microsoft\.[^']*'")
+
+
+def _fix(code: str, message: str, subscription_id: str) -> str:
+    if code == "AuthorizationFailed" or message.startswith("HTTP 403") or code == "403":
+        return f"grant the scanning identity Reader on subscription {subscription_id}, then scan again"
+    return "scan this subscription again; if the error persists, the message above says what Azure answered"
+
+
+def coverage_gaps(coverage: dict) -> list[dict]:
+    """One entry per subscription not fully read: the failed calls grouped by error code.
+
+    Azure's 403 text differs only in the action it names, so a group shows its text once.
+    """
+    out = []
+    for entry in coverage.get("incomplete", []):
+        sid = entry.get("subscription_id") or ""
+        groups: dict[str, dict] = {}
+        for error in entry.get("errors", []):
+            code = error.get("code") or "error"
+            group = groups.setdefault(code, {"code": code, "scopes": [], "messages": {}})
+            group["scopes"].append(error.get("scope") or "?")
+            group["messages"].setdefault(_ACTION.sub("'…'", error.get("message") or ""), error.get("message") or "")
+        fixes = []
+        for group in groups.values():
+            group["messages"] = list(group["messages"].values())
+            fix = _fix(group["code"], group["messages"][0] if group["messages"] else "", sid)
+            if fix not in fixes:
+                fixes.append(fix)
+        out.append({"name": entry.get("display_name"), "id": sid, "status": entry.get("status"),
+                    "groups": list(groups.values()), "fixes": fixes})
+    return out
+
+
 def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
     subs = subscription_names(result.coverage)
     if snapshot is not None:
@@ -183,6 +218,7 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         "verdict": verdict(result),
         "scan": result.scan,
         "coverage": result.coverage,
+        "coverage_gaps": coverage_gaps(result.coverage),
         "summary": result.summary,
         "severities": SEVERITIES,
         "rows": active,

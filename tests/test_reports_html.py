@@ -272,3 +272,25 @@ def test_verdict_fails_at_the_recorded_threshold_and_a_clean_estate_looks_clean(
     failing.scan["fail_on"] = "critical"
     card = _verdict(html_report.render(failing, snapshot))
     assert "Pass: no unwaived findings at critical or above" in card and "<code>--fail-on critical</code>" in card
+
+
+def test_coverage_banner_groups_failed_calls_by_code_and_names_a_nameless_subscription_once(realistic_html):
+    result, snapshot, _ = realistic_html
+    result = result.model_copy(deep=True)
+    sid = "5a5e0f5c-7d4b-4b9c-8e55-0f1a6b3c4e05"
+    text = ("HTTP 403: The client 'auditor@contoso.com' does not have authorization to perform action "
+            "'Microsoft.Network/{}/read' over scope '/subscriptions/" + sid + "'.")
+    scopes = ["networkSecurityGroups", "resources", "routeTables", "subscription", "virtualNetworks"]
+    entry = {"subscription_id": sid, "display_name": None, "tenant_id": None, "status": "failed",
+             "errors": [{"scope": s, "code": "AuthorizationFailed", "message": text.format(s)} for s in scopes]
+             + [{"scope": "peerings", "code": "Timeout", "message": "read timed out"}]}
+    result.coverage["incomplete"] = [entry]
+    result.coverage["subscriptions"].append(entry)
+    banner = html_report.render(result, snapshot).split('id="coverage"')[1].split("</section>")[0]
+    assert banner.count("does not have authorization") == 1  # the same 403 text once
+    assert "AuthorizationFailed</strong> on 5 calls (" + ", ".join(scopes) + ")" in banner
+    assert "Timeout</strong> on 1 call (peerings)" in banner
+    assert f"grant the scanning identity Reader on subscription {sid}" in banner
+    assert banner.split("</li>")[0].count(sid) == 3  # once as the name, twice in the 403 text and the fix
+    item = banner.split('<ul class="gaps">')[1].split("</strong>")[0]
+    assert item.count(sid) == 1
