@@ -44,6 +44,7 @@ def _env() -> Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["evidence"] = evidence_text
+    env.filters["id_breaks"] = id_breaks
     env.globals["NODE_W"], env.globals["NODE_H"] = topology.NODE_W, topology.NODE_H
     env.globals["TOGGLE_W"], env.globals["TOGGLE_H"] = topology.TOGGLE_W, topology.TOGGLE_H
     env.globals["collapse_min"] = topology.COLLAPSE_MIN
@@ -53,6 +54,11 @@ def _env() -> Environment:
 def _static(name: str) -> Markup:
     """Our own CSS/JS, inlined verbatim (never Azure data)."""
     return Markup((_HERE / "static" / name).read_text(encoding="utf-8"))
+
+
+def id_breaks(value: str | None) -> Markup:
+    """An ARM id, escaped, that may wrap after each `/` (and nowhere else unless a segment overflows)."""
+    return Markup("/<wbr>").join(Markup.escape(part) for part in (value or "").split("/"))
 
 
 def safe_url(url: str | None) -> str | None:

@@ -255,3 +255,39 @@ def test_large_estate_opens_collapsed_without_errors(browser, tmp_path):
     browser.js(_toggle("Landing zone 06") + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
     assert browser.js(_shown("#topo .vnet-node")) == 30 and browser.js(_shown("#topo .group-edge")) == 10
     assert browser.errors() == []
+
+
+def _viewport(browser, width: int, height: int) -> None:
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def test_verdict_is_inside_the_first_viewport(browser, report):
+    _viewport(browser, 1400, 900)
+    try:
+        browser.open(report[1])
+        box = browser.js("(() => { const r = document.getElementById('verdict').getBoundingClientRect();"
+                         " return [r.top, r.bottom, innerHeight]; })()")
+        assert 0 <= box[0] and box[1] <= box[2], box
+        assert browser.js("document.getElementById('verdict-h').textContent").strip().startswith("⚠ Incomplete: cannot certify")
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")
+
+
+# the width of the narrowest line an id may wrap to: a few characters, never one per line
+ID_WIDTHS = """Array.from(document.querySelectorAll('.id')).filter(e => e.textContent.length > 30 && e.getClientRects().length)
+  .map(e => [e.textContent, e.getBoundingClientRect().width, parseFloat(getComputedStyle(e).fontSize)])"""
+
+
+def test_no_horizontal_scroll_at_400px_and_ids_break_at_slashes(browser, report):
+    _viewport(browser, 400, 900)
+    try:
+        browser.open(report[1])
+        browser.js("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert browser.js("[document.documentElement.scrollWidth, innerWidth]") == [400, 400]
+        widths = browser.js(ID_WIDTHS)
+        assert len(widths) > 10
+        narrow = [(t, round(w)) for t, w, size in widths if w < 6 * size]
+        assert not narrow, f"ids squeezed to a few characters per line: {narrow[:3]}"
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")
+
