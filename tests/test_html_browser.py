@@ -291,3 +291,26 @@ def test_no_horizontal_scroll_at_400px_and_ids_break_at_slashes(browser, report)
     finally:
         browser.send("Emulation.clearDeviceMetricsOverride")
 
+
+
+def _printed_pages(browser) -> int:
+    import base64
+    import re
+
+    pdf = base64.b64decode(browser.send("Page.printToPDF", {"printBackground": True, "paperWidth": 8.27, "paperHeight": 11.69})["data"])
+    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+
+
+def test_printed_report_fits_a_page_budget_and_keeps_ids_whole(browser, report):
+    browser.open(report[1])
+    assert _printed_pages(browser) <= 14  # 22 before the print stylesheet was reworked
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+    _viewport(browser, 794, 1123)  # A4 at 96 dpi, as the print layout sees it
+    try:
+        widths = browser.js(ID_WIDTHS)
+        assert widths and not [(t, round(w)) for t, w, size in widths if w < 6 * size]
+        for selector in ("#verdict", ".attestation"):
+            assert browser.js(f"getComputedStyle(document.querySelector({json.dumps(selector)})).display") != "none"
+    finally:
+        browser.send("Emulation.setEmulatedMedia", {"media": ""})
+        browser.send("Emulation.clearDeviceMetricsOverride")
