@@ -7,9 +7,9 @@ picture are left out and the page says how to get them.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
-import re
 from functools import lru_cache
 from importlib.resources import files
 from urllib.parse import urlparse

@@ -246,7 +246,7 @@ def _verdict(html: str) -> str:
 
 
 def test_verdict_says_incomplete_when_a_subscription_failed(realistic_html):
-    result, _, html = realistic_html
+    html = realistic_html[2]
     assert html.index('id="verdict"') < html.index('id="scan"')
     card = _verdict(html)
     assert "Incomplete: cannot certify" in card and "4/5 subscriptions complete" in card
