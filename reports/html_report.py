@@ -7,8 +7,9 @@ picture are left out and the page says how to get them.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib.resources import files
 from urllib.parse import urlparse
@@ -43,6 +44,7 @@ def _env() -> Environment:
     )
     env.filters["safe_url"] = safe_url
     env.filters["evidence"] = evidence_text
+    env.filters["id_breaks"] = id_breaks
     env.globals["NODE_W"], env.globals["NODE_H"] = topology.NODE_W, topology.NODE_H
     env.globals["TOGGLE_W"], env.globals["TOGGLE_H"] = topology.TOGGLE_W, topology.TOGGLE_H
     env.globals["collapse_min"] = topology.COLLAPSE_MIN
@@ -52,6 +54,11 @@ def _env() -> Environment:
 def _static(name: str) -> Markup:
     """Our own CSS/JS, inlined verbatim (never Azure data)."""
     return Markup((_HERE / "static" / name).read_text(encoding="utf-8"))
+
+
+def id_breaks(value: str | None) -> Markup:
+    """An ARM id, escaped, that may wrap after each `/` (and nowhere else unless a segment overflows)."""
+    return Markup("/<wbr>").join(Markup.escape(part) for part in (value or "").split("/"))
 
 
 def safe_url(url: str | None) -> str | None:
@@ -111,6 +118,84 @@ def _vnet_view(snapshot: Snapshot, findings: list[Finding]) -> list[dict]:
     return out
 
 
+EXPIRING_DAYS = 30
+DEFAULT_THRESHOLD = "high"
+
+
+def verdict(result: Evaluation, today: date | None = None) -> dict:
+    """The answer at the top: pass, fail or incomplete, and the rule of judgement used.
+
+    The threshold is the run's --fail-on when the evaluation records it (scan.fail_on);
+    otherwise the report judges unwaived findings at high or above and says so.
+    """
+    active = [f for f in result.findings if not f.waived]
+    threshold = (result.scan.get("fail_on") or "").lower()
+    recorded = threshold in SEVERITY_RANK
+    if not recorded:
+        threshold = DEFAULT_THRESHOLD
+    at_or_above = [f for f in active if SEVERITY_RANK[f.severity.value] >= SEVERITY_RANK[threshold]]
+    coverage = result.coverage
+    total = coverage.get("subscriptions_total") or 0
+    incomplete = coverage.get("subscriptions_incomplete") or 0
+    if not coverage.get("complete", True) or result.errors:
+        status = "incomplete"
+    else:
+        status = "fail" if at_or_above else "pass"
+    worst = result.worst_active_severity()
+    checked_on = (result.waivers or {}).get("checked_on")
+    today = today or (date.fromisoformat(checked_on) if checked_on else datetime.now(timezone.utc).date())
+    soon = (today + timedelta(days=EXPIRING_DAYS)).isoformat()
+    expiring = [f for f in result.findings if f.waived and f.waiver and f.waiver.expires <= soon]
+    return {
+        "status": status,
+        "threshold": threshold,
+        "threshold_recorded": recorded,
+        "at_or_above": len(at_or_above),
+        "worst": worst.value if worst else None,
+        "counts": [(s, sum(f.severity.value == s for f in active)) for s in SEVERITIES],
+        "subscriptions_complete": total - incomplete,
+        "subscriptions_total": total,
+        "rule_errors": len(result.errors),
+        "waived": sum(f.waived for f in result.findings),
+        "expiring": len(expiring),
+        "expiring_days": EXPIRING_DAYS,
+    }
+
+
+_ACTION = re.compile(r"'Microsoft\.[^']*'")
+
+
+def _fix(code: str, message: str, subscription_id: str) -> str:
+    if code == "AuthorizationFailed" or message.startswith("HTTP 403") or code == "403":
+        return f"grant the scanning identity Reader on subscription {subscription_id}, then scan again"
+    return "scan this subscription again; if the error persists, the message above says what Azure answered"
+
+
+def coverage_gaps(coverage: dict) -> list[dict]:
+    """One entry per subscription not fully read: the failed calls grouped by error code.
+
+    Azure's 403 text differs only in the action it names, so a group shows its text once.
+    """
+    out = []
+    for entry in coverage.get("incomplete", []):
+        sid = entry.get("subscription_id") or ""
+        groups: dict[str, dict] = {}
+        for error in entry.get("errors", []):
+            code = error.get("code") or "error"
+            group = groups.setdefault(code, {"code": code, "scopes": [], "messages": {}})
+            group["scopes"].append(error.get("scope") or "?")
+            group["messages"].setdefault(_ACTION.sub("'…'", error.get("message") or ""), error.get("message") or "")
+        fixes = []
+        for group in groups.values():
+            group["messages"] = list(group["messages"].values())
+            fix = _fix(group["code"], group["messages"][0] if group["messages"] else "", sid)
+            if fix not in fixes:
+                fixes.append(fix)
+        out.append({"name": entry.get("display_name"), "id": sid, "status": entry.get("status"),
+                    "groups": list(groups.values()), "fixes": fixes})
+    return out
+
+
 def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
     subs = subscription_names(result.coverage)
     if snapshot is not None:
@@ -136,8 +221,10 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
     layout = topology.layout(snapshot, result.findings) if snapshot is not None else None
     return {
         "result": result,
+        "verdict": verdict(result),
         "scan": result.scan,
         "coverage": result.coverage,
+        "coverage_gaps": coverage_gaps(result.coverage),
         "summary": result.summary,
         "severities": SEVERITIES,
         "rows": active,

@@ -7,8 +7,10 @@ Writes report-light.png, report-dark.png (full page, realistic hub-and-spoke est
 failed subscription and waived findings), section-findings.png, section-topology.png,
 section-vnets-dark.png, and for 300 VNets in 12 subscriptions: topology-300.png (as it opens,
 big subscriptions collapsed), topology-300-expanded.png, topology-300-collapsed.png and
-topology-300-zoomed.png (one subscription expanded, zoomed in on the hubs); the HTML files
-stay in a temp directory (printed at the end).
+topology-300-zoomed.png (one subscription expanded, zoomed in on the hubs), and the top of the
+page (the verdict) for a clean, a failing and an incomplete estate at 1400 and 400 px:
+verdict-{clean,failing,incomplete}-{1400,400}.png; the HTML files stay in a temp directory
+(printed at the end).
 """
 
 from __future__ import annotations
@@ -24,7 +26,24 @@ sys.path.insert(0, str(ROOT / "tests"))
 from chromium_cdp import Chromium, find_chromium  # noqa: E402
 from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
 
+from auditor.engine import discover_rules, evaluate  # noqa: E402
+from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 from reports import write_outputs  # noqa: E402
+
+PAIR = {"subscriptions": {"prod": {"name": "Contoso Production"}},
+        "vnets": {"hub": {"subscription": "prod", "address_space": "10.0.0.0/16"},
+                  "spoke": {"subscription": "prod", "address_space": "10.1.0.0/16"}}}
+
+
+def verdict_states(work: Path) -> dict[str, Path]:
+    """Clean (peered both ways), failing (one-sided peering) and incomplete (the realistic estate)."""
+    out = {}
+    for state, peerings in (("clean", [{"from": "hub", "to": "spoke"}, {"from": "spoke", "to": "hub"}]),
+                            ("failing", [{"from": "hub", "to": "spoke"}])):
+        snapshot = snapshot_from_spec({**PAIR, "peerings": peerings})
+        out[state] = write_outputs(evaluate(snapshot, discover_rules()), snapshot, ["html"], work / state)[0]
+    out["incomplete"] = write_outputs(*evaluated(realistic_spec()), ["html"], work / "incomplete")[0]
+    return out
 
 
 def main() -> int:
@@ -69,6 +88,13 @@ def main() -> int:
         if errors := browser.errors():
             print("console errors:", *errors, sep="\n  ", file=sys.stderr)
             return 1
+    with Chromium(width=1400, height=900) as browser:
+        for state, path in verdict_states(work).items():
+            for width, height in ((1400, 900), (400, 800)):
+                browser.send("Emulation.setDeviceMetricsOverride",
+                             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+                browser.open(path)
+                browser.screenshot(args.out / f"verdict-{state}-{width}.png", full_page=False)
     for name in ("report-light.png", "report-dark.png", "topology-300.png", "topology-300-expanded.png",
                  "topology-300-collapsed.png", "topology-300-zoomed.png"):
         print(args.out / name)

@@ -255,3 +255,62 @@ def test_large_estate_opens_collapsed_without_errors(browser, tmp_path):
     browser.js(_toggle("Landing zone 06") + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
     assert browser.js(_shown("#topo .vnet-node")) == 30 and browser.js(_shown("#topo .group-edge")) == 10
     assert browser.errors() == []
+
+
+def _viewport(browser, width: int, height: int) -> None:
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def test_verdict_is_inside_the_first_viewport(browser, report):
+    _viewport(browser, 1400, 900)
+    try:
+        browser.open(report[1])
+        box = browser.js("(() => { const r = document.getElementById('verdict').getBoundingClientRect();"
+                         " return [r.top, r.bottom, innerHeight]; })()")
+        assert 0 <= box[0] and box[1] <= box[2], box
+        assert browser.js("document.getElementById('verdict-h').textContent").strip().startswith("⚠ Incomplete: cannot certify")
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")
+
+
+# the width of the narrowest line an id may wrap to: a few characters, never one per line
+ID_WIDTHS = """Array.from(document.querySelectorAll('.id')).filter(e => e.textContent.length > 30 && e.getClientRects().length)
+  .map(e => [e.textContent, e.getBoundingClientRect().width, parseFloat(getComputedStyle(e).fontSize)])"""
+
+
+def test_no_horizontal_scroll_at_400px_and_ids_break_at_slashes(browser, report):
+    _viewport(browser, 400, 900)
+    try:
+        browser.open(report[1])
+        browser.js("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert browser.js("[document.documentElement.scrollWidth, innerWidth]") == [400, 400]
+        widths = browser.js(ID_WIDTHS)
+        assert len(widths) > 10
+        narrow = [(t, round(w)) for t, w, size in widths if w < 6 * size]
+        assert not narrow, f"ids squeezed to a few characters per line: {narrow[:3]}"
+    finally:
+        browser.send("Emulation.clearDeviceMetricsOverride")
+
+
+
+def _printed_pages(browser) -> int:
+    import base64
+    import re
+
+    pdf = base64.b64decode(browser.send("Page.printToPDF", {"printBackground": True, "paperWidth": 8.27, "paperHeight": 11.69})["data"])
+    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+
+
+def test_printed_report_fits_a_page_budget_and_keeps_ids_whole(browser, report):
+    browser.open(report[1])
+    assert _printed_pages(browser) <= 14  # 22 before the print stylesheet was reworked
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"})
+    _viewport(browser, 794, 1123)  # A4 at 96 dpi, as the print layout sees it
+    try:
+        widths = browser.js(ID_WIDTHS)
+        assert widths and not [(t, round(w)) for t, w, size in widths if w < 6 * size]
+        for selector in ("#verdict", ".attestation"):
+            assert browser.js(f"getComputedStyle(document.querySelector({json.dumps(selector)})).display") != "none"
+    finally:
+        browser.send("Emulation.setEmulatedMedia", {"media": ""})
+        browser.send("Emulation.clearDeviceMetricsOverride")

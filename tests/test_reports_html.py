@@ -239,3 +239,58 @@ def test_layout_work_grows_linearly_with_the_estate():
         result, snapshot = evaluated(large_spec(n, 8), waive=False)
         work.append(python_calls(topology.layout, snapshot, result.findings))
     assert work[1] <= 4.5 * work[0], work
+
+
+def _verdict(html: str) -> str:
+    return html.split('id="verdict"')[1].split("</section>")[0]
+
+
+def test_verdict_says_incomplete_when_a_subscription_failed(realistic_html):
+    html = realistic_html[2]
+    assert html.index('id="verdict"') < html.index('id="scan"')
+    card = _verdict(html)
+    assert "Incomplete: cannot certify" in card and "4/5 subscriptions complete" in card
+    assert "no <code>--fail-on</code> threshold was recorded" in card  # says which rule of judgement was used
+    assert "2 findings waived" in card
+
+
+def test_verdict_fails_at_the_recorded_threshold_and_a_clean_estate_looks_clean():
+    spec = {"subscriptions": {"prod": {"name": "Prod"}},
+            "vnets": {"hub": {"subscription": "prod", "address_space": "10.0.0.0/16"}}}
+    snapshot = snapshot_from_spec(spec)
+    clean = evaluate(snapshot, discover_rules())
+    assert not [f for f in clean.findings if f.severity.value in ("critical", "high")]
+    card = _verdict(html_report.render(clean, snapshot))
+    assert "Pass: no unwaived findings at high or above" in card
+    assert not re.search(r'class="(tile|card) sev-', card)  # zero counts are muted, never red or amber
+    assert card.count('class="tile zero"') == 5 - len({f.severity for f in clean.findings})
+    spec["vnets"]["spoke"] = {"subscription": "prod", "address_space": "10.1.0.0/16"}
+    spec["peerings"] = [{"from": "hub", "to": "spoke"}]  # one-sided: PEER001, high
+    snapshot = snapshot_from_spec(spec)
+    failing = evaluate(snapshot, discover_rules())
+    assert "Fail: 1 unwaived finding at high or above" in _verdict(html_report.render(failing, snapshot))
+    failing.scan["fail_on"] = "critical"
+    card = _verdict(html_report.render(failing, snapshot))
+    assert "Pass: no unwaived findings at critical or above" in card and "<code>--fail-on critical</code>" in card
+
+
+def test_coverage_banner_groups_failed_calls_by_code_and_names_a_nameless_subscription_once(realistic_html):
+    result, snapshot, _ = realistic_html
+    result = result.model_copy(deep=True)
+    sid = "5a5e0f5c-7d4b-4b9c-8e55-0f1a6b3c4e05"
+    text = ("HTTP 403: The client 'auditor@contoso.com' does not have authorization to perform action "
+            "'Microsoft.Network/{}/read' over scope '/subscriptions/" + sid + "'.")
+    scopes = ["networkSecurityGroups", "resources", "routeTables", "subscription", "virtualNetworks"]
+    entry = {"subscription_id": sid, "display_name": None, "tenant_id": None, "status": "failed",
+             "errors": [{"scope": s, "code": "AuthorizationFailed", "message": text.format(s)} for s in scopes]
+             + [{"scope": "peerings", "code": "Timeout", "message": "read timed out"}]}
+    result.coverage["incomplete"] = [entry]
+    result.coverage["subscriptions"].append(entry)
+    banner = html_report.render(result, snapshot).split('id="coverage"')[1].split("</section>")[0]
+    assert banner.count("does not have authorization") == 1  # the same 403 text once
+    assert "AuthorizationFailed</strong> on 5 calls (" + ", ".join(scopes) + ")" in banner
+    assert "Timeout</strong> on 1 call (peerings)" in banner
+    assert f"grant the scanning identity Reader on subscription {sid}" in banner
+    assert banner.split("</li>")[0].count(sid) == 3  # once as the name, twice in the 403 text and the fix
+    item = banner.split('<ul class="gaps">')[1].split("</strong>")[0]
+    assert item.count(sid) == 1
