@@ -132,6 +132,12 @@ def load_baseline(path: Path | None, fail_on_new: Severity | None) -> Evaluation
     return load_findings(path, "baseline findings file")
 
 
+def record_threshold(result: Evaluation, fail_on: Severity | None) -> None:
+    """The reports judge pass or fail by the run's --fail-on, when one was given."""
+    if fail_on is not None:
+        result.scan["fail_on"] = fail_on.value
+
+
 def compare_baseline(result: Evaluation, previous: Evaluation | None, path: Path | None) -> None:
     if previous is not None:
         from auditor.engine.baseline import compare
@@ -197,6 +203,7 @@ def evaluate_cmd(
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
     result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     compare_baseline(result, previous, baseline)
+    record_threshold(result, fail_on)
     from reports import write_outputs
 
     write_outputs(result, snapshot, formats, output)
@@ -262,6 +269,7 @@ def report_cmd(
     else:
         result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     compare_baseline(result, previous, baseline)
+    record_threshold(result, fail_on)
     for path in write_outputs(result, snapshot, formats, out):
         typer.echo(f"wrote {path}", err=True)
     warn_incomplete(result.coverage)
@@ -399,6 +407,7 @@ def _scan(subscription, all_subscriptions, tenant, management_group, source, clo
 
         out.mkdir(parents=True, exist_ok=True)
         snapshot.write(out / "snapshot.json")
+        record_threshold(result, fail_on)
         written = write_outputs(result, snapshot, formats, out)
     if limits.stop.is_set():
         interrupted(snapshot, out)

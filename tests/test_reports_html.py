@@ -294,3 +294,19 @@ def test_coverage_banner_groups_failed_calls_by_code_and_names_a_nameless_subscr
     assert banner.split("</li>")[0].count(sid) == 3  # once as the name, twice in the 403 text and the fix
     item = banner.split('<ul class="gaps">')[1].split("</strong>")[0]
     assert item.count(sid) == 1
+
+
+def test_the_verdict_judges_by_the_runs_fail_on(tmp_path, capsys, monkeypatch):
+    """evaluate --fail-on records its threshold, and the HTML verdict judges by it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from conftest import run_cli
+
+    exports = Path(__file__).parent / "data" / "exports"
+    out = tmp_path / "report.html"
+    run_cli(capsys, monkeypatch, "evaluate", exports / "az_vnet_list.json", "--fail-on", "info", "--format", "html",
+            "-o", out)
+    html = out.read_text(encoding="utf-8")
+    assert "at or above info" in html or "info or above" in html, "the verdict names the run's threshold"
