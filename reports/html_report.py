@@ -21,7 +21,7 @@ from auditor.engine import Evaluation
 from auditor.engine.rule import Finding
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
-from reports import topology
+from reports import fix_first, topology
 from reports.common import (
     SEVERITIES,
     evidence_text,
@@ -118,6 +118,7 @@ def _vnet_view(snapshot: Snapshot, findings: list[Finding]) -> list[dict]:
     return out
 
 
+FIX_FIRST_MAX = 12  # problems shown in "Fix first"; the findings table has them all
 EXPIRING_DAYS = 30
 DEFAULT_THRESHOLD = "high"
 
@@ -219,12 +220,15 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         "vnet": sorted({(k, n) for r in active for k, n in zip(r["vnet_keys"], r["vnet_names"])}, key=lambda x: (x[1].lower(), x[0])),
     }
     layout = topology.layout(snapshot, result.findings) if snapshot is not None else None
+    problems = fix_first.problems(result.findings, snapshot, subs)
     return {
         "result": result,
         "verdict": verdict(result),
         "scan": result.scan,
         "coverage": result.coverage,
         "coverage_gaps": coverage_gaps(result.coverage),
+        "problems": problems[:FIX_FIRST_MAX],
+        "problems_more": max(0, len(problems) - FIX_FIRST_MAX),
         "summary": result.summary,
         "severities": SEVERITIES,
         "rows": active,

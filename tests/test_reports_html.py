@@ -310,3 +310,19 @@ def test_the_verdict_judges_by_the_runs_fail_on(tmp_path, capsys, monkeypatch):
             "-o", out)
     html = out.read_text(encoding="utf-8")
     assert "at or above info" in html or "info or above" in html, "the verdict names the run's threshold"
+
+
+def test_fix_first_follows_the_verdict_and_shows_names_steps_and_commands(realistic_html):
+    result, _, html = realistic_html
+    assert html.index('id="verdict"') < html.index('id="fix-first"') < html.index('id="scan"')
+    section = html.split('id="fix-first"')[1].split("</section>")[0]
+    items = section.split('<li class="fix-item">')[1:]
+    assert items and 'class="sev sev-high"' in items[0] and 'class="sev sev-medium"' in items[-1]
+    sync = next(i for i in items if "hub-weu-to-analytics" in i)
+    assert "analytics-to-hub-weu" in sync and 'href="#rule-PEER003"' in sync
+    assert "<strong>analytics-to-hub-weu</strong> <span class=\"muted\">(rg-network, Fabrikam Data Platform)" in sync
+    assert "First step:" in sync and "az network vnet peering show --ids /<wbr>subscriptions" in sync
+    assert "<details" in sync  # the full ids one click away
+    assert "az network nsg rule show --ids" in section and "az network route-table route show --ids" in section
+    waived = next(f for f in result.findings if f.waived and f.rule_id == "PEER001")
+    assert waived.resource_name not in section

@@ -49,6 +49,23 @@
     });
   });
 
+  // -- fix first: a copy button after each az command ------------------------------
+  document.querySelectorAll("code.cmd").forEach(function (code) {
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "copy";
+    btn.textContent = "Copy";
+    btn.setAttribute("aria-label", "Copy command");
+    btn.addEventListener("click", function () {
+      var text = code.textContent, done = function () { btn.textContent = "Copied"; };
+      if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, function () {}); return; }
+      var range = document.createRange(); range.selectNodeContents(code);
+      var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* the text stays selected */ }
+    });
+    code.insertAdjacentElement("afterend", btn);
+  });
+
   // -- VNet details: expand all, and open everything for printing ---------------------
   var toggle = document.getElementById("vnets-toggle");
   var vnetDetails = function () { return document.querySelectorAll("details.vnet"); };
