@@ -16,9 +16,9 @@ from auditor.model.ids import norm_id
 from reports.common import vnet_ids_of
 
 PAIR_RULES = frozenset({"PEER001", "PEER002", "PEER003", "PEER004"})
-_PEERING = re.compile(r"^(.*/virtualnetworks/[^/]+)/virtualnetworkpeerings/[^/]+$", re.I)
-_RG = re.compile(r"/resourcegroups/([^/]+)", re.I)
-_SUB = re.compile(r"^/subscriptions/([^/]+)", re.I)
+_PEERING = re.compile(r"^(.*/virtualnetworks/[^/]+)/virtualnetworkpeerings/[^/]+$", re.IGNORECASE)
+_RG = re.compile(r"/resourcegroups/([^/]+)", re.IGNORECASE)
+_SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 # ARM type (lower case, nested types joined by "/") -> the az command that shows one
 AZ_SHOW = {
     "virtualnetworks": "az network vnet show",

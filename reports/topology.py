@@ -43,6 +43,34 @@ def short(text: str, limit: int = 18) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+LABEL_W = NODE_W - 16  # room for a node's name: 8 px padding each side
+SUB_CHARS = int(LABEL_W / 6.1)  # the prefixes line: 10 px monospace, ~0.6 em a character
+_NARROW, _WIDE = set("iljtfr.,:;'|!()[] -1I"), set("mwMW@%")
+
+
+def _char_em(c: str) -> float:
+    if c in _NARROW:
+        return 0.34
+    if c in _WIDE or not c.isascii():
+        return 1.0
+    return 0.72 if c.isupper() else 0.6
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """A generous estimate of rendered width in px for the report's sans-serif font."""
+    em = sum(_char_em(c) for c in text)
+    return em * size * (1.07 if bold else 1.0)
+
+
+def fit(text: str, width: float, size: float, bold: bool = False) -> str:
+    """`text`, shortened with an ellipsis until its estimated width fits `width`."""
+    if text_width(text, size, bold) <= width:
+        return text
+    while text and text_width(text + "…", size, bold) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 @dataclass
 class Node:
     key: str
@@ -55,14 +83,15 @@ class Node:
     findings: int
     external: bool = False
     group: int = -1  # index of its Group in Layout.groups
+    worst: str | None = None  # worst unwaived severity of the findings about it
 
     @property
     def label(self) -> str:
-        return short(self.name)
+        return fit(self.name, LABEL_W, 12, bold=True)
 
     @property
     def sublabel(self) -> str:
-        return short(", ".join(self.prefixes), 22) if self.prefixes else ("outside the snapshot" if self.external else "no address space")
+        return short(", ".join(self.prefixes), SUB_CHARS) if self.prefixes else ("outside the snapshot" if self.external else "no address space")
 
     @property
     def anchor(self) -> str:
@@ -76,6 +105,7 @@ class Edge:
     state: str  # connected | one-sided | disconnected
     flagged: bool
     description: str
+    worst: str | None = None  # worst unwaived severity of the findings about this pair
 
     @property
     def groups(self) -> str:
@@ -153,6 +183,7 @@ class GroupEdge:
     state: str  # worst: disconnected > one-sided > connected
     flagged: int  # how many of the pairs have findings
     states: dict[str, int]
+    worst: str | None  # worst severity over its pairs
     x1: float
     y1: float
     x2: float
@@ -285,7 +316,8 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
         for vnet in vnets:
             gws = index.gateways_of(vnet.id)
             gateway = ", ".join(f"{g.gateway_type or ''} {g.sku or ''}".strip() for g in gws) or None
-            node = Node(vnet.key, vnet.id, vnet.name, 0, 0, vnet.address_prefixes, gateway, finding_count.get(vnet.key, 0))
+            node = Node(vnet.key, vnet.id, vnet.name, 0, 0, vnet.address_prefixes, gateway,
+                        finding_count.get(vnet.key, 0), worst=worst[vnet.key].value if vnet.key in worst else None)
             nodes[vnet.key] = node
             group.nodes.append(node)
         groups.append(group)
@@ -294,7 +326,8 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
                       full_label="Outside the snapshot")
         for key in sorted(external, key=lambda k: (external[k].rsplit("/", 1)[-1].lower(), k)):
             rid = external[key]
-            node = Node(key, rid, rid.rstrip("/").rsplit("/", 1)[-1], 0, 0, [], None, finding_count.get(key, 0), external=True)
+            node = Node(key, rid, rid.rstrip("/").rsplit("/", 1)[-1], 0, 0, [], None, finding_count.get(key, 0),
+                        external=True, worst=worst[key].value if key in worst else None)
             nodes[key] = node
             group.nodes.append(node)
         groups.append(group)
@@ -316,7 +349,9 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
     edges = []
     for (a, b), sides in sorted(pairs.items()):
         state = _pair_state(sides)
-        flagged = mentions.any_of(norm_id(p.id) for p in sides) or mentions.together(a, b)
+        sevs = [mentions.worst_of(norm_id(p.id) for p in sides), mentions.worst_together(a, b)]
+        worst_sev = max((x for x in sevs if x is not None), key=lambda x: x.rank, default=None)
+        flagged = worst_sev is not None
         desc = "; ".join(
             f"{p.name}: {p.peering_state or 'unknown'}"
             + (", sync " + p.peering_sync_level if p.peering_sync_level and p.peering_sync_level != "FullyInSync" else "")
@@ -326,7 +361,9 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
             + (", uses remote gateways" if p.use_remote_gateways else "")
             for p in sides
         )
-        edges.append(Edge(nodes[a], nodes[b], state, flagged, f"{nodes[a].name} ↔ {nodes[b].name} ({state}): {desc}"))
+        worst_text = f"; worst finding {worst_sev.value}" if worst_sev else ""
+        text = f"{nodes[a].name} ↔ {nodes[b].name} ({state}): {desc}{worst_text}"
+        edges.append(Edge(nodes[a], nodes[b], state, flagged, text, worst_sev.value if worst_sev else None))
     edges.sort(key=lambda e: (e.flagged, e.state != "connected"))  # problems drawn on top
     width = max((g.x + g.w for g in groups), default=400) + GAP
     height = max((g.y + g.h for g in groups), default=120) + GAP
@@ -398,7 +435,9 @@ def _group_edges(groups: list[Group], edges: list[Edge], scale: float) -> list[G
         width = scale * (1.2 + 0.6 * math.log2(len(members)))
         a.peers.append((b.full_label, len(members)))
         b.peers.append((a.full_label, len(members)))
-        edge = GroupEdge(a, b, len(members), state, sum(e.flagged for e in members), states, x1, y1, x2, y2,
+        ranks = [e.worst for e in members if e.worst]
+        worst = max(ranks, key=lambda v: Severity(v).rank, default=None)
+        edge = GroupEdge(a, b, len(members), state, sum(e.flagged for e in members), states, worst, x1, y1, x2, y2,
                          round(width, 1), round(11 * scale, 1))
         # the label sits just outside the box with fewer neighbours (a spoke), so labels around a hub do not pile up
         spoke_b = degree[ib] <= degree[ia]

@@ -12,6 +12,7 @@ from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
 
 from auditor.engine import discover_rules, evaluate  # noqa: E402
 from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
+from auditor.model.ids import norm_id  # noqa: E402
 from reports import html_report, topology  # noqa: E402
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
@@ -132,7 +133,7 @@ def test_topology_edges_follow_peering_state(realistic_html):
     svg = html.split('id="topo"')[1].split("</svg>")[0]
     assert len(re.findall(r'class="edge one-sided', svg)) == 2
     assert len(re.findall(r'class="edge disconnected', svg)) == 1
-    assert len(re.findall(r'class="edge [a-z-]+ flagged"', svg)) == counts["flagged"] > 0
+    assert len(re.findall(r'class="edge [a-z-]+ flagged sev-[a-z]+"', svg)) == counts["flagged"] > 0
     assert svg.count('class="gw"') == 1  # hub-weu's gateway
     by_name = {e.b.name if e.a.name == "hub-weu" else e.a.name: e for e in layout.edges}
     assert by_name["sandbox"].state == "one-sided" and not by_name["sandbox"].flagged  # its finding is waived
@@ -185,7 +186,7 @@ def test_large_estate_starts_with_big_subscriptions_collapsed_and_edges_aggregat
     assert len(re.findall(r'class="vnet-node off"', svg)) == 27 * 11
     assert len(re.findall(r'class="vnet-node"', svg)) == 3
     assert len(re.findall(r'class="card sev-\w+" data-g', svg)) == 11
-    assert len(re.findall(r'class="edge group-edge [a-z-]+( flagged)?" data-g', svg)) == 11
+    assert len(re.findall(r'class="edge group-edge [a-z-]+( flagged sev-[a-z]+)?" data-g', svg)) == 11
     assert svg.count('aria-expanded="false"') == 11 and svg.count('aria-expanded="true"') == 1
 
 
@@ -326,3 +327,34 @@ def test_fix_first_follows_the_verdict_and_shows_names_steps_and_commands(realis
     assert "az network nsg rule show --ids" in section and "az network route-table route show --ids" in section
     waived = next(f for f in result.findings if f.waived and f.rule_id == "PEER001")
     assert waived.resource_name not in section
+
+
+def test_edges_and_boxes_carry_the_worst_severity_of_their_findings(realistic_html):
+    result, snapshot, html = realistic_html
+    layout = topology.layout(snapshot, result.findings)
+    svg = html.split('id="topo"')[1].split("</svg>")[0]
+    by_name = {e.b.name if e.a.name == "hub-weu" else e.a.name: e for e in layout.edges if "hub-weu" in (e.a.name, e.b.name)}
+    # analytics <-> hub-weu: PEER003 (medium) on both halves and TRANS002 (high) on one: high wins
+    assert by_name["analytics"].worst == "high" and by_name["db-prod"].worst == "medium"
+    assert by_name["sandbox"].worst is None  # its only finding is waived
+    for e in layout.edges:
+        names = {norm_id(p) for p in (e.a.id, e.b.id)}
+        about = [f for f in result.findings if not f.waived and (
+            any("/virtualnetworkpeerings/" in norm_id(i) and norm_id(i).split("/virtualnetworkpeerings/")[0] in names
+                and any(norm_id(r) in names - {norm_id(i).split("/virtualnetworkpeerings/")[0]} for r in f.related_ids)
+                for i in [f.resource_id]) or names <= {norm_id(i) for i in [f.resource_id, *f.related_ids]})]
+        worst = max((f.severity for f in about), key=lambda s: s.rank, default=None)
+        assert e.worst == (worst.value if worst else None), (e.a.name, e.b.name)
+        if e.worst:
+            assert f'class="edge {e.state} flagged sev-{e.worst}' in svg
+    hub = next(n for n in layout.nodes if n.name == "hub-weu")
+    assert hub.worst == "high" and re.search(rf'class="node-box has-findings sev-high" x="{hub.x}"', svg)
+    assert "worst finding critical" in html and "has findings</li>" not in html  # the legend
+
+
+def test_node_labels_fit_their_box_and_keep_the_full_name_for_hover():
+    wide = "W" * 40
+    node = topology.Node("k", "/x/" + wide, wide, 0, 0, ["10.100.200.0/24", "10.100.201.0/24"], None, 0)
+    assert node.label.endswith("…") and topology.text_width(node.label, 12, True) <= topology.LABEL_W
+    assert len(node.sublabel) <= topology.SUB_CHARS and node.sublabel.endswith("…")
+    assert topology.Node("k", "/x/hub", "hub-weu", 0, 0, [], None, 0).label == "hub-weu"
