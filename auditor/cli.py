@@ -80,6 +80,15 @@ def say(line: str) -> None:
         typer.echo(line, err=True)
 
 
+def output_or_out(output: Path, old_out: Path | None) -> Path:
+    """-o/--output, or the deprecated --out when that was given. Its one-line warning comes with the
+    summary, so that a usage error stays the one line on stderr."""
+    if old_out is None:
+        return output
+    terminal.state.deferred.append("vnet-audit: warning: --out is deprecated; use -o/--output (same meaning)")
+    return old_out
+
+
 def quiet_now(flag: bool) -> bool:
     """The command's own -q, added to the top-level one; the log levels follow."""
     if flag and not terminal.state.quiet:
@@ -109,6 +118,8 @@ def _formats(value: str, csv_bom: bool = False) -> list[str]:
 
 # -- shared options ------------------------------------------------------------------
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Errors only: no summary, progress or warnings.")]
+# -o/--output is where a command's outputs go: a file for one, a directory for several
+OldOutOpt = Annotated[Optional[Path], typer.Option("--out", hidden=True, help="Deprecated: -o/--output.")]
 Inputs = Annotated[list[Path], typer.Argument(help="Snapshots or exports (Resource Graph, ARM list, az CLI JSON), mixed freely.", show_default=False)]
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Only these rules: ids or id globs (PEER*), or exact slugs; comma-separated or repeated.")]
 SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip these rules: ids, id globs or exact slugs.")]
@@ -176,7 +187,7 @@ def finish(result: Evaluation, policy: ExitPolicy) -> None:
     from reports.console import summary_lines
 
     code, reason = decide(result, policy)
-    for line in summary_lines(result, code, reason):
+    for line in [*terminal.state.deferred, *summary_lines(result, code, reason)]:
         say(line)
     raise typer.Exit(code)
 
@@ -260,7 +271,9 @@ def _read_findings(path: Path) -> Evaluation | None:
 def report_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="A findings.json, and/or snapshots or exports.", show_default=False)],
     format: FormatOpt = "html,csv",
-    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Output directory (or a file for one format).")] = Path("vnet-audit-report"),
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output directory (or a file for one format).")]
+    = Path("vnet-audit-report"),
+    old_out: OldOutOpt = None,
     csv_bom: Annotated[bool, typer.Option("--csv-bom", help="Write the CSV with a UTF-8 byte order mark, for Excel.")] = False,
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
@@ -281,6 +294,7 @@ def report_cmd(
     from reports import write_outputs
 
     quiet_now(quiet)
+    out = output_or_out(out, old_out)
     formats = _formats(format, csv_bom)
     previous = load_baseline(baseline, fail_on_new)
     found = [(p, _read_findings(p)) for p in inputs]
@@ -394,7 +408,9 @@ def scan_cmd(
     source: SourceOpt = "arm",
     cloud: CloudOpt = "AzureCloud",
     concurrency: ConcurrencyOpt = 16,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports and snapshot.json.")] = Path("vnet-audit-report"),
+    out: Annotated[Path, typer.Option("--output", "-o", help="Directory for the reports and snapshot.json.")]
+    = Path("vnet-audit-report"),
+    old_out: OldOutOpt = None,
     format: FormatOpt = "html,csv,json",
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
@@ -413,10 +429,11 @@ def scan_cmd(
     call_timeout: CallTimeoutOpt = 300,
     max_duration: MaxDurationOpt = None,
 ) -> None:
-    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
+    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --output."""
     quiet = quiet_now(quiet)
     params = {k: v for k, v in locals().items() if k != "ctx"}
     params = _with_config(ctx, params) if config is not None else params
+    params["out"] = output_or_out(params["out"], params.pop("old_out"))
     _scan(**{k: v for k, v in params.items() if k != "config"})
 
 

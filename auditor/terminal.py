@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 
 @dataclass
 class Terminal:
     quiet: bool = False  # -q: errors only
+    deferred: list[str] = field(default_factory=list)  # warnings said at the end of a run
 
 
 state = Terminal()
@@ -17,6 +18,7 @@ state = Terminal()
 
 def reset() -> None:
     state.quiet = False
+    state.deferred.clear()
 
 
 def set_quiet(flag: bool) -> bool:
