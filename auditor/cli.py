@@ -43,7 +43,6 @@ app = typer.Typer(
     name="vnet-audit",
     help="Audit Azure VNet peering, routing, NSGs and gateways across subscriptions and tenants.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
