@@ -54,16 +54,21 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Errors only: no summary, progress or warnings (incomplete coverage is still named).")]
+
+
 @app.callback()
 def _top(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the tool version and exit.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what is being read, per subscription.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what is being read, per subscription.")]
+    = False,
     debug: Annotated[bool, typer.Option("--debug", help="Also log the Azure credential chain and HTTP calls "
                                         "(secrets redacted).")] = False,
-    log_format: Annotated[str, typer.Option("--log-format", help="Log lines as text, or json (one object per line).")]
+    log_format: Annotated[str, typer.Option("--log-format", help="Log lines as text, or json (one per line).")]
     = "text",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only: no summary, progress or warnings.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     # the app's help is Typer(help=...); these options apply to every command
     if log_format not in logs.FORMATS:
@@ -116,7 +121,6 @@ def _formats(value: str, csv_bom: bool = False) -> list[str]:
 
 
 # -- shared options ------------------------------------------------------------------
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Errors only: no summary, progress or warnings.")]
 # -o/--output is where a command's outputs go: a file for one, a directory for several
 OldOutOpt = Annotated[Optional[Path], typer.Option("--out", hidden=True, help="Deprecated: -o/--output.")]
 Inputs = Annotated[list[Path], typer.Argument(help="Snapshots or exports (Resource Graph, ARM list, az CLI JSON), mixed freely.", show_default=False)]
@@ -428,7 +432,7 @@ def scan_cmd(
     call_timeout: CallTimeoutOpt = 300,
     max_duration: MaxDurationOpt = None,
 ) -> None:
-    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --output."""
+    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to -o."""
     quiet = quiet_now(quiet)
     params = {k: v for k, v in locals().items() if k != "ctx"}
     params = _with_config(ctx, params) if config is not None else params
@@ -569,8 +573,10 @@ def main() -> None:
     # handler Python prints them all. Errors reach the user as one line from us instead;
     # --debug (logs.configure) shows them.
     logging.getLogger("azure").addHandler(logging.NullHandler())
+    from auditor.completion import with_shell
+
     try:
-        app()
+        app(args=with_shell(sys.argv[1:]))
     except KeyboardInterrupt:  # outside a scan's collection: nothing read to keep
         typer.echo("vnet-audit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -51,7 +51,8 @@ class _Handler(logging.StreamHandler):
 def configure(verbose: bool = False, debug: bool = False, log_format: str = "text") -> None:
     """Install the handler on our loggers and azure's; levels from the flags and -q."""
     handler = _Handler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter(terminal.colour(sys.stderr)))
+    json_lines = log_format == "json"
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter(terminal.colour(sys.stderr)))
     ours = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     levels = {"auditor": logging.ERROR if terminal.state.quiet else ours, "azure": logging.CRITICAL + 1}
     if debug and not terminal.state.quiet:

@@ -346,7 +346,9 @@ def _user() -> str | None:
 def _which(subscription_ids) -> str:
     """For the -v log: whose resources a call reads."""
     ids = list(subscription_ids)
-    return "" if not ids else f" in subscription {ids[0]}" if len(ids) == 1 else f" in {len(ids)} subscriptions"
+    if len(ids) < 2:
+        return f" in subscription {ids[0]}" if ids else ""
+    return f" in {len(ids)} subscriptions"
 
 
 def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",
