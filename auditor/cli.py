@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from auditor import __version__
+from auditor import __version__, logs, terminal
 from auditor.engine import (
     Evaluation,
     RuleLoadError,
@@ -43,7 +43,6 @@ app = typer.Typer(
     name="vnet-audit",
     help="Audit Azure VNet peering, routing, NSGs and gateways across subscriptions and tenants.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -55,12 +54,51 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Errors only: no summary, progress or warnings (incomplete coverage is still named).")]
+
+
 @app.callback()
 def _top(
     version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
                                           help="Print the tool version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what is being read, per subscription.")]
+    = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Also log the Azure credential chain and HTTP calls "
+                                        "(secrets redacted).")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="Log lines as text, or json (one per line).")]
+    = "text",
+    quiet: QuietOpt = False,
 ) -> None:
-    pass  # only the options above; the app's help is Typer(help=...)
+    # the app's help is Typer(help=...); these options apply to every command
+    if log_format not in logs.FORMATS:
+        fail(f"--log-format must be {' or '.join(logs.FORMATS)}, not {log_format!r}")
+    terminal.reset()
+    terminal.set_quiet(quiet)
+    logs.configure(verbose=verbose, debug=debug, log_format=log_format)
+
+
+def say(line: str) -> None:
+    """A note or warning on stderr; -q leaves it out."""
+    if not terminal.state.quiet:
+        typer.echo(line, err=True)
+
+
+def output_or_out(output: Path, old_out: Path | None) -> Path:
+    """-o/--output, or the deprecated --out when that was given. Its one-line warning comes with the
+    summary, so that a usage error stays the one line on stderr."""
+    if old_out is None:
+        return output
+    terminal.state.deferred.append("vnet-audit: warning: --out is deprecated; use -o/--output (same meaning)")
+    return old_out
+
+
+def quiet_now(flag: bool) -> bool:
+    """The command's own -q, added to the top-level one; the log levels follow."""
+    if flag and not terminal.state.quiet:
+        terminal.set_quiet(True)
+        logs.quieten()
+    return terminal.state.quiet
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -83,6 +121,8 @@ def _formats(value: str, csv_bom: bool = False) -> list[str]:
 
 
 # -- shared options ------------------------------------------------------------------
+# -o/--output is where a command's outputs go: a file for one, a directory for several
+OldOutOpt = Annotated[Optional[Path], typer.Option("--out", hidden=True, help="Deprecated: -o/--output.")]
 Inputs = Annotated[list[Path], typer.Argument(help="Snapshots or exports (Resource Graph, ARM list, az CLI JSON), mixed freely.", show_default=False)]
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Only these rules: ids or id globs (PEER*), or exact slugs; comma-separated or repeated.")]
 SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip these rules: ids, id globs or exact slugs.")]
@@ -118,7 +158,7 @@ def waive(result: Evaluation, waiver_file, horizon_days: int = HORIZON_DAYS) -> 
 
     apply_waivers(result, waiver_file, horizon_days=horizon_days)
     for line in warnings(result):
-        typer.echo(f"vnet-audit: warning: {line}", err=True)
+        say(f"vnet-audit: warning: {line}")
 
 
 def load_baseline(path: Path | None, fail_on_new: Severity | None) -> Evaluation | None:
@@ -145,14 +185,13 @@ def compare_baseline(result: Evaluation, previous: Evaluation | None, path: Path
         compare(result, previous, str(path))
 
 
-def finish(result: Evaluation, policy: ExitPolicy, quiet: bool = False) -> None:
+def finish(result: Evaluation, policy: ExitPolicy) -> None:
     """Say in a few lines what was found and why the command exits as it does, then exit."""
     from reports.console import summary_lines
 
     code, reason = decide(result, policy)
-    if not quiet:
-        for line in summary_lines(result, code, reason):
-            typer.echo(line, err=True)
+    for line in [*terminal.state.deferred, *summary_lines(result, code, reason)]:
+        say(line)
     raise typer.Exit(code)
 
 
@@ -161,6 +200,7 @@ def warn_incomplete(coverage: dict) -> None:
     for sub in coverage.get("incomplete", []):
         reasons = incomplete_reason(sub)
         name = f"{sub['display_name']} ({sub['subscription_id']})" if sub.get("display_name") else sub["subscription_id"]
+        # even with -q: an incomplete read is never silent
         typer.echo(f"vnet-audit: warning: subscription {name} is {sub['status']}: {reasons}", err=True)
 
 
@@ -169,17 +209,18 @@ def warn_incomplete(coverage: dict) -> None:
 def import_(
     inputs: Inputs,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the snapshot.")] = Path("snapshot.json"),
+    quiet: QuietOpt = False,
 ) -> None:
     """Merge offline exports (az CLI, Resource Graph, ARM REST) into one vnet-audit snapshot."""
+    quiet_now(quiet)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
     snapshot.write(output)
     skipped = sum(snapshot.metadata.skipped_resource_types.values())
-    typer.echo(
+    say(
         f"wrote {output}: {len(snapshot.virtual_networks)} VNets, "
         f"{sum(len(v.peerings) for v in snapshot.virtual_networks)} peerings, "
         f"{len(snapshot.network_security_groups)} NSGs, {len(snapshot.route_tables)} route tables, "
         f"{len(snapshot.subscriptions)} subscriptions" + (f"; skipped {skipped} resources of other types" if skipped else ""),
-        err=True,
     )
 
 
@@ -196,8 +237,10 @@ def evaluate_cmd(
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
     baseline: BaselineOpt = None,
     fail_on_new: FailOnNewOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
+    quiet_now(quiet)
     formats = _formats(format)
     previous = load_baseline(baseline, fail_on_new)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
@@ -231,7 +274,9 @@ def _read_findings(path: Path) -> Evaluation | None:
 def report_cmd(
     inputs: Annotated[list[Path], typer.Argument(help="A findings.json, and/or snapshots or exports.", show_default=False)],
     format: FormatOpt = "html,csv",
-    out: Annotated[Path, typer.Option("--out", "--output", "-o", help="Output directory (or a file for one format).")] = Path("vnet-audit-report"),
+    out: Annotated[Path, typer.Option("--output", "-o", help="Output directory (or a file for one format).")]
+    = Path("vnet-audit-report"),
+    old_out: OldOutOpt = None,
     csv_bom: Annotated[bool, typer.Option("--csv-bom", help="Write the CSV with a UTF-8 byte order mark, for Excel.")] = False,
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
@@ -241,6 +286,7 @@ def report_cmd(
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
     baseline: BaselineOpt = None,
     fail_on_new: FailOnNewOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write reports for reviewers and pipelines (default: HTML and CSV).
 
@@ -250,6 +296,8 @@ def report_cmd(
     """
     from reports import write_outputs
 
+    quiet_now(quiet)
+    out = output_or_out(out, old_out)
     formats = _formats(format, csv_bom)
     previous = load_baseline(baseline, fail_on_new)
     found = [(p, _read_findings(p)) for p in inputs]
@@ -271,7 +319,7 @@ def report_cmd(
     compare_baseline(result, previous, baseline)
     record_threshold(result, fail_on)
     for path in write_outputs(result, snapshot, formats, out):
-        typer.echo(f"wrote {path}", err=True)
+        say(f"wrote {path}")
     warn_incomplete(result.coverage)
     finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
@@ -287,7 +335,6 @@ ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=256, he
 RecordOpt = Annotated[Optional[Path], typer.Option("--record", help="Record the HTTP interactions to this cassette (secrets scrubbed).")]
 ReplayOpt = Annotated[Optional[Path], typer.Option("--replay", help="Replay a cassette instead of calling Azure (no login).")]
 DemoOpt = Annotated[bool, typer.Option("--demo", help="Replay the bundled demo estate (no Azure account needed).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 ReadTimeoutOpt = Annotated[float, typer.Option(
     "--read-timeout", min=1, help="Seconds one socket read may wait for data before the request is retried.")]
 CallTimeoutOpt = Annotated[float, typer.Option(
@@ -313,14 +360,12 @@ def _collect(subscription, all_subscriptions, tenant, management_group, source, 
     snapshot = run_collection(scope, source=source, cloud=cloud, concurrency=concurrency, demo=demo, record=record,
                               replay=replay, quiet=quiet, transport_kwargs={"read_timeout": read_timeout, "retry_total": retries},
                               limits=limits)
-    if not quiet:
-        typer.echo(
-            f"collected {len(snapshot.virtual_networks)} VNets, {len(snapshot.network_security_groups)} NSGs, "
-            f"{len(snapshot.route_tables)} route tables, {len(snapshot.virtual_network_gateways)} gateways from "
-            f"{len(snapshot.subscriptions) - len(snapshot.incomplete_subscriptions)}/{len(snapshot.subscriptions)} subscriptions"
-            + (f" ({len(snapshot.incomplete_subscriptions)} incomplete)" if snapshot.incomplete_subscriptions else ""),
-            err=True,
-        )
+    say(
+        f"collected {len(snapshot.virtual_networks)} VNets, {len(snapshot.network_security_groups)} NSGs, "
+        f"{len(snapshot.route_tables)} route tables, {len(snapshot.virtual_network_gateways)} gateways from "
+        f"{len(snapshot.subscriptions) - len(snapshot.incomplete_subscriptions)}/{len(snapshot.subscriptions)} subscriptions"
+        + (f" ({len(snapshot.incomplete_subscriptions)} incomplete)" if snapshot.incomplete_subscriptions else ""),
+    )
     return snapshot
 
 
@@ -366,7 +411,9 @@ def scan_cmd(
     source: SourceOpt = "arm",
     cloud: CloudOpt = "AzureCloud",
     concurrency: ConcurrencyOpt = 16,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the reports and snapshot.json.")] = Path("vnet-audit-report"),
+    out: Annotated[Path, typer.Option("--output", "-o", help="Directory for the reports and snapshot.json.")]
+    = Path("vnet-audit-report"),
+    old_out: OldOutOpt = None,
     format: FormatOpt = "html,csv,json",
     rules: RulesOpt = None,
     skip_rules: SkipOpt = None,
@@ -385,9 +432,11 @@ def scan_cmd(
     call_timeout: CallTimeoutOpt = 300,
     max_duration: MaxDurationOpt = None,
 ) -> None:
-    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to --out."""
+    """Read the estate from Azure (read-only), run the rules and write reports plus snapshot.json to -o."""
+    quiet = quiet_now(quiet)
     params = {k: v for k, v in locals().items() if k != "ctx"}
     params = _with_config(ctx, params) if config is not None else params
+    params["out"] = output_or_out(params["out"], params.pop("old_out"))
     _scan(**{k: v for k, v in params.items() if k != "config"})
 
 
@@ -411,11 +460,10 @@ def _scan(subscription, all_subscriptions, tenant, management_group, source, clo
         written = write_outputs(result, snapshot, formats, out)
     if limits.stop.is_set():
         interrupted(snapshot, out)
-    if not quiet:
-        for path in [out / "snapshot.json", *written]:
-            typer.echo(f"wrote {path}", err=True)
+    for path in [out / "snapshot.json", *written]:
+        say(f"wrote {path}")
     warn_incomplete(result.coverage)
-    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete), quiet)
+    finish(result, ExitPolicy(fail_on, fail_on_new, fail_on_incomplete))
 
 
 @app.command("collect")
@@ -439,6 +487,7 @@ def collect_cmd(
     max_duration: MaxDurationOpt = None,
 ) -> None:
     """Read the estate from Azure (read-only) into a snapshot file, without evaluating it."""
+    quiet = quiet_now(quiet)
     limits = _limits(call_timeout, max_duration)
     with stop_on_sigint(limits.stop):
         snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
@@ -447,8 +496,7 @@ def collect_cmd(
     if limits.stop.is_set():
         interrupted(snapshot, output)
     warn_incomplete(coverage_of(snapshot))
-    if not quiet:
-        typer.echo(f"wrote {output}", err=True)
+    say(f"wrote {output}")
     raise typer.Exit(EXIT_INCOMPLETE if fail_on_incomplete and snapshot.incomplete_subscriptions else EXIT_OK)
 
 
@@ -457,9 +505,11 @@ def diff_cmd(
     old: Annotated[Path, typer.Argument(help="The earlier snapshot or export.", show_default=False)],
     new: Annotated[Path, typer.Argument(help="The later snapshot or export.", show_default=False)],
     format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    quiet: QuietOpt = False,
 ) -> None:
     """What changed between two snapshots: VNets, address spaces, peerings, NSG rules, routes, gateways and
     subscriptions. Exit 0 when nothing changed, 1 when something did (like diff(1)), 2 on error."""
+    quiet_now(quiet)
     from auditor.model.diff import diff
     from reports.diff_report import as_json, as_text
 
@@ -475,8 +525,10 @@ def diff_cmd(
 def rules_(
     rule_id: Annotated[Optional[str], typer.Argument(help="Show one rule's documentation.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalogue.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """List the installed rules, or document one."""
+    quiet_now(quiet)
     from auditor.engine.ruledocs import render_catalogue, render_rule
 
     catalogue = discover_rules()
@@ -496,8 +548,10 @@ def rules_(
 @app.command()
 def schema(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to a file instead of stdout.")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Print the snapshot's JSON Schema."""
+    quiet_now(quiet)
     text = json.dumps(Snapshot.json_schema(), indent=2) + "\n"
     if output:
         from auditor.outputs import write_atomic
@@ -508,17 +562,21 @@ def schema(
 
 
 @app.command()
-def version() -> None:
+def version(quiet: QuietOpt = False) -> None:
     """Print the tool version."""
+    quiet_now(quiet)
     typer.echo(f"vnet-audit {__version__}")
 
 
 def main() -> None:
     # azure-core/azure-identity log every failed credential attempt as warnings; without a
-    # handler Python prints them all. Errors reach the user as one line from us instead.
+    # handler Python prints them all. Errors reach the user as one line from us instead;
+    # --debug (logs.configure) shows them.
     logging.getLogger("azure").addHandler(logging.NullHandler())
+    from auditor.completion import with_shell
+
     try:
-        app()
+        app(args=with_shell(sys.argv[1:]))
     except KeyboardInterrupt:  # outside a scan's collection: nothing read to keep
         typer.echo("vnet-audit: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import queue
 import threading
 import time
@@ -37,6 +38,7 @@ from auditor.model.snapshot import (
     Snapshot,
 )
 
+log = logging.getLogger(__name__)
 TICK = 0.1  # seconds between looks at the calls' deadlines and the stop event
 _TRANSIENT = {"Timeout", "Interrupted",  # cut short by the scan, not refused by Azure
               "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
@@ -177,6 +179,7 @@ class _Run:
         # reads first: the pool takes calls in order, and a Graph batch is a long chain of pages
         first = discovery + self.read_calls(explicit) + self.explicit_calls()
         self.progress("subscriptions", total=len(explicit))
+        log.info("%d subscriptions given, %d discovery calls", len(explicit), len(discovery))
         normalizer = threading.Thread(target=self.normalize_incoming, name="collect-normalize", daemon=True)
         normalizer.start()
         try:
@@ -204,6 +207,7 @@ class _Run:
                 cov = self.coverage.setdefault(sid, _Coverage())
                 cov.calls += 1
                 cov.pending += 1
+            log.info("reading %s%s", call.scope, _which(call.subscription_ids))
             clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
             future = pool.submit(self.execute, call, clock)
             pending[future] = call, clock
@@ -218,6 +222,7 @@ class _Run:
                     code, message = describe(error)
                     cov.errors.append(CollectionError(scope=call.scope, code=code, message=message))
                 if cov.pending == 0:
+                    log.info("subscription %s read: %d calls, %d failed", sid, cov.calls, cov.failed)
                     self.progress("subscription_done", subscription_id=sid)
 
         try:
@@ -336,6 +341,14 @@ def _user() -> str | None:
         return getpass.getuser()
     except Exception:
         return None
+
+
+def _which(subscription_ids) -> str:
+    """For the -v log: whose resources a call reads."""
+    ids = list(subscription_ids)
+    if len(ids) < 2:
+        return f" in subscription {ids[0]}" if ids else ""
+    return f" in {len(ids)} subscriptions"
 
 
 def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",

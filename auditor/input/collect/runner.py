@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from auditor import terminal
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.collect.deadlines import Limits
 from auditor.input.collect.orchestrator import CollectScope, collect
@@ -38,8 +39,8 @@ def demo_cassette(source: str, stack: ExitStack) -> Path:
 
 @contextmanager
 def progress_reporter(enabled: bool) -> Iterator[Any]:
-    """A rich progress bar on stderr (subscriptions done/total, resources read), or None."""
-    if not enabled or not sys.stderr.isatty():
+    """A rich progress bar on stderr (subscriptions done/total, resources read) on a terminal, or None."""
+    if not enabled or not terminal.progress(sys.stderr):
         yield None
         return
     from rich.console import Console
@@ -52,7 +53,8 @@ def progress_reporter(enabled: bool) -> Iterator[Any]:
     )
 
     with Progress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TextColumn("subscriptions, {task.fields[resources]} resources"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+                  TimeElapsedColumn(), console=Console(stderr=True, no_color=not terminal.colour(sys.stderr)),
+                  transient=True) as bar:
         task = bar.add_task("collect", total=None, resources=0)
 
         def update(event: str, **counts: Any) -> None:
