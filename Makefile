@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/vnet-audit scan --demo --out demo-report
+	$(BIN)/vnet-audit scan --demo -o demo-report
 	@echo "open demo-report/report.html"
 
 browser:

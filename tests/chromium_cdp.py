@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -39,10 +41,12 @@ class Chromium:
         if binary is None:
             raise RuntimeError("chromium is not installed")
         self.timeout = timeout
-        self._dir = tempfile.TemporaryDirectory(prefix="vnet-audit-chromium-")
+        # Chromium's helper processes may still write to the profile while it is removed
+        self._dir = tempfile.TemporaryDirectory(prefix="vnet-audit-chromium-", ignore_cleanup_errors=True)
         self.proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={self._dir.name}", f"--window-size={width},{height}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: closing ends the helpers too
         )
         port_file = Path(self._dir.name) / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
@@ -163,6 +167,10 @@ class Chromium:
                     self.proc.wait(10)
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # helpers left behind by the browser process
+            except (ProcessLookupError, PermissionError):
+                pass
             self._dir.cleanup()
 
     def __enter__(self) -> Chromium:
