@@ -1,7 +1,8 @@
 """"Fix first": unwaived findings grouped by problem, worst and widest first. Pure: no HTML.
 
 A problem is the set of findings that share a primary resource, joined with the findings of
-the peering rules on the same unordered pair of VNets (the two halves of one broken peering).
+the peering rules on the same unordered pair of VNets (the two halves of one broken peering),
+and with the same rule's finding on the other half of a peering (OVLP001 reports both).
 """
 
 from __future__ import annotations
@@ -106,12 +107,15 @@ class Problem:
 
 
 def _pair_key(f: Finding) -> str | None:
+    """The unordered VNet pair of a finding on a peering: shared by every peering rule, and by the
+    two halves' findings of any other rule."""
     m = _PEERING.match(f.resource_id or "")
-    if f.rule_id not in PAIR_RULES or not m:
+    if not m:
         return None
     local = norm_id(m.group(1))
     remote = next((norm_id(i) for i in f.related_ids if arm_type(i) == "virtualnetworks" and norm_id(i) != local), None)
-    return "pair:" + "|".join(sorted({local, remote or "?"}))
+    pair = "|".join(sorted({local, remote or "?"}))
+    return f"pair:{pair}" if f.rule_id in PAIR_RULES else f"pair:{f.rule_id}:{pair}"
 
 
 def problems(findings: Iterable[Finding], snapshot=None, subs: dict[str, str] | None = None) -> list[Problem]:

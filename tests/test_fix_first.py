@@ -64,3 +64,19 @@ def test_az_command_quotes_odd_ids_and_knows_when_there_is_none():
 def test_first_step_is_the_first_sentence():
     assert fix_first.first_step("Delete the route. Then check. ") == "Delete the route."
     assert fix_first.first_step("Set x (az a --set y=true). Do the same.") == "Set x (az a --set y=true)."
+
+
+def test_one_rules_findings_on_both_halves_of_a_peering_are_one_problem():
+    """OVLP001 reports the overlap on each half of the peering: one problem to fix, not two."""
+    from auditor.engine import discover_rules, evaluate
+    from auditor.input.synthetic import snapshot_from_spec
+
+    spec = {"subscriptions": {"lab": {}},
+            "vnets": {"lab1": {"subscription": "lab", "address_space": "10.50.0.0/16"},
+                      "lab2": {"subscription": "lab", "address_space": "10.50.128.0/17"}},
+            "peerings": [{"from": "lab1", "to": "lab2"}, {"from": "lab2", "to": "lab1"}]}
+    snapshot = snapshot_from_spec(spec)
+    result = evaluate(snapshot, [r for r in discover_rules() if r.id == "OVLP001"])
+    assert len(result.findings) == 2, "one finding per half"
+    (problem,) = fix_first.problems(result.findings, snapshot)
+    assert {r.name for r in problem.resources} == {"lab1-to-lab2", "lab2-to-lab1"}
