@@ -24,21 +24,15 @@ HERE = Path(__file__).resolve().parent
 
 def graph_export(vnets: int, path: Path) -> None:
     """The scale estate (auditor.input.estates) as `az graph query -o json` prints it."""
+    from auditor.input.collect.generate import graph_row
     from auditor.input.estates import generate
     from auditor.input.synthetic import build_estate
 
     spec = {k: v for k, v in generate(vnets=vnets, subscriptions=max(10, vnets // 110)).items() if not k.startswith("_")}
     estate = build_estate(spec)
-    tenants = {s["subscriptionId"]: s["tenantId"] for s in estate.subscriptions}
-    rows = []
-    for sub, kinds in estate.resources.items():
-        for items in kinds.values():
-            for r in items:
-                rg = r["id"].split("/")[4]
-                rows.append({"id": r["id"], "name": r["name"], "type": r["type"].lower(), "tenantId": tenants[sub],
-                             "kind": "", "location": r["location"], "resourceGroup": rg.lower(), "subscriptionId": sub,
-                             "managedBy": "", "sku": None, "plan": None, "properties": r["properties"],
-                             "tags": r.get("tags") or {}, "identity": None, "zones": None, "extendedLocation": None})
+    subscriptions = {s["subscriptionId"]: s for s in estate.subscriptions}
+    rows = [graph_row(r, subscriptions[sub]) for sub, kinds in estate.resources.items()
+            for items in kinds.values() for r in items]
     path.write_text(json.dumps({"totalRecords": len(rows), "count": len(rows), "data": rows}), encoding="utf-8")
 
 

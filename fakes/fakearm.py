@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from auditor.input.collect.generate import graph_row
 from auditor.input.synthetic import SyntheticEstate, build_estate
 from auditor.model.ids import norm_id, resource_group_of
 
@@ -194,13 +195,7 @@ class Estate:
 
     def graph_row(self, resource: dict) -> dict:
         sub_id = resource["id"].split("/")[2]
-        return {
-            "id": resource["id"], "name": resource["name"], "type": resource["type"].lower(),
-            "tenantId": self.tenant_of.get(sub_id.lower()), "kind": "", "location": resource.get("location"),
-            "resourceGroup": (resource_group_of(resource["id"]) or "").lower(), "subscriptionId": sub_id,
-            "managedBy": "", "sku": None, "plan": None, "properties": resource.get("properties", {}),
-            "tags": resource.get("tags") or None, "identity": None, "zones": None, "extendedLocation": None,
-        }
+        return graph_row(resource, {"tenantId": self.tenant_of.get(sub_id.lower()), "subscriptionId": sub_id})
 
 
 def _generic(resource: dict) -> dict:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from auditor import __version__
 from auditor.engine.rule import Finding, Rule, Severity
+from auditor.gc_pause import gc_paused
 from auditor.model.snapshot import SCHEMA_VERSION, Snapshot, Subscription, to_builtins
 
 RESULTS_SCHEMA_VERSION = "1.0"
@@ -101,17 +102,15 @@ def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
     # is paused while they run (full collections of the memos took half of TRANS001's time on a
     # chain of 50 hubs x 100 spokes).
     gc.freeze()
-    enabled = gc.isenabled()
-    gc.disable()
     try:
-        for rule in rules:
-            try:
-                findings.extend(rule.run(snapshot))
-            except Exception as exc:  # one broken rule must not stop the others
-                errors.append(RuleError(rule_id=rule.id, error=f"{type(exc).__name__}: {exc}", detail=traceback.format_exc()))
+        with gc_paused():
+            for rule in rules:
+                try:
+                    findings.extend(rule.run(snapshot))
+                except Exception as exc:  # one broken rule must not stop the others
+                    errors.append(RuleError(rule_id=rule.id, error=f"{type(exc).__name__}: {exc}",
+                                            detail=traceback.format_exc()))
     finally:
-        if enabled:
-            gc.enable()
         gc.unfreeze()
     findings.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.resource_id.lower(), f.fingerprint))
     meta = snapshot.metadata

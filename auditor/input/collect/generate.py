@@ -123,6 +123,18 @@ def scope_of(spec: dict) -> CollectScope:
                         tenants=[tenants[n] for n in tenant_names])
 
 
+def graph_row(resource: dict, sub: dict) -> dict:
+    """A REST-shaped resource as Resource Graph returns its row (`sub`: its GetSubscriptions entry)."""
+    row = {"id": resource["id"], "name": resource["name"], "type": resource["type"].lower(), "tenantId": sub["tenantId"],
+           "kind": "", "location": resource["location"], "resourceGroup": resource_group_of(resource["id"]).lower(),
+           "subscriptionId": sub["subscriptionId"], "managedBy": "", "sku": None, "plan": None,
+           "properties": resource["properties"], "tags": resource.get("tags") or {}, "identity": None, "zones": None,
+           "extendedLocation": None}
+    if "etag" in resource:
+        row["etag"] = resource["etag"]
+    return row
+
+
 # -- the cassettes ----------------------------------------------------------------------------
 class _Generator:
     def __init__(self, spec: dict, page_size: int, base: str):
@@ -216,20 +228,10 @@ class _Generator:
                     continue  # Resource Graph leaves out what the caller cannot read
                 sub = self.subs[sid]
                 for items in self.estate.resources.get(sub["subscriptionId"], {}).values():
-                    rows += [self.graph_row(r, sub) for r in items]
+                    rows += [graph_row(r, sub) for r in items]
             rows.sort(key=lambda r: norm_id(r["id"]))
             self.graph_pages(c, batch, rows)
         return c
-
-    @staticmethod
-    def graph_row(resource: dict, sub: dict) -> dict:
-        row = {"id": resource["id"], "name": resource["name"], "type": resource["type"].lower(), "tenantId": sub["tenantId"],
-               "kind": "", "location": resource["location"], "resourceGroup": resource_group_of(resource["id"]).lower(),
-               "subscriptionId": sub["subscriptionId"], "managedBy": "", "sku": None, "plan": None,
-               "properties": resource["properties"], "tags": resource.get("tags") or {}, "identity": None, "zones": None, "extendedLocation": None}
-        if "etag" in resource:
-            row["etag"] = resource["etag"]
-        return row
 
     def graph_pages(self, c: Cassette, batch: list[str], rows: list[dict]) -> None:
         pages = [rows[i:i + self.page_size] for i in range(0, len(rows), self.page_size)] or [[]]
