@@ -9,6 +9,7 @@ import pytest
 from auditor.input.importer import load_snapshot
 from auditor.errors import InputError
 from auditor.model.ids import norm_id
+from auditor.model.snapshot import RESOURCE_LISTS
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 API_EXAMPLES = Path(__file__).resolve().parent / "data" / "azure-api-examples"
@@ -62,12 +63,9 @@ def test_every_official_response_body_imports_or_is_refused_with_reason(tmp_path
         return
     snapshot = load_body(tmp_path, name, code)
     items = body(name, code)
-    items = items.get("value", items.get("data", [items]))
-    counted = (
-        len(snapshot.virtual_networks) + len(snapshot.network_security_groups) + len(snapshot.route_tables)
-        + len(snapshot.virtual_network_gateways) + len(snapshot.local_network_gateways) + len(snapshot.connections)
-        + sum(snapshot.metadata.skipped_resource_types.values())
-    )
+    items = items if isinstance(items, list) else items.get("value", items.get("data", [items]))
+    counted = sum(len(getattr(snapshot, attr)) for attr in RESOURCE_LISTS)
+    counted += sum(snapshot.metadata.skipped_resource_types.values())
     listed = len(snapshot.subscriptions) if name.startswith("subscriptions/GetSubscriptions") else 0
     listed += len(snapshot.tenants) if name.startswith("subscriptions/GetTenants") else 0
     assert counted + listed == len(items), "every item is either imported, registered or counted as skipped"
@@ -152,7 +150,8 @@ def test_local_network_gateways(tmp_path):
 def test_resource_graph_rows_keep_network_types_and_count_the_rest(tmp_path):
     snap = load_body(tmp_path, "resourcegraph/ResourcesBasicQuery.json")
     assert [v.name for v in snap.virtual_networks] == ["myVnet"]
-    assert snap.metadata.skipped_resource_types == {"microsoft.network/networkinterfaces": 1, "microsoft.network/publicipaddresses": 1}
+    assert [n.name for n in snap.network_interfaces] == ["myNetworkInterface"]
+    assert snap.metadata.skipped_resource_types == {"microsoft.network/publicipaddresses": 1}
 
 
 def test_resource_graph_page_with_skip_token_marks_subscription_partial(tmp_path):
@@ -314,8 +313,8 @@ def test_unknown_types_are_skipped_and_counted(tmp_path):
            {"id": f"/subscriptions/{CONN}/resourceGroups/rg-hub/providers/Microsoft.Storage/storageAccounts/st1",
             "type": "Microsoft.Storage/storageAccounts", "name": "st1"}]
     snap = load_snapshot([write(tmp_path, "mixed.json", doc)])
-    assert len(snap.virtual_networks) == 3
-    assert snap.metadata.skipped_resource_types == {"microsoft.network/networkinterfaces": 2, "microsoft.storage/storageaccounts": 1}
+    assert len(snap.virtual_networks) == 3 and len(snap.network_interfaces) == 2
+    assert snap.metadata.skipped_resource_types == {"microsoft.storage/storageaccounts": 1}
 
 
 def test_subscription_ids_come_from_resource_ids():

@@ -211,7 +211,7 @@ def test_a_newer_minor_version_loads_without_the_fields_it_added(tmp_path):
     doc = json.loads(snapshot_from_spec(SPEC).to_json())
     major, minor = SCHEMA_VERSION.split(".")
     doc["schema_version"] = f"{major}.{int(minor) + 1}"
-    doc["virtual_hubs"] = [{"id": "/subscriptions/x/hub"}]
+    doc["firewall_policies"] = [{"id": "/subscriptions/x/policy"}]
     doc["virtual_networks"][0]["encryption"] = {"enabled": True}
     doc["virtual_networks"][0]["peerings"][0]["new_flag"] = True
     path = tmp_path / "newer.json"

@@ -73,11 +73,18 @@ def check_item(raw: Any) -> None:
         raise InputError(f"resource {raw.get('name')!r} of type {raw.get('type')!r} has no id")
 
 
+def _depth_first(item: tuple[str, tuple]) -> tuple[int, str]:
+    return item[0].count("/"), item[0]
+
+
 class SnapshotBuilder:
     """See the module docstring."""
 
-    def __init__(self, latest_wins: bool = False) -> None:
+    def __init__(self, latest_wins: bool = False, record_types: bool = False) -> None:
+        """`record_types`: the input is files, which cover only the resource types they hold (per subscription)."""
         self.latest_wins = latest_wins
+        self.types: dict[str, set[str]] | None = {} if record_types else None
+        self.covers_all: set[str] = set()  # subscriptions a merged snapshot covered in full
         self._top: dict[str, tuple[str, Any, str]] = {}  # key -> (list attr, model, origin)
         self._children: dict[str, tuple[str, str, Any, str]] = {}  # key -> (parent key, attr, model, origin)
         self.subscriptions: dict[str, m.Subscription] = {}
@@ -103,6 +110,7 @@ class SnapshotBuilder:
         rtype = resource_type(raw)
         if rtype in TOP_LEVEL:
             self.note_subscription(subscription_of(rid), raw.tenantId or tenant_id)
+            self.note_type(subscription_of(rid), rtype)
             attr, make = TOP_LEVEL[rtype]
             self._keep(self._top, norm_id(rid), (attr, make(raw), origin))
         elif rtype in CHILDREN:
@@ -114,6 +122,11 @@ class SnapshotBuilder:
         else:
             self.note_subscription(subscription_of(rid), raw.tenantId or tenant_id)
             self.skip(rtype)
+
+    def note_type(self, subscription_id: str | None, rtype: str) -> None:
+        """The input lists `rtype` in this subscription (recorded only for files)."""
+        if self.types is not None and subscription_id:
+            self.types.setdefault(subscription_id.lower(), set()).add(rtype)
 
     def skip(self, rtype: str, count: int = 1) -> None:
         """Count resources of a type vnet-audit does not read."""
@@ -134,6 +147,7 @@ class SnapshotBuilder:
     def add_model(self, attr: str, model: Any, origin: str) -> None:
         """Add an already-normalized top-level model (from another snapshot)."""
         self.note_subscription(subscription_of(model.id))
+        self.note_type(subscription_of(model.id), resource_type({"id": model.id}))
         self._keep(self._top, norm_id(model.id), (attr, model, origin))
 
     def _keep(self, store: dict, key: str, entry: tuple) -> None:
@@ -181,7 +195,8 @@ class SnapshotBuilder:
             lists[attr].append(model)
             parents[key] = (model, origin)
         inline_children: dict[tuple[str, str], dict[str, Any]] = {}
-        for key, (parent_key, attr, model, origin) in sorted(self._children.items()):
+        # parents before their children: a rule collection attaches to its configuration before its rules to it
+        for key, (parent_key, attr, model, origin) in sorted(self._children.items(), key=_depth_first):
             if parent_key not in parents:  # e.g. a peering listing without its VNet: nothing to attach it to
                 self.skip(f"{resource_type({'id': model.id})} (parent not in input)")
                 continue
@@ -194,6 +209,10 @@ class SnapshotBuilder:
                 children.append(model)
             elif not same_content(inline, model):
                 raise InputError(f"{origin}: {_conflict(model, origin, inline, parent_origin)}")
+            parents[key] = (inline or model, origin)
+        if self.types is not None:
+            for sid, sub in self.subscriptions.items():
+                sub.resource_types = sorted(self.types.get(sid, ())) if sid not in self.covers_all else None
         metadata = metadata or m.ScanMetadata()
         metadata.skipped_resource_types = dict(sorted(self.skipped.items()))
         if self.cloud:

@@ -32,6 +32,7 @@ from auditor.model.snapshot import (
     SCHEMA_VERSION,
     CollectionError,
     CoverageStatus,
+    RESOURCE_LISTS,
     ScanMetadata,
     Snapshot,
     decode_newer_minor,
@@ -236,7 +237,7 @@ def _load(paths: list[Path], run_by: str | None) -> Snapshot:
     files = [InputFile(Path(p)) for p in paths]
     if len(files) == 1 and files[0].is_snapshot:
         return files[0].snapshot()
-    builder = SnapshotBuilder()
+    builder = SnapshotBuilder(record_types=True)
     pages: list[tuple[Path, str, Any, set[str]]] = []
     rows_by_total: dict[Any, int] = {}  # Resource Graph pages say their query's total
     for file in files:
@@ -283,8 +284,11 @@ def _merge_snapshot(builder: SnapshotBuilder, snap: Snapshot, path: Path) -> Non
             sub.subscription_id, sub.tenant_id, display_name=sub.display_name, state=sub.state,
             status=sub.status, errors=sub.errors,
         )
-    for attr in ("virtual_networks", "network_security_groups", "route_tables",
-                 "virtual_network_gateways", "local_network_gateways", "connections"):
+        if sub.resource_types is None:
+            builder.covers_all.add(sub.subscription_id.lower())
+        for rtype in sub.resource_types or ():
+            builder.note_type(sub.subscription_id, rtype)
+    for attr in RESOURCE_LISTS:
         for model in getattr(snap, attr):
             try:
                 builder.add_model(attr, model, origin=str(path))

@@ -45,6 +45,53 @@ class RawBgp(Struct, gc=False):
     bgpPeeringAddress: str | None = None
 
 
+class RawScopes(Struct, gc=False):
+    managementGroups: list[str] | None = None
+    subscriptions: list[str] | None = None
+
+
+class RawMember(Struct, gc=False):
+    """An item of AVNM's `hubs` (resourceId) or `appliesToGroups` (networkGroupId and its options)."""
+
+    resourceId: str | None = None
+    networkGroupId: str | None = None
+    groupConnectivity: str | None = None
+    useHubGateway: bool | None = None
+    isGlobal: bool | None = None
+
+
+class RawAddressItem(Struct, gc=False):
+    addressPrefix: str | None = None
+    addressPrefixType: str | None = None  # IPPrefix | ServiceTag
+
+
+class RawStaticRoute(Struct, gc=False):
+    name: str | None = None
+    addressPrefixes: list[str | None] | None = None
+    nextHopIpAddress: str | None = None
+
+
+class RawVnetRoutes(Struct, gc=False):
+    staticRoutes: list[RawStaticRoute] | None = None
+
+
+class RawPropagated(Struct, gc=False):
+    labels: list[str] | None = None
+    ids: list[RawRef] | None = None
+
+
+class RawRouting(Struct, gc=False):
+    associatedRouteTable: RawRef | None = None
+    propagatedRouteTables: RawPropagated | None = None
+    vnetRoutes: RawVnetRoutes | None = None
+
+
+class RawRoutingPolicy(Struct, gc=False):
+    name: str | None = None
+    destinations: list[str] | None = None
+    nextHop: str | None = None
+
+
 Port = str | int
 
 #: The settings vnet-audit reads, per kind of resource or child (a key means the same wherever
@@ -52,10 +99,14 @@ Port = str | int
 #: resource of any kind, or a child listed on its own, decodes into `RawResource`, which holds all.
 SETTINGS: dict[str, dict[str, Any]] = {
     "Delegation": {"serviceName": str},
-    "IpConfiguration": {"subnet": RawRef},
+    "IpConfiguration": {
+        "subnet": RawRef, "privateIPAddress": str, "privateIPAddressVersion": str, "primary": bool,
+        "applicationSecurityGroups": list[RawRef],
+    },
     "Subnet": {
         "addressPrefix": str, "addressPrefixes": list[str | None], "networkSecurityGroup": RawRef, "routeTable": RawRef,
         "delegations": list["RawDelegation"], "privateEndpointNetworkPolicies": str, "provisioningState": str,
+        "ipConfigurations": list["RawIpConfiguration"],
     },
     "Peering": {
         "remoteVirtualNetwork": RawRef, "peeringState": str, "peeringSyncLevel": str,
@@ -92,11 +143,41 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "connectionType": str, "virtualNetworkGateway1": RawRef, "virtualNetworkGateway2": RawRef,
         "localNetworkGateway2": RawRef, "peer": RawRef, "connectionStatus": str, "enableBgp": bool,
     },
+    "NetworkInterface": {
+        "ipConfigurations": list["RawIpConfiguration"], "networkSecurityGroup": RawRef, "enableIPForwarding": bool,
+        "virtualMachine": RawRef,
+    },
+    "VirtualWan": {"type": str, "allowBranchToBranchTraffic": bool, "disableVpnEncryption": bool},
+    "HubConnection": {
+        "remoteVirtualNetwork": RawRef, "allowHubToRemoteVnetTransit": bool, "allowRemoteVnetToUseHubVnetGateways": bool,
+        "enableInternetSecurity": bool, "routingConfiguration": RawRouting, "provisioningState": str,
+    },
+    "VirtualHub": {
+        "addressPrefix": str, "virtualWan": RawRef, "sku": RawSku | str, "virtualRouterAsn": int,
+        "virtualRouterIps": list[str], "allowBranchToBranchTraffic": bool, "hubRoutingPreference": str,
+        "routingState": str, "azureFirewall": RawRef, "securityProviderName": str, "vpnGateway": RawRef,
+        "expressRouteGateway": RawRef, "p2SVpnGateway": RawRef, "ipConfigurations": list["RawIpConfiguration"],
+        "virtualNetworkConnections": list["RawHubConnection"], "provisioningState": str,
+    },
+    "RoutingIntent": {"routingPolicies": list[RawRoutingPolicy]},
+    "NetworkManager": {"networkManagerScopes": RawScopes, "networkManagerScopeAccesses": list[str]},
+    "NetworkGroup": {"memberType": str, "description": str},
+    "StaticMember": {"resourceId": str, "region": str},
+    "ConnectivityConfiguration": {
+        "connectivityTopology": str, "hubs": list[RawMember], "isGlobal": bool, "deleteExistingPeering": bool,
+        "appliesToGroups": list[RawMember],
+    },
+    "SecurityAdminConfiguration": {"applyOnNetworkIntentPolicyBasedServices": list[str]},
+    "AdminRule": {
+        "priority": int, "direction": str, "access": str, "protocol": str, "description": str,
+        "sources": list[RawAddressItem], "destinations": list[RawAddressItem],
+        "sourcePortRanges": list[Port | None], "destinationPortRanges": list[Port | None], "flag": str,
+    },
     "Account": {"state": str},  # subscription listings (Resource Graph puts it under properties)
 }
 
 #: What every nested child carries besides its settings.
-_CHILD = {"id": str, "name": str, "type": str}
+_CHILD = {"id": str, "name": str, "type": str, "kind": str}
 #: What a resource (or a listing entry) carries besides its settings.
 _RESOURCE = {
     **_CHILD, "location": str, "tags": dict[str, Any], "resourceGroup": str, "subscriptionId": str, "tenantId": str,
@@ -134,6 +215,7 @@ RawSubnet = _shape("Subnet", _CHILD, SETTINGS["Subnet"])
 RawPeering = _shape("Peering", _CHILD, SETTINGS["Peering"])
 RawSecurityRule = _shape("SecurityRule", _CHILD, SETTINGS["SecurityRule"])
 RawRoute = _shape("Route", _CHILD, SETTINGS["Route"])
+RawHubConnection = _shape("HubConnection", _CHILD, SETTINGS["HubConnection"])
 RawResource = _shape("Resource", _RESOURCE, _union(list(SETTINGS.values())))
 def props(raw: Any) -> Any:
     """The settings of a resource in REST/Graph shape (`properties`) or `az` shape (flattened)."""

@@ -23,11 +23,12 @@ Names stand for ids: subscription and tenant ids are derived from names (uuid5) 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.input import synthetic_avnm, synthetic_hubs
 from auditor.input.builder import SnapshotBuilder
+from auditor.input.synthetic_ids import NET, guid, listed
 from auditor.model.ids import name_of, norm_id, subscription_of
 from auditor.model.snapshot import (
     CollectionError,
@@ -35,9 +36,6 @@ from auditor.model.snapshot import (
     ScanMetadata,
     Snapshot,
 )
-
-_NS = uuid.UUID("6f1d7c52-51d4-4b8e-9a35-8d5d2b7b1c00")
-NET = "Microsoft.Network"
 
 DEFAULT_RULES = [
     ("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwork", "VirtualNetwork", "Allow inbound traffic from all VMs in VNET"),
@@ -49,14 +47,6 @@ DEFAULT_RULES = [
 ]
 
 
-def guid(kind: str, name: str) -> str:
-    return str(uuid.uuid5(_NS, f"{kind}:{name}"))
-
-
-def _list(value: Any) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 @dataclass
@@ -162,20 +152,24 @@ class _Builder:
             self.local_gateway(name, body)
         for name, body in (spec.get("connections") or {}).items():
             self.connection(name, body)
+        synthetic_hubs.add_asgs_and_nics(self, spec)
+        synthetic_hubs.add_virtual_wans(self, spec, vnets)
+        synthetic_hubs.add_route_servers(self, spec, vnets)
+        synthetic_avnm.add_network_managers(self, spec)
         return self.estate
 
     def vnet(self, name: str, body: dict) -> dict:
         sub = body["subscription"]
         resource = self.base(sub, "virtualNetworks", name, body)
         p = resource["properties"]
-        p["addressSpace"] = {"addressPrefixes": _list(body.get("address_space"))}
+        p["addressSpace"] = {"addressPrefixes": listed(body.get("address_space"))}
         if body.get("dns_servers"):
-            p["dhcpOptions"] = {"dnsServers": _list(body["dns_servers"])}
+            p["dhcpOptions"] = {"dnsServers": listed(body["dns_servers"])}
         p["subnets"] = []
         for subnet_name, sbody in (body.get("subnets") or {}).items():
             sbody = sbody if isinstance(sbody, dict) else {"prefix": sbody}
             sp: dict[str, Any] = {"provisioningState": "Succeeded"}
-            prefixes = _list(sbody.get("prefix"))
+            prefixes = listed(sbody.get("prefix"))
             if len(prefixes) == 1:
                 sp["addressPrefix"] = prefixes[0]
             else:
@@ -187,6 +181,8 @@ class _Builder:
             if sbody.get("route_table"):
                 rt_sub = (self.spec.get("route_tables") or {}).get(sbody["route_table"], {}).get("subscription", sub)
                 sp["routeTable"] = {"id": self.rid(rt_sub, rg, "routeTables", sbody["route_table"])}
+            if sbody.get("ip_configurations"):  # ids of ip configurations in the subnet, as Azure lists them
+                sp["ipConfigurations"] = [{"id": i} for i in listed(sbody["ip_configurations"])]
             if sbody.get("delegation"):
                 sp["delegations"] = [{"name": "delegation", "id": f"{resource['id']}/subnets/{subnet_name}/delegations/delegation",
                                       "properties": {"serviceName": sbody["delegation"], "actions": [], "provisioningState": "Succeeded"}}]
@@ -225,6 +221,9 @@ class _Builder:
         })
         if resource["properties"]["vpnType"] is None:
             del resource["properties"]["vpnType"]
+        for subnet in vnet["properties"]["subnets"]:  # Azure lists the gateway's ip configuration on GatewaySubnet
+            if subnet["name"] == "GatewaySubnet":
+                subnet["properties"].setdefault("ipConfigurations", []).append({"id": f"{resource['id']}/ipConfigurations/gwipconfig1"})
         self.put(sub, "virtualNetworkGateways", resource)
 
     def peering(self, vnets: dict[str, dict], body: dict) -> None:
@@ -232,8 +231,8 @@ class _Builder:
         remote_name = body.get("to")
         remote_id = self.vnet_ids[remote_name] if remote_name else body["to_id"]
         remote = vnets.get(remote_name) if remote_name else None
-        remote_space = _list(body.get("remote_address_space")) or (
-            remote["properties"]["addressSpace"]["addressPrefixes"] if remote else _list(body.get("remote_prefixes"))
+        remote_space = listed(body.get("remote_address_space")) or (
+            remote["properties"]["addressSpace"]["addressPrefixes"] if remote else listed(body.get("remote_prefixes"))
         )
         if not hasattr(self, "_pairs"):  # (from, to) of every described peering; a set keeps large estates linear
             self._pairs = {(p.get("from"), p.get("to")) for p in self.spec.get("peerings") or []}
@@ -249,7 +248,7 @@ class _Builder:
             "provisioningState": "Succeeded",
             "remoteAddressSpace": {"addressPrefixes": remote_space},
             "remoteVirtualNetwork": {"id": remote_id},
-            "remoteVirtualNetworkAddressSpace": {"addressPrefixes": _list(body.get("remote_virtual_network_address_space")) or remote_space},
+            "remoteVirtualNetworkAddressSpace": {"addressPrefixes": listed(body.get("remote_virtual_network_address_space")) or remote_space},
             "useRemoteGateways": bool(body.get("use_remote_gateways", False)),
             "remoteBgpCommunities": {"regionalCommunity": "12076:50004", "virtualNetworkCommunity": "12076:20002"},
         }
@@ -259,9 +258,9 @@ class _Builder:
                 properties[arm] = bool(body[key])
         for key, arm in (("local_subnet_names", "localSubnetNames"), ("remote_subnet_names", "remoteSubnetNames")):
             if key in body:
-                properties[arm] = _list(body[key])
+                properties[arm] = listed(body[key])
         if "local_address_space" in body:
-            properties["localAddressSpace"] = {"addressPrefixes": _list(body["local_address_space"])}
+            properties["localAddressSpace"] = {"addressPrefixes": listed(body["local_address_space"])}
         local["properties"]["virtualNetworkPeerings"].append({
             "name": name,
             "id": f"{local['id']}/virtualNetworkPeerings/{name}",
@@ -284,8 +283,8 @@ class _Builder:
         resource = self.base(body["subscription"], "networkSecurityGroups", name, body)
         rules = []
         for rule in body.get("rules") or []:
-            sources, destinations = _list(rule.get("source", "*")), _list(rule.get("destination", "*"))
-            ports = [str(p) for p in _list(rule.get("ports", "*"))]
+            sources, destinations = listed(rule.get("source", "*")), listed(rule.get("destination", "*"))
+            ports = [str(p) for p in listed(rule.get("ports", "*"))]
             rp: dict[str, Any] = {
                 "protocol": rule.get("protocol", "*"),
                 "sourcePortRange": "*",
@@ -301,7 +300,7 @@ class _Builder:
                     rp[label + "es" if label.endswith("Prefix") else label + "s"] = values
             # optional: source_ports, source_asgs / destination_asgs (ASG names, replacing the prefixes)
             if rule.get("source_ports") is not None:
-                source_ports = [str(p) for p in _list(rule["source_ports"])]
+                source_ports = [str(p) for p in listed(rule["source_ports"])]
                 rp.pop("sourcePortRange")
                 rp["sourcePortRange" if len(source_ports) == 1 else "sourcePortRanges"] = source_ports[0] if len(source_ports) == 1 else source_ports
             for key, arm, prefix in (("source_asgs", "sourceApplicationSecurityGroups", "sourceAddressPrefix"),
@@ -310,7 +309,7 @@ class _Builder:
                     rp.pop(prefix, None)
                     rp.pop(prefix + "es", None)
                     rp[arm] = [{"id": self.rid(body["subscription"], body.get("resource_group", "rg-network"), "applicationSecurityGroups", a)}
-                               for a in _list(rule[key])]
+                               for a in listed(rule[key])]
             rules.append({"name": rule["name"], "id": f"{resource['id']}/securityRules/{rule['name']}", "type": f"{NET}/networkSecurityGroups/securityRules", "properties": rp})
         defaults = [
             {"name": n, "id": f"{resource['id']}/defaultSecurityRules/{n}", "properties": {
@@ -344,7 +343,7 @@ class _Builder:
     def local_gateway(self, name: str, body: dict) -> None:
         resource = self.base(body["subscription"], "localNetworkGateways", name, body)
         resource["properties"].update({
-            "localNetworkAddressSpace": {"addressPrefixes": _list(body.get("prefixes"))},
+            "localNetworkAddressSpace": {"addressPrefixes": listed(body.get("prefixes"))},
             "gatewayIpAddress": body.get("gateway_ip", "203.0.113.10"),
             "resourceGuid": guid("lgw", name),
         })

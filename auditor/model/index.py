@@ -14,12 +14,17 @@ from auditor.model.ids import norm_id, parent_id
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import (
+        HubVirtualNetworkConnection,
+        NetworkGroup,
+        NetworkInterface,
         NetworkSecurityGroup,
+        NicIpConfiguration,
         Peering,
         RouteTable,
         Snapshot,
         Subnet,
         Subscription,
+        VirtualHub,
         VirtualNetwork,
         VirtualNetworkGateway,
     )
@@ -37,6 +42,12 @@ class SnapshotIndex:
         self.nsgs: dict[str, NetworkSecurityGroup] = {n.key: n for n in snapshot.network_security_groups}
         self.route_tables: dict[str, RouteTable] = {t.key: t for t in snapshot.route_tables}
         self.local_gateways = {g.key: g for g in snapshot.local_network_gateways}
+        self.nics: dict[str, NetworkInterface] = {n.key: n for n in snapshot.network_interfaces}
+        self.asgs = {a.key: a for a in snapshot.application_security_groups}
+        self.virtual_wans = {w.key: w for w in snapshot.virtual_wans}
+        self.virtual_hubs: dict[str, VirtualHub] = {h.key: h for h in snapshot.virtual_hubs}
+        self.network_groups: dict[str, NetworkGroup] = {
+            g.key: g for nm in snapshot.network_managers for g in nm.network_groups}
         self.subnets: dict[str, Subnet] = {}
         self.vnet_of_subnet: dict[str, VirtualNetwork] = {}
         self.peerings: dict[str, Peering] = {}
@@ -146,6 +157,51 @@ class SnapshotIndex:
     def route_table_of_subnet(self, subnet_id: str) -> RouteTable | None:
         subnet = self.subnets.get(norm_id(subnet_id))
         return self.route_tables.get(norm_id(subnet.route_table_id)) if subnet else None
+
+
+    # -- network interfaces ---------------------------------------------------
+    @cached_property
+    def _nic_configs_by_subnet(self) -> dict[str, list[tuple[NetworkInterface, NicIpConfiguration]]]:
+        out: dict[str, list] = defaultdict(list)
+        for nic in self.snapshot.network_interfaces:
+            for config in nic.ip_configurations:
+                if config.subnet_id:
+                    out[norm_id(config.subnet_id)].append((nic, config))
+        return out
+
+    def nic_configs_in(self, subnet_id: str) -> list[tuple[NetworkInterface, NicIpConfiguration]]:
+        """The NICs' ip configurations in a subnet, with their NIC."""
+        return self._nic_configs_by_subnet.get(norm_id(subnet_id), [])
+
+    # -- virtual hubs --------------------------------------------------------
+    @cached_property
+    def _hub_connections_by_vnet(self) -> dict[str, list[tuple[VirtualHub, HubVirtualNetworkConnection]]]:
+        out: dict[str, list] = defaultdict(list)
+        for hub in self.snapshot.virtual_hubs:
+            for connection in hub.virtual_network_connections:
+                out[norm_id(connection.remote_virtual_network_id)].append((hub, connection))
+        return out
+
+    def hub_connections_of(self, vnet_id: str) -> list[tuple[VirtualHub, HubVirtualNetworkConnection]]:
+        """The Virtual WAN hubs a VNet is connected to, with the connection."""
+        return self._hub_connections_by_vnet.get(norm_id(vnet_id), [])
+
+    @cached_property
+    def _route_servers_by_vnet(self) -> dict[str, list[VirtualHub]]:
+        out: dict[str, list] = defaultdict(list)
+        for hub in self.snapshot.virtual_hubs:
+            if hub.is_route_server and hub.route_server_vnet_id:
+                out[norm_id(hub.route_server_vnet_id)].append(hub)
+        return out
+
+    def route_servers_in(self, vnet_id: str) -> list[VirtualHub]:
+        return self._route_servers_by_vnet.get(norm_id(vnet_id), [])
+
+    # -- network managers ------------------------------------------------------
+    def static_members(self, group_id: str) -> set[str]:
+        """Normalized ids of a network group's static members (VNets or subnets); dynamic ones are unknown."""
+        group = self.network_groups.get(norm_id(group_id))
+        return {norm_id(m.resource_id) for m in group.static_members if m.resource_id} if group else set()
 
 
 def _carries_traffic(peering: Peering) -> bool:

@@ -33,7 +33,7 @@ from auditor.outputs import write_atomic
 if TYPE_CHECKING:
     from auditor.model.index import SnapshotIndex
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 added NICs, ASGs, virtual WANs and hubs, network managers, coverage per type
 
 
 class Resource(Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
@@ -73,6 +73,13 @@ class Subscription(Struct, kw_only=True, forbid_unknown_fields=True):
     state: str | None = None
     status: CoverageStatus = CoverageStatus.complete
     errors: list[CollectionError] = field(default_factory=list)
+    #: The resource types (lower-case ARM types) the input holds for this subscription; None when
+    #: every type vnet-audit reads was listed (a live collection). Imported files cover what they hold.
+    resource_types: list[str] | None = None
+
+    def covers(self, resource_type: str) -> bool:
+        """True when the input listed `resource_type` in this subscription, so its absence means something."""
+        return self.resource_types is None or resource_type.lower() in self.resource_types
 
 
 class Tenant(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -106,6 +113,10 @@ class Subnet(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
     route_table_id: str | None = None
     delegations: list[Delegation] = field(default_factory=list)
     private_endpoint_network_policies: str | None = None
+    #: Resources other than network interfaces with an ip configuration in the subnet (virtual network
+    #: gateways, Route Servers, firewalls, load balancers), from the subnet's `ipConfigurations`: evidence
+    #: of them even when the input does not list their type.
+    ip_configuration_owner_ids: list[str] = field(default_factory=list)
 
 
 class Peering(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
@@ -208,6 +219,173 @@ class Connection(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
     enable_bgp: bool = False
 
 
+class NicIpConfiguration(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    subnet_id: str | None = None
+    private_ip_address: str | None = None
+    private_ip_address_version: str | None = None  # IPv4 | IPv6
+    primary: bool = False
+    application_security_group_ids: list[str] = field(default_factory=list)
+
+
+class NetworkInterface(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    ip_configurations: list[NicIpConfiguration] = field(default_factory=list)
+    network_security_group_id: str | None = None
+    enable_ip_forwarding: bool = False
+    virtual_machine_id: str | None = None
+
+
+class ApplicationSecurityGroup(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    pass
+
+
+class VirtualWan(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    virtual_wan_type: str | None = None  # Basic | Standard (Azure's `type` property)
+    allow_branch_to_branch_traffic: bool = False
+    disable_vpn_encryption: bool = False
+
+
+class HubStaticRoute(Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
+    name: str | None = None
+    address_prefixes: list[str] = field(default_factory=list)
+    next_hop_ip_address: str | None = None
+
+
+class HubVirtualNetworkConnection(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    """A VNet connected to a Virtual WAN hub (the spoke sees it as a peering to the hub's managed VNet)."""
+
+    remote_virtual_network_id: str | None = None
+    allow_hub_to_remote_vnet_transit: bool = True
+    allow_remote_vnet_to_use_hub_vnet_gateways: bool = True
+    enable_internet_security: bool = False
+    associated_route_table_id: str | None = None
+    propagated_route_table_ids: list[str] = field(default_factory=list)
+    propagated_route_table_labels: list[str] = field(default_factory=list)
+    static_routes: list[HubStaticRoute] = field(default_factory=list)
+    provisioning_state: str | None = None
+
+
+class VirtualHubIpConfiguration(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    """A Route Server's foot in its VNet: the subnet (RouteServerSubnet) and address it holds."""
+
+    subnet_id: str | None = None
+    private_ip_address: str | None = None
+
+
+class RoutingPolicy(Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
+    name: str | None = None
+    destinations: list[str] = field(default_factory=list)  # Internet | PrivateTraffic
+    next_hop: str | None = None  # the firewall or NVA id
+
+
+class RoutingIntent(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    routing_policies: list[RoutingPolicy] = field(default_factory=list)
+
+
+class VirtualHub(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    """A Virtual WAN hub, or a Route Server (a hub with no virtual WAN and ip configurations in a VNet)."""
+
+    kind: str | None = None  # "RouteServer" on Route Servers
+    address_prefix: str | None = None
+    virtual_wan_id: str | None = None
+    sku: str | None = None  # Basic | Standard
+    virtual_router_asn: int | None = None
+    virtual_router_ips: list[str] = field(default_factory=list)
+    allow_branch_to_branch_traffic: bool = False
+    hub_routing_preference: str | None = None
+    routing_state: str | None = None
+    azure_firewall_id: str | None = None
+    security_provider_name: str | None = None
+    vpn_gateway_id: str | None = None
+    express_route_gateway_id: str | None = None
+    p2s_vpn_gateway_id: str | None = None
+    ip_configurations: list[VirtualHubIpConfiguration] = field(default_factory=list)
+    virtual_network_connections: list[HubVirtualNetworkConnection] = field(default_factory=list)
+    routing_intents: list[RoutingIntent] = field(default_factory=list)
+    provisioning_state: str | None = None
+
+    @property
+    def is_route_server(self) -> bool:
+        if (self.kind or "").lower() == "routeserver":
+            return True
+        return not self.virtual_wan_id and any(c.subnet_id for c in self.ip_configurations)
+
+    @property
+    def route_server_vnet_id(self) -> str | None:
+        """The VNet a Route Server sits in (the parent of its ip configurations' subnet)."""
+        subnets = [c.subnet_id for c in self.ip_configurations if c.subnet_id]
+        return parent_id(subnets[0]) if subnets else None
+
+
+class StaticMember(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    resource_id: str | None = None  # the VNet (or subnet) that is a member
+    region: str | None = None
+
+
+class NetworkGroup(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    """Members are the static ones listed. Members added by Azure Policy (dynamic membership) are not
+    readable from the network manager's resources: `dynamic_members_known` stays False."""
+
+    member_type: str | None = None  # VirtualNetwork | Subnet
+    description: str | None = None
+    static_members: list[StaticMember] = field(default_factory=list)
+    dynamic_members_known: bool = False
+
+
+class ConnectivityGroupItem(Struct, kw_only=True, gc=False, forbid_unknown_fields=True):
+    network_group_id: str
+    group_connectivity: str | None = None  # None | DirectlyConnected
+    use_hub_gateway: bool = False
+    is_global: bool = False
+
+
+class ConnectivityConfiguration(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    """Per-region deployment cannot be read with GET calls: `deployment_status` stays None (unknown)."""
+
+    connectivity_topology: str | None = None  # HubAndSpoke | Mesh
+    hub_ids: list[str] = field(default_factory=list)
+    is_global: bool = False
+    delete_existing_peering: bool = False
+    applies_to_groups: list[ConnectivityGroupItem] = field(default_factory=list)
+    deployment_status: str | None = None
+
+
+class AdminRule(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    kind: str = "Custom"  # Custom | Default
+    priority: int | None = None
+    direction: str | None = None  # Inbound | Outbound
+    access: str | None = None  # Allow | Deny | AlwaysAllow
+    protocol: str = "Any"
+    source_address_prefixes: list[str] = field(default_factory=list)  # prefixes or service tags
+    destination_address_prefixes: list[str] = field(default_factory=list)
+    source_port_ranges: list[str] = field(default_factory=list)
+    destination_port_ranges: list[str] = field(default_factory=list)
+    description: str | None = None
+    flag: str | None = None  # the default rule a Default-kind rule stands for
+
+
+class AdminRuleCollection(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    applies_to_group_ids: list[str] = field(default_factory=list)
+    rules: list[AdminRule] = field(default_factory=list)
+
+
+class SecurityAdminConfiguration(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    """Like connectivity, deployment per region is unknown (`deployment_status` None)."""
+
+    description: str | None = None
+    apply_on_network_intent_policy_based_services: list[str] = field(default_factory=list)
+    rule_collections: list[AdminRuleCollection] = field(default_factory=list)
+    deployment_status: str | None = None
+
+
+class NetworkManager(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
+    scope_subscriptions: list[str] = field(default_factory=list)
+    scope_management_groups: list[str] = field(default_factory=list)
+    scope_accesses: list[str] = field(default_factory=list)  # Connectivity | SecurityAdmin | Routing
+    network_groups: list[NetworkGroup] = field(default_factory=list)
+    connectivity_configurations: list[ConnectivityConfiguration] = field(default_factory=list)
+    security_admin_configurations: list[SecurityAdminConfiguration] = field(default_factory=list)
+
+
 #: The snapshot's lists of top-level resources, in file order.
 RESOURCE_LISTS = (
     "virtual_networks",
@@ -216,7 +394,23 @@ RESOURCE_LISTS = (
     "virtual_network_gateways",
     "local_network_gateways",
     "connections",
+    "network_interfaces",
+    "application_security_groups",
+    "virtual_wans",
+    "virtual_hubs",
+    "network_managers",
 )
+#: Lists of children, per kind of parent, kept in id order.
+CHILD_LISTS = {
+    "VirtualNetwork": ("subnets", "peerings"),
+    "RouteTable": ("routes",),
+    "NetworkInterface": ("ip_configurations",),
+    "VirtualHub": ("ip_configurations", "virtual_network_connections", "routing_intents"),
+    "NetworkManager": ("network_groups", "connectivity_configurations", "security_admin_configurations"),
+    "NetworkGroup": ("static_members",),
+    "SecurityAdminConfiguration": ("rule_collections",),
+    "AdminRuleCollection": ("rules",),
+}
 
 
 def _by_key(item: Resource) -> str:
@@ -225,6 +419,14 @@ def _by_key(item: Resource) -> str:
 
 def _rule_order(rule: SecurityRule) -> tuple[str, int, str]:
     return rule.direction.lower(), rule.priority, rule.id.lower()
+
+
+def _sort_children(resource: Struct) -> None:
+    for attr in CHILD_LISTS.get(type(resource).__name__, ()):
+        children = getattr(resource, attr)
+        children.sort(key=_by_key)
+        for child in children:
+            _sort_children(child)
 
 
 class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
@@ -238,50 +440,40 @@ class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
     virtual_network_gateways: list[VirtualNetworkGateway] = field(default_factory=list)
     local_network_gateways: list[LocalNetworkGateway] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
+    network_interfaces: list[NetworkInterface] = field(default_factory=list)
+    application_security_groups: list[ApplicationSecurityGroup] = field(default_factory=list)
+    virtual_wans: list[VirtualWan] = field(default_factory=list)
+    virtual_hubs: list[VirtualHub] = field(default_factory=list)
+    network_managers: list[NetworkManager] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         """Every snapshot, built or decoded, is sorted and has its associations reconciled."""
         self._reconcile_associations()
         for name in RESOURCE_LISTS:
-            getattr(self, name).sort(key=_by_key)
-        for vnet in self.virtual_networks:
-            vnet.subnets.sort(key=_by_key)
-            vnet.peerings.sort(key=_by_key)
+            resources = getattr(self, name)
+            resources.sort(key=_by_key)
+            for resource in resources:
+                _sort_children(resource)
         for nsg in self.network_security_groups:
             nsg.security_rules.sort(key=_rule_order)
             nsg.default_security_rules.sort(key=_rule_order)
-        for table in self.route_tables:
-            table.routes.sort(key=_by_key)
         self.tenants.sort(key=lambda t: t.tenant_id.lower())
         self.subscriptions.sort(key=lambda s: s.subscription_id.lower())
 
     def _reconcile_associations(self) -> None:
-        """Make subnet -> NSG/route table and NSG/route table -> subnets say the same thing.
+        """Make subnet or NIC -> NSG/route table and NSG/route table -> subnets or NICs say the same thing.
 
         Exports often carry only one side (a subnet list without NSGs, or an NSG list
         without VNets); an association seen from either side is recorded on both.
         """
         subnets = {s.key: s for v in self.virtual_networks for s in v.subnets}
-        for attr, resources in (
-            ("network_security_group_id", self.network_security_groups),
-            ("route_table_id", self.route_tables),
+        nics = {n.key: n for n in self.network_interfaces}
+        for members, attr, owners, listing in (
+            (subnets, "network_security_group_id", self.network_security_groups, "subnet_ids"),
+            (subnets, "route_table_id", self.route_tables, "subnet_ids"),
+            (nics, "network_security_group_id", self.network_security_groups, "network_interface_ids"),
         ):
-            by_key = {r.key: r for r in resources}
-            listed = {r.key: {norm_id(i) for i in r.subnet_ids} for r in resources}
-            for resource in resources:
-                for subnet_id in resource.subnet_ids:
-                    subnet = subnets.get(norm_id(subnet_id))
-                    if subnet is not None and not getattr(subnet, attr):
-                        setattr(subnet, attr, resource.id)
-            for key, subnet in subnets.items():
-                owner_key = norm_id(getattr(subnet, attr))
-                owner = by_key.get(owner_key)
-                if owner is not None and key not in listed[owner_key]:
-                    owner.subnet_ids.append(subnet.id)
-                    listed[owner_key].add(key)
-            for resource in resources:
-                unique = {norm_id(i): i for i in resource.subnet_ids}
-                resource.subnet_ids = [unique[k] for k in sorted(unique)]
+            _reconcile(members, attr, owners, listing)
 
     # -- serialization ------------------------------------------------------
     def to_json(self) -> str:
@@ -323,6 +515,26 @@ class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
         from auditor.model.index import SnapshotIndex
 
         return SnapshotIndex(self)
+
+
+def _reconcile(members: dict[str, Any], attr: str, owners: list[Any], listing: str) -> None:
+    """Each member's `attr` (its owner's id) and each owner's `listing` (its members' ids) agree."""
+    by_key = {r.key: r for r in owners}
+    listed = {r.key: {norm_id(i) for i in getattr(r, listing)} for r in owners}
+    for owner in owners:
+        for member_id in getattr(owner, listing):
+            member = members.get(norm_id(member_id))
+            if member is not None and not getattr(member, attr):
+                setattr(member, attr, owner.id)
+    for key, member in members.items():
+        owner_key = norm_id(getattr(member, attr))
+        owner = by_key.get(owner_key)
+        if owner is not None and key not in listed[owner_key]:
+            getattr(owner, listing).append(member.id)
+            listed[owner_key].add(key)
+    for owner in owners:
+        unique = {norm_id(i): i for i in getattr(owner, listing)}
+        setattr(owner, listing, [unique[k] for k in sorted(unique)])
 
 
 def encode(value: Any) -> bytes:
