@@ -108,7 +108,7 @@ def _virtual_hub(b: _Builder, name: str, body: dict, wan_ids: dict[str, str], vn
                 "provisioningState": "Succeeded",
             },
         })
-        _spoke_side_peering(vnets[spoke], name, p["addressPrefix"], uses_gateway=bool(body.get("vpn_gateway") or body.get("expressroute_gateway")))
+        _spoke_side_peering(vnets[spoke], name, p["addressPrefix"])
     p["virtualNetworkConnections"] = connections
     if body.get("routing_intent"):
         intent_id = f"{resource['id']}/routingIntent/{name}-intent"
@@ -121,7 +121,8 @@ def _virtual_hub(b: _Builder, name: str, body: dict, wan_ids: dict[str, str], vn
     b.put(sub, "virtualHubs", resource)
 
 
-def _spoke_side_peering(spoke: dict, hub_name: str, hub_prefix: str, uses_gateway: bool) -> None:
+def _spoke_side_peering(spoke: dict, hub_name: str, hub_prefix: str) -> None:
+    """Flags as real exports show them: forwarded traffic off, remote gateways used, not verified."""
     name = f"RemoteVnetToHubPeering_{guid('hubpeering', spoke['name'] + hub_name)}"
     spoke["properties"]["virtualNetworkPeerings"].append({
         "name": name, "id": f"{spoke['id']}/virtualNetworkPeerings/{name}", "etag": f'W/"{guid("etag", name)}"',
@@ -130,7 +131,7 @@ def _spoke_side_peering(spoke: dict, hub_name: str, hub_prefix: str, uses_gatewa
             "peeringState": "Connected", "peeringSyncLevel": "FullyInSync", "provisioningState": "Succeeded",
             "remoteVirtualNetwork": {"id": managed_hub_vnet_id(hub_name)},
             "allowVirtualNetworkAccess": True, "allowForwardedTraffic": False, "allowGatewayTransit": False,
-            "useRemoteGateways": uses_gateway, "doNotVerifyRemoteGateways": True,
+            "useRemoteGateways": True, "doNotVerifyRemoteGateways": True, "peerCompleteVnets": True,
             "remoteAddressSpace": {"addressPrefixes": [hub_prefix]},
             "remoteVirtualNetworkAddressSpace": {"addressPrefixes": [hub_prefix]},
         },
