@@ -449,11 +449,21 @@ def test_a_malformed_powershell_item_is_one_line(tmp_path, change, message):
     assert "\n" not in str(error.value)
 
 
-def test_powershell_children_listed_separately_merge():
-    """Get-AzVirtualNetworkPeering prints peerings without a Type: it is inferred from the id."""
+def test_powershell_children_listed_separately_merge(tmp_path):
+    """Get-AzVirtualNetworkPeering and Get-AzVirtualNetworkSubnetConfig print children without a Type:
+    it is inferred from the id."""
+    vnets = json.loads((EXPORTS / "ps_vnet_list.json").read_text())
+    subnets = write(tmp_path, "subnets.json", next(v for v in vnets if v["Name"] == "vnet-spoke1")["Subnets"])
     inline = load_snapshot([EXPORTS / "ps_vnet_list.json"])
-    both = load_snapshot([EXPORTS / "ps_vnet_list.json", EXPORTS / "ps_vnet_peering_list_hub.json"])
+    both = load_snapshot([EXPORTS / "ps_vnet_list.json", EXPORTS / "ps_vnet_peering_list_hub.json", subnets])
     assert contents(both) == contents(inline)
+    for vnet in vnets:
+        vnet["Subnets"], vnet["VirtualNetworkPeerings"] = [], []
+    bare = load_snapshot([write(tmp_path, "vnets.json", vnets), EXPORTS / "ps_vnet_peering_list_hub.json", subnets])
+    hub = next(v for v in bare.virtual_networks if v.name == "vnet-hub")
+    spoke1 = next(v for v in bare.virtual_networks if v.name == "vnet-spoke1")
+    assert [p.name for p in hub.peerings] == ["hub-to-spoke1"]
+    assert sorted(s.name for s in spoke1.subnets) == ["snet-aci", "snet-app"]
 
 
 def test_get_azsubscription_names_subscriptions():
