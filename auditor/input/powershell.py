@@ -52,14 +52,16 @@ def to_rest(doc: Any) -> Any:
     if not is_powershell(doc):
         return None
     if _is_context(doc):
-        return _account(doc["Subscription"], cloud=(doc.get("Environment") or {}).get("Name"))
+        environment = doc.get("Environment")
+        cloud = environment.get("Name") if isinstance(environment, dict) else None
+        return _account(_convert(doc["Subscription"]), cloud)
     rest = _convert(doc)
     for ps_name, name in _ENVELOPE.items():
         value = rest.pop(ps_name, None)
         if rest.get(name) is None and value is not None:
             rest[name] = value
     if "subscriptionId" in rest and "homeTenantId" in rest:  # Get-AzSubscription
-        return _account(doc)
+        return _account(rest)
     return rest
 
 
@@ -69,13 +71,12 @@ def _is_context(doc: dict) -> bool:
 
 
 def _account(subscription: dict, cloud: Any = None) -> dict:
-    """A PSAzureSubscription as `az account list` prints a subscription (the listing vnet-audit reads)."""
-    rest = _convert(subscription)
-    extended = rest.pop("extendedProperties", None) or {}
+    """A PSAzureSubscription, converted, as `az account list` prints a subscription (`cloudName` included)."""
+    extended = subscription.pop("extendedProperties", None)
     cloud = cloud or (extended.get("environment") if isinstance(extended, dict) else None)
     if cloud is not None:
-        rest["cloudName"] = cloud
-    return rest
+        subscription["cloudName"] = cloud
+    return subscription
 
 
 def _key(name: str) -> str:
@@ -90,9 +91,7 @@ def _convert(value: Any) -> Any:
         return value
     out: dict[str, Any] = {}
     for ps_name, item in value.items():
-        if not isinstance(ps_name, str):
-            continue
-        name = _key(ps_name)
+        name = _key(str(ps_name))
         if name in DROPPED or (name.endswith("Text") and (item is None or isinstance(item, str))):
             continue  # `AddressSpaceText`: the setting beside it again, as a JSON string
         item = _convert(item)
