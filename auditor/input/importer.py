@@ -5,6 +5,7 @@ Shapes accepted, per file:
   2. Resource Graph results: `{"data": [...]}` as `az graph query -o json` prints it, or a bare row array;
   3. ARM list responses: `{"value": [...], "nextLink": ...}`;
   4. arrays of ARM resources in REST shape or `az` CLI shape (a single resource object also works);
+  5. Az PowerShell's `ConvertTo-Json` and PSRule for Azure's `Export-AzRuleData` (`auditor.input.powershell`);
   subscription and tenant listings (GetSubscriptions, `az account list`) register names and tenants.
 A file that is one page of a longer result (a nextLink or skip token) marks its subscriptions partial.
 
@@ -23,6 +24,7 @@ import msgspec
 from auditor import __version__
 from auditor.errors import InputError, InvalidValue
 from auditor.gc_pause import gc_paused
+from auditor.input import powershell
 from auditor.input.builder import SnapshotBuilder, check_item
 from auditor.input.normalize import CHILDREN, TOP_LEVEL, account_entry, resource_type
 from auditor.input.shapes import ENVELOPE, HEAD, ITEMS, RESOURCE, Envelope, describe_error
@@ -93,7 +95,7 @@ def _describe(data: bytes) -> str:
 def _unrecognised(path: Path, data: bytes) -> InputError:
     return InputError(
         f"{path}: not a recognised shape (expected a vnet-audit snapshot, a Resource Graph result, "
-        f"an ARM list response or an array of ARM resources; got {_describe(data)})"
+        f"an ARM list response, an array of ARM resources or Az PowerShell output; got {_describe(data)})"
     )
 
 
@@ -167,6 +169,8 @@ class InputFile:
         if env.id is not None and (env.type is not None or env.properties
                                    or env.subscriptionId is not None or env.tenantId is not None):
             return [msgspec.Raw(self.data)]
+        if powershell.is_powershell(_python(self.data)):  # one PowerShell object, not an array of them
+            return [msgspec.Raw(self.data)]
         raise _unrecognised(path, self.data)
 
     @property
@@ -199,7 +203,11 @@ def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int,
         _bad_item(builder, item, path, position, exc)
         return
     if not raw.id or not raw.id.strip():
-        _bad_item(builder, item, path, position, None)
+        rest = powershell.to_rest(_python(item))  # the one place PowerShell's shape costs anything
+        if rest is None:
+            _bad_item(builder, item, path, position, None)
+        else:
+            _add(builder, msgspec.Raw(msgspec.json.encode(rest)), path, position, subscriptions)
         return
     try:
         builder.add(raw, origin=str(path))
@@ -209,6 +217,8 @@ def _add(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int,
         raise InputError(f"{path}: item {position}: {exc}") from None
     if "/providers/" in raw.id.lower():  # a resource, not a subscription or tenant listing entry
         subscriptions.add(subscription_of(raw.id))
+    for child in raw.resources or ():  # PSRule for Azure's sub-resources
+        _add(builder, child, path, position, subscriptions)
 
 
 def _bad_item(builder: SnapshotBuilder, item: msgspec.Raw, path: Path, position: int, error: Exception | None) -> None:

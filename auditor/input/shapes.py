@@ -182,6 +182,7 @@ _CHILD = {"id": str, "name": str, "type": str, "kind": str}
 _RESOURCE = {
     **_CHILD, "location": str, "tags": dict[str, Any], "resourceGroup": str, "subscriptionId": str, "tenantId": str,
     "displayName": str, "defaultDomain": str, "homeTenantId": str, "isDefault": bool, "cloudName": str,
+    "resources": list[Raw],  # sub-resources, as PSRule for Azure exports them
 }
 
 
