@@ -132,6 +132,11 @@ WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver fi
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output formats, comma-separated: {format_choices()}.")]
 BaselineOpt = Annotated[Optional[Path], typer.Option("--baseline", help="A previous findings.json: mark findings new or unchanged, list the resolved ones.")]
 FailOnNewOpt = Annotated[Optional[Severity], typer.Option("--fail-on-new", help="Exit 1 when a new unwaived finding (not in --baseline) is at or above this severity.", case_sensitive=False)]
+HistoryOpt = Annotated[Optional[Path], typer.Option(
+    "--history", help="SQLite scan history: record this run and show the trend in the reports (scan: OUTPUT/history.sqlite).")]
+NoHistoryOpt = Annotated[bool, typer.Option("--no-history", help="Record nothing in a scan history.")]
+HistoryKeepOpt = Annotated[int, typer.Option("--history-keep", min=1, help="Keep only the last N runs in the history.")]
+HistoryAgeOpt = Annotated[Optional[int], typer.Option("--history-max-age-days", min=1, help="Drop runs older than this from the history.")]
 HorizonOpt = Annotated[int, typer.Option("--waiver-horizon-days", min=0, help="Warn about waivers that expire more than this many days ahead.")]
 
 
@@ -162,14 +167,30 @@ def waive(result: Evaluation, waiver_file, horizon_days: int = HORIZON_DAYS) -> 
 
 
 def load_baseline(path: Path | None, fail_on_new: Severity | None) -> Evaluation | None:
-    """The --baseline findings file, read before anything is collected or evaluated."""
+    """The --baseline findings file (or the latest run of a history file), read before anything is
+    collected or evaluated."""
     if path is None:
         if fail_on_new is not None:
-            fail("--fail-on-new needs --baseline (a previous findings.json)")
+            fail("--fail-on-new needs --baseline (a previous findings.json or a history file)")
         return None
+    from auditor.history.store import is_history_file, last_scan
+
+    if is_history_file(path):
+        return last_scan(path)
     from auditor.engine.findings_file import load_findings
 
     return load_findings(path, "baseline findings file")
+
+
+def keep_history(result: Evaluation, snapshot: Snapshot, path: Path | None, keep: int, max_age_days: int | None) -> None:
+    """Record the run in the history file and give the reports its trend."""
+    if path is None:
+        return
+    from auditor.history.store import Retention, record
+    from auditor.history.trend import for_reports
+
+    record(path, result, snapshot, Retention(keep, max_age_days))
+    result.history = for_reports(path)
 
 
 def record_threshold(result: Evaluation, fail_on: Severity | None) -> None:
@@ -237,6 +258,9 @@ def evaluate_cmd(
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
     baseline: BaselineOpt = None,
     fail_on_new: FailOnNewOpt = None,
+    history: HistoryOpt = None,
+    history_keep: HistoryKeepOpt = 400,
+    history_max_age_days: HistoryAgeOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
@@ -246,6 +270,7 @@ def evaluate_cmd(
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
     result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
     compare_baseline(result, previous, baseline)
+    keep_history(result, snapshot, history, history_keep, history_max_age_days)
     record_threshold(result, fail_on)
     from reports import write_outputs
 
@@ -423,6 +448,10 @@ def scan_cmd(
     waiver_horizon_days: HorizonOpt = HORIZON_DAYS,
     baseline: BaselineOpt = None,
     fail_on_new: FailOnNewOpt = None,
+    history: HistoryOpt = None,
+    no_history: NoHistoryOpt = False,
+    history_keep: HistoryKeepOpt = 400,
+    history_max_age_days: HistoryAgeOpt = None,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     demo: DemoOpt = False,
@@ -442,9 +471,10 @@ def scan_cmd(
 
 def _scan(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, out,
           format, rules, skip_rules, fail_on, fail_on_incomplete, waivers, waiver_horizon_days, baseline,
-          fail_on_new, record, replay, demo, quiet, read_timeout, retries, call_timeout,
-          max_duration) -> None:
+          fail_on_new, history, no_history, history_keep, history_max_age_days, record, replay, demo, quiet,
+          read_timeout, retries, call_timeout, max_duration) -> None:
     formats = _formats(format)
+    history = None if no_history else history or out / "history.sqlite"
     previous = load_baseline(baseline, fail_on_new)
     limits = _limits(call_timeout, max_duration)
     with stop_on_sigint(limits.stop):
@@ -456,6 +486,7 @@ def _scan(subscription, all_subscriptions, tenant, management_group, source, clo
 
         out.mkdir(parents=True, exist_ok=True)
         snapshot.write(out / "snapshot.json")
+        keep_history(result, snapshot, history, history_keep, history_max_age_days)
         record_threshold(result, fail_on)
         written = write_outputs(result, snapshot, formats, out)
     if limits.stop.is_set():
@@ -519,6 +550,29 @@ def diff_cmd(
     changes = diff(load_snapshot([old], run_by=user), load_snapshot([new], run_by=user))
     typer.echo((as_json if format == "json" else as_text)(changes), nl=False)
     raise typer.Exit(EXIT_FINDINGS if changes else EXIT_OK)
+
+
+@app.command("history")
+def history_cmd(
+    path: Annotated[Path, typer.Argument(help="A history file written by scan or evaluate --history.", show_default=False)],
+    format: Annotated[str, typer.Option("--format", "-f", help="text, json or csv.")] = "text",
+    last: Annotated[int, typer.Option("--last", min=1, help="Runs to show.")] = 30,
+) -> None:
+    """Show the trend of findings over past runs, and how long each open finding has been open."""
+    from auditor.history.trend import open_findings, runs_table
+
+    if format not in ("text", "json", "csv"):
+        fail(f"--format must be text, json or csv, not {format!r}")
+    runs, opened = runs_table(path, last), open_findings(path)
+    if format == "json":
+        typer.echo(json.dumps({"runs": json.loads(runs.to_json(orient="records")),
+                               "open_findings": json.loads(opened.to_json(orient="records"))}, indent=2))
+    elif format == "csv":
+        typer.echo(runs.to_csv(index=False), nl=False)
+    else:
+        from auditor.history.trend import text_tables
+
+        typer.echo(text_tables(runs, opened))
 
 
 @app.command("rules")

@@ -21,6 +21,11 @@ def summary_lines(result: Evaluation, code: int, reason: str) -> list[str]:
         b = result.baseline
         lines.append(f"since baseline {b.get('file')}: {b.get('new', 0)} new, "
                      f"{b.get('unchanged', 0)} unchanged, {len(b.get('resolved', []))} resolved")
+    runs = result.history.get("runs", []) if result.history else []
+    if runs:
+        lines.append(f"history {result.history.get('file')}: run {runs[-1]['run_id']} recorded"
+                     + ("" if runs[-1]["new"] is None else f", {runs[-1]['new']} new and "
+                        f"{runs[-1]['resolved']} resolved since the run before"))
     top = sorted(s.get("by_rule", {}).items(), key=lambda item: (-item[1], item[0]))[:TOP_RULES]
     if top:
         lines.append("top rules: " + ", ".join(f"{rule} ({n})" for rule, n in top))

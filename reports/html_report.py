@@ -22,6 +22,7 @@ from auditor.engine.rule import Finding
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 from reports import fix_first, topology
+from reports.history_view import trend_view
 from reports.common import (
     SEVERITIES,
     evidence_text,
@@ -234,6 +235,7 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         "rows": active,
         "baseline": result.baseline,
         "new_rows": [r for r in active if r["f"].baseline_status == "new"],
+        "trend": trend_view(result),
         "waived": waived,
         "waiver_notes": result.waivers or {},
         "catalogue": catalogue,

@@ -47,6 +47,21 @@ def _baseline(result: Evaluation, max_rows: int) -> list[str]:
     return out
 
 
+def _trend(result: Evaluation, runs: int = 5) -> list[str]:
+    """The last runs of the scan history, newest first; nothing without a history."""
+    rows = result.history.get("runs", []) if result.history else []
+    if not rows:
+        return []
+    out = [f"### Trend (last {min(runs, len(rows))} of {len(rows)} runs)", "",
+           "| Run | Scanned (UTC) | " + " | ".join(SEVERITIES) + " | new | resolved |",
+           "|---:|---|" + "---:|" * (len(SEVERITIES) + 2)]
+    for r in reversed(rows[-runs:]):
+        changes = " | ".join("–" if r[k] is None else str(r[k]) for k in ("new", "resolved"))
+        out.append(f"| {r['run_id']} | {md(r['scanned_at'][:16].replace('T', ' '))} | "
+                   + " | ".join(str(r[v]) for v in SEVERITIES) + f" | {changes} |")
+    return [*out, ""]
+
+
 def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int = MAX_ROWS) -> str:
     s = result.summary
     active = [f for f in result.findings if not f.waived]
@@ -71,6 +86,7 @@ def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int =
         out.append(f"> [!CAUTION]\n> Rule {md(error.rule_id)} failed: {md(error.error)}")
         out.append("")
     out.extend(_baseline(result, max_rows))
+    out.extend(_trend(result))
     by_sev = s.get("by_severity", {})
     out.append("| " + " | ".join(f"{_ICON[v]} {v}" for v in SEVERITIES) + " | waived |")
     out.append("|" + "---:|" * (len(SEVERITIES) + 1))

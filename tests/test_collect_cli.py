@@ -40,7 +40,7 @@ def test_scan_demo_writes_reports_and_snapshot(tmp_path):
 def test_scan_demo_fail_on_incomplete_and_graph_source(tmp_path):
     result = run("scan", "--demo", "--source", "graph", "--out", str(tmp_path), "--format", "json", "--fail-on-incomplete", "-q")
     assert result.returncode == 3, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "snapshot.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "history.sqlite", "snapshot.json"]
     assert json.loads((tmp_path / "snapshot.json").read_text())["metadata"]["inputs"] == ["demo-graph.yaml"]
 
 

@@ -504,12 +504,12 @@ def test_psrule_sub_resources_are_read_and_counted(tmp_path):
     inline = load_snapshot([EXPORTS / f for f in PSRULE_FILES])
     assert contents(snap)["virtual_networks"] == contents(inline)["virtual_networks"]
     assert snap.metadata.skipped_resource_types == {
-        "microsoft.network/publicipaddresses": 1, "microsoft.network/virtualhubs": 1,
-        "microsoft.network/virtualhubs/hubroutetables": 1}
+        "microsoft.network/publicipaddresses": 1, "microsoft.network/virtualhubs/hubroutetables": 1}
+    assert [h.address_prefix for h in snap.virtual_hubs] == ["10.100.0.0/23"]
 
 
-def test_powershell_names_map_generically_to_rest():
-    """A type vnet-audit does not model yet (a NIC) converts by the same rules: it takes a table entry."""
+def test_powershell_names_map_generically_to_rest(tmp_path):
+    """Every type converts by the same rules (a NIC here): at most a table entry per type."""
     from auditor.input.powershell import to_rest
 
     rg = f"/subscriptions/{APPS}/resourceGroups/rg-spoke1/providers"
@@ -530,6 +530,10 @@ def test_powershell_names_map_generically_to_rest():
     assert rest["tags"] == {"env": "prod"}
     assert "ipConfigurationsText" not in rest and "tagsTable" not in rest
     assert rest["virtualMachine"]["id"].endswith("/virtualMachines/app1") and rest["id"] == nic_id
+    (loaded,) = load_snapshot([write(tmp_path, "nics.json", nic)]).network_interfaces
+    assert loaded.ip_configurations[0].private_ip_address == "10.1.1.4"
+    assert loaded.ip_configurations[0].application_security_group_ids == ["asg"]
+    assert (loaded.network_security_group_id, loaded.tags) == ("nsg", {"env": "prod"})
     # the other shapes are never converted
     for doc in (json.loads((EXPORTS / "az_vnet_list.json").read_text())[0],
                 json.loads((EXPORTS / "graph_rows.json").read_text())[0]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -33,10 +34,16 @@ out: {out}
 fail_on_incomplete: true
 concurrency: 4
 rules: ["PEER*"]
+history: {tmp_path / "state" / "h.sqlite"}
+history_keep: 2
 """)
-    code, _, err = run(capsys, monkeypatch, "scan", "--demo", "--config", config, "-q")
-    assert code == 3, err  # the demo's legacy subscription cannot be read
+    (tmp_path / "state").mkdir()
+    for _ in range(3):
+        code, _, err = run(capsys, monkeypatch, "scan", "--demo", "--config", config, "-q")
+        assert code == 3, err  # the demo's legacy subscription cannot be read
     assert sorted(p.name for p in out.iterdir()) == ["findings.json", "snapshot.json", "summary.md"]
+    with sqlite3.connect(tmp_path / "state" / "h.sqlite") as db:
+        assert db.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall() == [(2,), (3,)]
     rules = {r["id"] for r in json.loads((out / "findings.json").read_text())["rules"]}
     assert rules and all(r.startswith("PEER") for r in rules)
 
@@ -48,7 +55,7 @@ def test_flags_override_the_file(tmp_path, capsys, monkeypatch):
     code, _, err = run(capsys, monkeypatch, "scan", "--demo", "--config", config, "--out", out,
                        "--format", "json", "--rules", "ROUTE001", "-q")
     assert code == 1, err  # fail_on from the file still applies
-    assert sorted(p.name for p in out.iterdir()) == ["findings.json", "snapshot.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["findings.json", "history.sqlite", "snapshot.json"]
     assert not (tmp_path / "from-file").exists()
     findings = json.loads((out / "findings.json").read_text())["findings"]
     assert findings and {f["rule_id"] for f in findings} == {"ROUTE001"}

@@ -43,6 +43,7 @@ class Evaluation(BaseModel):
     errors: list[RuleError] = Field(default_factory=list)
     waivers: dict = Field(default_factory=dict)
     baseline: dict = Field(default_factory=dict)  # empty unless compared with a previous findings.json
+    history: dict = Field(default_factory=dict)  # empty unless the run was recorded in a history file
     summary: dict = Field(default_factory=dict)
 
     def refresh_summary(self) -> None:

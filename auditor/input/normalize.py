@@ -319,7 +319,7 @@ def application_security_group(raw: Any) -> m.ApplicationSecurityGroup:
 def virtual_wan(raw: Any) -> m.VirtualWan:
     raw = _typed(raw)
     p = props(raw)
-    wan_type = p.type  # flattened (az), it is the ARM type, which has a "/"
+    wan_type = p.virtualWANType or p.type  # flattened (az), `type` is the ARM type, which has a "/"
     return m.VirtualWan(
         **_common(raw),
         virtual_wan_type=wan_type if wan_type and "/" not in wan_type else None,

@@ -147,7 +147,8 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "ipConfigurations": list["RawIpConfiguration"], "networkSecurityGroup": RawRef, "enableIPForwarding": bool,
         "virtualMachine": RawRef,
     },
-    "VirtualWan": {"type": str, "allowBranchToBranchTraffic": bool, "disableVpnEncryption": bool},
+    # REST names the WAN's type `type` under properties; Az PowerShell, flattened, `VirtualWANType`
+    "VirtualWan": {"type": str, "virtualWANType": str, "allowBranchToBranchTraffic": bool, "disableVpnEncryption": bool},
     "HubConnection": {
         "remoteVirtualNetwork": RawRef, "allowHubToRemoteVnetTransit": bool, "allowRemoteVnetToUseHubVnetGateways": bool,
         "enableInternetSecurity": bool, "routingConfiguration": RawRouting, "provisioningState": str,
