@@ -552,6 +552,31 @@ def diff_cmd(
     raise typer.Exit(EXIT_FINDINGS if changes else EXIT_OK)
 
 
+@app.command("reach")
+def reach_cmd(
+    inputs: Inputs,
+    source: Annotated[str, typer.Option("--from", help="An IP, a NIC, a subnet (vnet/subnet or id), a VNet, or Internet.",
+                                        show_default=False)],
+    destination: Annotated[str, typer.Option("--to", help="The same kinds as --from.", show_default=False)],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Destination port.")] = 443,
+    protocol: Annotated[str, typer.Option("--protocol", help="tcp, udp, icmp or any.")] = "tcp",
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Trace one flow hop by hop from the snapshot alone: routes, peerings, appliances, gateways and the
+    filters (admin rules, NSGs) that decide it. Exit 0 allowed, 1 denied, 2 error, 3 unknown."""
+    from auditor.analysis.reach import resolve, trace
+    from reports.reach_report import as_json, as_text
+
+    if protocol.lower() not in ("tcp", "udp", "icmp", "any", "*"):
+        fail(f"--protocol must be tcp, udp, icmp or any, not {protocol!r}")
+    if format not in ("text", "json"):
+        fail(f"--format must be text or json, not {format!r}")
+    snapshot = load_snapshot(inputs, run_by=getpass.getuser())
+    result = trace(snapshot, resolve(snapshot, source), resolve(snapshot, destination), protocol, port)
+    typer.echo(as_json(result) if format == "json" else as_text(result))
+    raise typer.Exit({"allowed": 0, "denied": 1, "unknown": 3}[result.verdict])
+
+
 @app.command("history")
 def history_cmd(
     path: Annotated[Path, typer.Argument(help="A history file written by scan or evaluate --history.", show_default=False)],

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from auditor.errors import InputError
 
@@ -135,12 +136,12 @@ def _prune(db: sqlite3.Connection, retention: Retention) -> None:
         db.execute("DELETE FROM runs WHERE run_id NOT IN (SELECT run_id FROM runs ORDER BY run_id DESC LIMIT ?)",
                    (retention.keep,))
     if retention.max_age_days is not None:
-        cutoff = (datetime.now(timezone.utc) - timedelta(days=retention.max_age_days)).isoformat()
+        cutoff = (datetime.now(UTC) - timedelta(days=retention.max_age_days)).isoformat()
         db.execute("DELETE FROM runs WHERE scanned_at < ? AND run_id <> (SELECT MAX(run_id) FROM runs)", (cutoff,))
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def latest_run(path: Path) -> int | None:

@@ -70,7 +70,7 @@ def _streak_start(positions: set[int], latest: int) -> int:
 
 
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11 reads a trailing Z
 
 
 def for_reports(path: Path) -> dict:

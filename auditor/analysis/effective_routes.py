@@ -1,0 +1,187 @@
+"""A subnet's effective routes, as Azure computes them from what the snapshot holds.
+
+Sources (learn.microsoft.com/azure/virtual-network/virtual-networks-udr-overview):
+- Default: each address range of the VNet -> VnetLocal; 0.0.0.0/0 -> Internet (::/0 too when the VNet
+  is dual-stack); 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10 -> None, unless that very
+  range is in the VNet's address space (then the VnetLocal route stands for it).
+- Default, optional: each Connected peering's remote space (for subnet peering the peered subnets,
+  which is what `remoteAddressSpace` records) -> VNetPeering, or VNetGlobalPeering across regions; a
+  Virtual WAN hub's prefix and the VNets it connects -> VirtualHub; members of an AVNM connected group
+  -> ConnectedGroup.
+- VirtualNetworkGateway: prefixes behind the gateway the VNet has or uses through peering (local
+  network gateways, VNet-to-VNet connections); dropped when the subnet's route table disables gateway
+  route propagation.
+- User: the subnet's route table.
+Longest prefix wins; on equal prefixes User beats VirtualNetworkGateway beats Default. What BGP would
+add and the snapshot cannot show (ExpressRoute, Route Server peers, a hub's branches) is listed in
+`unknown`, never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from auditor.analysis.addresses import interval
+from auditor.analysis.gateways import gateway_vnets_used
+from auditor.analysis.hubs import hub_of, is_hub_connection
+from auditor.model.ids import norm_id
+
+if TYPE_CHECKING:
+    from auditor.model.snapshot import Snapshot, VirtualNetwork
+
+RESERVED = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+SOURCE_RANK = {"User": 0, "VirtualNetworkGateway": 1, "Default": 2}
+
+
+@dataclass(frozen=True)
+class EffectiveRoute:
+    prefix: str
+    next_hop_type: str  # VnetLocal | VNetPeering | VNetGlobalPeering | VirtualHub | ConnectedGroup |
+    #                     VirtualNetworkGateway | VirtualAppliance | Internet | None
+    source: str  # Default | VirtualNetworkGateway | User
+    next_hop_ip: str | None = None
+    via: str | None = None  # the route, peering, hub, connectivity configuration or gateway behind it
+    span: tuple[int, int] = field(default=(0, 0), compare=False)
+
+    @property
+    def size(self) -> int:
+        """Addresses covered: the smaller, the more specific."""
+        return self.span[1] - self.span[0] + 1
+
+
+@dataclass
+class RouteTableView:
+    """One subnet's effective routes, most specific (then most preferred) first."""
+
+    routes: list[EffectiveRoute]
+    unknown: list[str]
+
+    def lookup(self, address: str) -> EffectiveRoute | None:
+        span = interval(address)
+        if span is None:
+            return None
+        return next((r for r in self.routes if r.span[0] <= span[0] and span[1] <= r.span[1]), None)
+
+
+def _route(prefix: str, hop: str, source: str, ip: str | None = None, via: str | None = None) -> EffectiveRoute | None:
+    span = interval(prefix)
+    return EffectiveRoute(prefix, hop, source, ip, via, span) if span is not None else None
+
+
+def routes_of(snapshot: Snapshot, subnet_id: str) -> RouteTableView:
+    """The effective routes of a subnet (memoized per snapshot)."""
+    memo = snapshot.index.memo("effective_routes")
+    key = norm_id(subnet_id)
+    if key not in memo:
+        memo[key] = _compute(snapshot, key)
+    return memo[key]
+
+
+def _compute(snapshot: Snapshot, subnet_key: str) -> RouteTableView:
+    index = snapshot.index
+    vnet = index.vnet_of_subnet[subnet_key]
+    routes: list[EffectiveRoute | None] = []
+    unknown: list[str] = []
+    own = {p.strip().lower() for p in vnet.address_prefixes}
+    routes += [_route(p, "VnetLocal", "Default", via=vnet.id) for p in vnet.address_prefixes]
+    routes.append(_route("0.0.0.0/0", "Internet", "Default"))
+    if any(":" in p for p in vnet.address_prefixes):
+        routes.append(_route("::/0", "Internet", "Default"))
+    routes += [_route(p, "None", "Default") for p in RESERVED if p not in own]
+    routes += _peering_routes(snapshot, vnet, unknown)
+    routes += _connected_group_routes(snapshot, vnet)
+    table = index.route_table_of_subnet(subnet_key)
+    if table is None or not table.disable_bgp_route_propagation:
+        routes += _gateway_routes(snapshot, vnet, unknown)
+    if table is not None:
+        routes += [_route(r.address_prefix, r.next_hop_type or "None", "User", r.next_hop_ip_address, r.id)
+                   for r in table.routes]
+    if index.route_servers_in(vnet.id):
+        unknown.append(f"routes the Route Server in {vnet.name} learns from appliances over BGP")
+    unique = {(r.span, r.next_hop_type, r.source, r.next_hop_ip): r for r in routes if r is not None}
+    kept = sorted(unique.values(), key=lambda r: (r.size, SOURCE_RANK.get(r.source, 3), r.prefix))
+    return RouteTableView(kept, list(dict.fromkeys(unknown)))
+
+
+def _peering_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]) -> list[EffectiveRoute | None]:
+    index = snapshot.index
+    out: list[EffectiveRoute | None] = []
+    for peering in vnet.peerings:
+        if peering.state != "connected":
+            continue
+        if is_hub_connection(peering):
+            out += _hub_routes(snapshot, vnet, peering, unknown)
+            continue
+        remote = index.remote_vnet(peering)
+        space = peering.remote_address_space or (remote.address_prefixes if remote else [])
+        regional = remote is None or (remote.location or "").lower() == (vnet.location or "").lower()
+        hop = "VNetPeering" if regional else "VNetGlobalPeering"
+        out += [_route(p, hop, "Default", via=peering.id) for p in space]
+    return out
+
+
+def _hub_routes(snapshot: Snapshot, vnet: VirtualNetwork, peering, unknown: list[str]) -> list[EffectiveRoute | None]:
+    """A Virtual WAN hub's prefix, and the VNets it (and, when Standard, its WAN's other hubs) connects."""
+    found = hub_of(snapshot, peering)
+    if found is None:
+        unknown.append(f"routes from the Virtual WAN hub behind {peering.name} (the hub is not in the input)")
+        return [_route(p, "VirtualHub", "Default", via=peering.id) for p in peering.remote_address_space]
+    hub, _ = found
+    index = snapshot.index
+    out = [_route(hub.address_prefix, "VirtualHub", "Default", via=hub.id)] if hub.address_prefix else []
+    wan = index.virtual_wans.get(norm_id(hub.virtual_wan_id))
+    standard = wan is not None and (wan.virtual_wan_type or "").lower() == "standard"
+    hubs = [h for h in snapshot.virtual_hubs if standard and norm_id(h.virtual_wan_id) == norm_id(hub.virtual_wan_id)] or [hub]
+    for other_hub in hubs:
+        for connection in other_hub.virtual_network_connections:
+            other = index.vnets.get(norm_id(connection.remote_virtual_network_id))
+            if other is not None and other.key != vnet.key:
+                out += [_route(p, "VirtualHub", "Default", via=other_hub.id) for p in other.address_prefixes]
+    if wan is None:
+        unknown.append(f"whether hub {hub.name}'s virtual WAN is Standard (the WAN is not in the input)")
+    if hub.vpn_gateway_id or hub.express_route_gateway_id:
+        unknown.append(f"branch routes hub {hub.name} learns from its gateways")
+    return out
+
+
+def _connected_group_routes(snapshot: Snapshot, vnet: VirtualNetwork) -> list[EffectiveRoute | None]:
+    """Members of the AVNM connected groups this VNet is a static member of (regional unless global)."""
+    index = snapshot.index
+    out: list[EffectiveRoute | None] = []
+    for manager in snapshot.network_managers:
+        for config in manager.connectivity_configurations:
+            mesh = (config.connectivity_topology or "").lower() == "mesh"
+            for item in config.applies_to_groups:
+                if not (mesh or (item.group_connectivity or "").lower() == "directlyconnected"):
+                    continue
+                members = index.static_members(item.network_group_id)
+                if vnet.key not in members:
+                    continue
+                for key in sorted(members - {vnet.key}):
+                    other = index.vnets.get(key)
+                    same_region = other is not None and (other.location or "").lower() == (vnet.location or "").lower()
+                    if other is not None and (same_region or config.is_global or item.is_global):
+                        out += [_route(p, "ConnectedGroup", "Default", via=config.id) for p in other.address_prefixes]
+    return out
+
+
+def _gateway_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]) -> list[EffectiveRoute | None]:
+    index = snapshot.index
+    out: list[EffectiveRoute | None] = []
+    for used in gateway_vnets_used(snapshot, vnet.key):
+        for gateway in index.gateways_of(used):
+            if (gateway.gateway_type or "").lower() == "expressroute" or gateway.enable_bgp:
+                unknown.append(f"routes gateway {gateway.name} learns over BGP")
+            for connection in snapshot.connections:
+                if norm_id(connection.virtual_network_gateway1_id) != gateway.key:
+                    continue
+                lgw = index.local_gateways.get(norm_id(connection.local_network_gateway2_id))
+                prefixes = lgw.address_prefixes if lgw is not None else []
+                if connection.virtual_network_gateway2_id:
+                    other = next((g for g in snapshot.virtual_network_gateways
+                                  if g.key == norm_id(connection.virtual_network_gateway2_id)), None)
+                    prefixes = index.vnets[norm_id(other.virtual_network_id)].address_prefixes if (
+                        other is not None and norm_id(other.virtual_network_id) in index.vnets) else []
+                out += [_route(p, "VirtualNetworkGateway", "VirtualNetworkGateway", via=gateway.id) for p in prefixes]
+    return out

@@ -1,0 +1,339 @@
+"""`vnet-audit reach`: one flow traced hop by hop through the estate, from the snapshot alone.
+
+At the source the flow meets its outbound filters; then, at each subnet, the effective route for the
+destination (`effective_routes`) says where it goes: VnetLocal, a peering (the receiving side must
+allow forwarded traffic when an appliance forwarded it), a virtual appliance (which must sit in a
+subnet the flow can reach), a gateway, a Virtual WAN hub, an AVNM connected group, the Internet or
+None. At the destination it meets the inbound filters (`flow_filters`). Loops are detected. The
+verdict is allowed, denied (by which rule or route), or unknown (naming what the input lacks).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from auditor.analysis.addresses import interval
+from auditor.analysis.effective_routes import EffectiveRoute, routes_of
+from auditor.analysis.flow_filters import (
+    ALLOWED,
+    DENIED,
+    PASSED,
+    UNKNOWN,
+    Decision,
+    Flow,
+    filters,
+)
+from auditor.analysis.gateways import gateway_vnets_used
+from auditor.analysis.nsg import NON_PUBLIC
+from auditor.errors import InputError
+from auditor.model.ids import norm_id
+
+if TYPE_CHECKING:
+    from auditor.model.snapshot import NetworkInterface, Snapshot
+
+MAX_HOPS = 32
+INTERNET_SOURCE = "198.51.100.10"  # a public address standing for "the Internet" (TEST-NET-2)
+
+
+@dataclass
+class Endpoint:
+    label: str
+    address: str
+    vnet_key: str | None = None  # None: outside the estate (on-premises or the Internet)
+    subnet_key: str | None = None
+    nic: NetworkInterface | None = None
+    note: str = ""
+
+
+@dataclass
+class Hop:
+    at: str
+    what: str  # route | filter | forward | arrive | leave
+    text: str
+    decided_by: str | None = None
+
+
+@dataclass
+class Trace:
+    source: Endpoint
+    destination: Endpoint
+    protocol: str
+    port: int
+    verdict: str = UNKNOWN
+    reason: str = ""
+    hops: list[Hop] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    not_in_input: list[str] = field(default_factory=list)  # what could change the verdict if it were known
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+def resolve(snapshot: Snapshot, text: str) -> Endpoint:
+    """An IP, a NIC, a subnet (`vnet/subnet` or its id), a VNet (name or id), or `Internet`."""
+    index = snapshot.index
+    value = text.strip()
+    if value.lower() == "internet":
+        return Endpoint("Internet", INTERNET_SOURCE, note="a public address standing for the Internet")
+    if interval(value) is not None and "/" not in value:
+        return _at_address(snapshot, value, value)
+    key = norm_id(value)
+    for nic in ([index.nics[key]] if key in index.nics else [n for n in snapshot.network_interfaces if n.name.lower() == key]):
+        config = next((c for c in nic.ip_configurations if c.primary), nic.ip_configurations[0] if nic.ip_configurations else None)
+        if config is None or not config.private_ip_address or not config.subnet_id:
+            raise InputError(f"NIC {nic.name} has no private address in a subnet in the input")
+        endpoint = _at_address(snapshot, config.private_ip_address.split("/")[0], f"NIC {nic.name}")
+        endpoint.nic = nic
+        return endpoint
+    subnet_key = key if key in index.subnets else _subnet_by_name(snapshot, value)
+    if subnet_key is not None:
+        return _first_address(snapshot, subnet_key, f"subnet {index.vnet_of_subnet[subnet_key].name}/{index.subnets[subnet_key].name}")
+    vnets = [index.vnets[key]] if key in index.vnets else [v for v in snapshot.virtual_networks if v.name.lower() == key]
+    if len(vnets) > 1:
+        raise InputError(f"{len(vnets)} VNets are named {value}: give the VNet's id")
+    if vnets and vnets[0].subnets:
+        return _first_address(snapshot, vnets[0].subnets[0].key, f"VNet {vnets[0].name}")
+    raise InputError(f"{value}: not an IP address, NIC, subnet (vnet/subnet) or VNet in the input")
+
+
+def _subnet_by_name(snapshot: Snapshot, value: str) -> str | None:
+    if "/" not in value or value.startswith("/"):
+        return None
+    vnet_name, subnet_name = value.lower().split("/", 1)
+    found = [s.key for v in snapshot.virtual_networks if v.name.lower() == vnet_name
+             for s in v.subnets if s.name.lower() == subnet_name]
+    if len(found) > 1:
+        raise InputError(f"{len(found)} subnets are named {value}: give the subnet's id")
+    return found[0] if found else None
+
+
+def _first_address(snapshot: Snapshot, subnet_key: str, label: str) -> Endpoint:
+    """A subnet stands for its first usable address (Azure reserves the first four)."""
+    subnet = snapshot.index.subnets[subnet_key]
+    prefix = next((p for p in subnet.address_prefixes if ":" not in p), subnet.address_prefixes[0] if subnet.address_prefixes else None)
+    if prefix is None:
+        raise InputError(f"{label} has no address prefix in the input")
+    address = str(ipaddress.ip_network(prefix, strict=False).network_address + 4)
+    vnet = snapshot.index.vnet_of_subnet[subnet_key]
+    return Endpoint(label, address, vnet.key, subnet_key, note=f"as {address}, its first usable address")
+
+
+def _at_address(snapshot: Snapshot, address: str, label: str) -> Endpoint:
+    holders = _subnets_holding(snapshot, address)
+    if len(holders) > 1:
+        names = ", ".join(f"{snapshot.index.vnet_of_subnet[k].name}/{snapshot.index.subnets[k].name}" for k in holders)
+        raise InputError(f"{address} lies in several subnets ({names}): name the subnet or NIC instead")
+    if not holders:
+        return Endpoint(label, address, note="outside every VNet in the input")
+    subnet_key = holders[0]
+    nic = _nic_with(snapshot, address)
+    return Endpoint(label, address, snapshot.index.vnet_of_subnet[subnet_key].key, subnet_key, nic=nic)
+
+
+def _subnets_holding(snapshot: Snapshot, address: str, vnet_key: str | None = None) -> list[str]:
+    span = interval(address)
+    index = snapshot.index
+    vnets = [index.vnets[vnet_key]] if vnet_key else snapshot.virtual_networks
+    out = []
+    for vnet in vnets:
+        for subnet in vnet.subnets:
+            for prefix in subnet.address_prefixes:
+                s = interval(prefix)
+                if span and s and s[0] <= span[0] <= s[1]:
+                    out.append(subnet.key)
+                    break
+    return out
+
+
+def _nic_with(snapshot: Snapshot, address: str) -> NetworkInterface | None:
+    for nic in snapshot.network_interfaces:
+        if any((c.private_ip_address or "").split("/")[0] == address for c in nic.ip_configurations):
+            return nic
+    return None
+
+
+# -- the walk ----------------------------------------------------------------------------------
+def trace(snapshot: Snapshot, source: Endpoint, destination: Endpoint, protocol: str = "tcp", port: int = 443) -> Trace:
+    result = Trace(source, destination, protocol.lower(), port)
+    flow = Flow(source.address, destination.address, result.protocol, port)
+    if source.vnet_key is None:
+        return _from_outside(snapshot, result, flow)
+    if not _filtered(snapshot, result, flow, source.vnet_key, source.subnet_key, source.nic, inbound=False):
+        return result
+    _walk(snapshot, result, flow, source.subnet_key)
+    return result
+
+
+def _from_outside(snapshot: Snapshot, result: Trace, flow: Flow) -> Trace:
+    destination = result.destination
+    if destination.vnet_key is None:
+        return _finish(result, UNKNOWN, "neither end is in the input")
+    result.assumptions.append("the flow reaches the destination's subnet (a public IP, load balancer or gateway in front)")
+    result.hops.append(Hop(destination.label, "arrive", f"from {result.source.label} ({flow.source})"))
+    if _filtered(snapshot, result, flow, destination.vnet_key, destination.subnet_key, destination.nic, inbound=True):
+        _finish(result, ALLOWED, f"{destination.label} admits it")
+    return result
+
+
+def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subnet_key: str | None,
+              nic: NetworkInterface | None, inbound: bool) -> bool:
+    """Record the filters at one end; True when the flow passes them."""
+    where = snapshot.index.vnets[vnet_key].name
+    for decision in filters(snapshot, flow, vnet_key, subnet_key or "", nic, inbound):
+        result.hops.append(Hop(where, "filter", _decision_text(decision, inbound), decision.rule_id))
+        if decision.verdict in (DENIED, UNKNOWN):
+            _finish(result, decision.verdict, decision.text)
+            return False
+    return True
+
+
+def _decision_text(decision: Decision, inbound: bool) -> str:
+    word = {ALLOWED: "allows", DENIED: "denies", UNKNOWN: "may decide", PASSED: "passes to the NSGs"}[decision.verdict]
+    return f"{'inbound' if inbound else 'outbound'}: {decision.text} {word} it"
+
+
+def _finish(result: Trace, verdict: str, reason: str) -> Trace:
+    result.verdict, result.reason = verdict, reason
+    return result
+
+
+def _walk(snapshot: Snapshot, result: Trace, flow: Flow, subnet_key: str) -> None:
+    index = snapshot.index
+    forwarded = False
+    seen: set[tuple[str, bool]] = set()
+    for _ in range(MAX_HOPS):
+        vnet = index.vnet_of_subnet[subnet_key]
+        if (subnet_key, forwarded) in seen:
+            _finish(result, DENIED, f"routing loop: the flow comes back to {vnet.name}")
+            return
+        seen.add((subnet_key, forwarded))
+        table = routes_of(snapshot, subnet_key)
+        route = table.lookup(flow.destination)
+        at = f"{vnet.name}/{index.subnets[subnet_key].name}"
+        if route is None:
+            _finish(result, DENIED, f"no route in {at} for {flow.destination}")
+            return
+        result.hops.append(Hop(at, "route", _route_text(route), route.via))
+        result.not_in_input += [u for u in table.unknown if u not in result.not_in_input]
+        step = _next(snapshot, result, flow, vnet.key, route, forwarded)
+        if step is None:
+            return
+        subnet_key, forwarded = step
+    _finish(result, UNKNOWN, f"more than {MAX_HOPS} hops")
+
+
+def _route_text(route: EffectiveRoute) -> str:
+    target = f" {route.next_hop_ip}" if route.next_hop_ip else ""
+    return f"{route.prefix} -> {route.next_hop_type}{target} ({route.source} route)"
+
+
+def _next(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: EffectiveRoute,
+          forwarded: bool) -> tuple[str, bool] | None:
+    """Where the route sends the flow: (subnet, forwarded) to go on from, or None when the walk ends."""
+    hop = route.next_hop_type.lower()
+    index = snapshot.index
+    vnet = index.vnets[vnet_key]
+    if hop == "vnetlocal":
+        return _arrive(snapshot, result, flow, vnet_key)
+    if hop in ("vnetpeering", "vnetglobalpeering"):
+        peering = index.peerings.get(norm_id(route.via))
+        remote = index.remote_vnet(peering) if peering else None
+        if remote is None:
+            _finish(result, UNKNOWN, f"peering {peering.name if peering else route.via} leads to a VNet not in the input")
+            return None
+        back = index.reverse_peering(peering)
+        if forwarded and back is not None and not back.allow_forwarded_traffic:
+            _finish(result, DENIED, f"peering {back.name} of {remote.name} refuses forwarded traffic (allowForwardedTraffic off)")
+            return None
+        result.hops.append(Hop(vnet.name, "forward", f"over peering {peering.name} to {remote.name}", peering.id))
+        return _arrive(snapshot, result, flow, remote.key)
+    if hop in ("virtualhub", "connectedgroup"):
+        target = _vnet_holding(snapshot, flow.destination)
+        if target is None:
+            _finish(result, UNKNOWN, f"{route.next_hop_type} route: the destination's VNet is not in the input")
+            return None
+        how = "through Virtual WAN hub" if hop == "virtualhub" else "in AVNM connected group"
+        result.hops.append(Hop(vnet.name, "forward", f"{how} {route.via.rsplit('/', 1)[-1] if route.via else ''} to {index.vnets[target].name}",
+                               route.via))
+        if hop == "connectedgroup":
+            result.assumptions.append("the connectivity configuration is deployed in these regions")
+        return _arrive(snapshot, result, flow, target)
+    if hop == "virtualappliance":
+        return _appliance(snapshot, result, flow, vnet_key, route)
+    if hop == "virtualnetworkgateway":
+        return _gateway(snapshot, result, flow, vnet_key, route)
+    if hop == "internet":
+        if _is_public(flow.destination):
+            _finish(result, ALLOWED, f"leaves {vnet.name} to the Internet")
+        else:
+            _finish(result, DENIED, f"{flow.destination} is private but the route sends it to the Internet, where it is dropped")
+        return None
+    _finish(result, DENIED, f"route {route.prefix} in {vnet.name} has next hop None: Azure drops the traffic")
+    return None
+
+
+def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> None:
+    holders = _subnets_holding(snapshot, flow.destination, vnet_key)
+    vnet = snapshot.index.vnets[vnet_key]
+    if not holders:
+        _finish(result, DENIED, f"{flow.destination} is in no subnet of {vnet.name}")
+        return
+    nic = _nic_with(snapshot, flow.destination)
+    subnet = snapshot.index.subnets[holders[0]]
+    result.hops.append(Hop(f"{vnet.name}/{subnet.name}", "arrive", f"at {flow.destination}"))
+    if _filtered(snapshot, result, flow, vnet_key, holders[0], nic, inbound=True):
+        _finish(result, ALLOWED, f"{vnet.name}/{subnet.name} admits it")
+    return
+
+
+def _vnet_holding(snapshot: Snapshot, address: str) -> str | None:
+    holders = _subnets_holding(snapshot, address)
+    return snapshot.index.vnet_of_subnet[holders[0]].key if len(holders) == 1 else None
+
+
+def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: EffectiveRoute) -> tuple[str, bool] | None:
+    index = snapshot.index
+    ip = route.next_hop_ip or ""
+    reachable = [vnet_key, *sorted(index.peered_vnets(vnet_key))]
+    holders = [k for v in reachable for k in _subnets_holding(snapshot, ip, v)]
+    vnet = index.vnets[vnet_key]
+    if not holders:
+        _finish(result, DENIED, f"next hop {ip} of route {route.prefix} is in no subnet of {vnet.name} or its peers: Azure drops the traffic")
+        return None
+    subnet_key = holders[0]
+    appliance_vnet = index.vnet_of_subnet[subnet_key]
+    nic = _nic_with(snapshot, ip)
+    if nic is not None and not nic.enable_ip_forwarding:
+        _finish(result, DENIED, f"appliance NIC {nic.name} ({ip}) has IP forwarding off: it drops traffic not addressed to it")
+        return None
+    to_appliance = Flow(flow.source, ip, flow.protocol, flow.port)
+    result.hops.append(Hop(appliance_vnet.name, "forward", f"to appliance {ip}{f' (NIC {nic.name})' if nic else ''}", route.via))
+    if not _filtered(snapshot, result, to_appliance, appliance_vnet.key, subnet_key, nic, inbound=True):
+        return None
+    result.assumptions.append(f"the appliance at {ip} forwards the flow (its own rules are not in the input)")
+    return subnet_key, True
+
+
+def _gateway(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: EffectiveRoute) -> None:
+    index = snapshot.index
+    vnet = index.vnets[vnet_key]
+    gateways = [g for used in gateway_vnets_used(snapshot, vnet_key) for g in index.gateways_of(used)]
+    if not gateways:
+        _finish(result, DENIED, f"route {route.prefix} points to a virtual network gateway, but {vnet.name} has none and uses none")
+        return None
+    if route.source == "User" and all((g.gateway_type or "").lower() == "expressroute" for g in gateways):
+        _finish(result, DENIED, f"route {route.prefix} points to gateway {gateways[0].name}, an ExpressRoute gateway, "
+                                "which cannot be the next hop of a user-defined route")
+        return None
+    target = _vnet_holding(snapshot, flow.destination)
+    if target is not None and target != vnet_key:
+        result.hops.append(Hop(vnet.name, "forward", f"through gateway {gateways[0].name} to {index.vnets[target].name}", gateways[0].id))
+        return _arrive(snapshot, result, flow, target)
+    result.hops.append(Hop(vnet.name, "leave", f"through gateway {gateways[0].name}", gateways[0].id))
+    _finish(result, ALLOWED, f"leaves through gateway {gateways[0].name} towards on-premises (beyond it is not in the input)")
+    return None
+
+
+def _is_public(address: str) -> bool:
+    span = interval(address)
+    return span is not None and not NON_PUBLIC.contains_point(span[0])
