@@ -27,8 +27,10 @@ EXPORTS = Path(__file__).parent / "data" / "exports"
 SUBS = ["1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81", "7b9e2d14-3c5a-4f61-8e27-94b0c1d2e3f4"]
 LIVE = {
     "subscriptions": {"prod": {}},
-    "vnets": {"hub": {"subscription": "prod", "address_space": "10.0.0.0/16"},
-              "spoke": {"subscription": "prod", "address_space": "10.1.0.0/16"}},
+    "vnets": {
+        "hub": {"subscription": "prod", "address_space": "10.0.0.0/16"},
+        "spoke": {"subscription": "prod", "address_space": "10.1.0.0/16"},
+    },
     "peerings": [{"from": "hub", "to": "spoke"}, {"from": "spoke", "to": "hub"}],
 }
 
@@ -94,8 +96,15 @@ def test_a_live_scan_and_rules_reading_nothing_limit_nothing(live, nsg_only):
     result, _ = live
     assert result.coverage["limited"] == [] and result.coverage["complete"] is True
     _, snapshot = nsg_only
-    silent = Rule(id="ZZZ001", slug="reads-nothing", title="t", severity="low", rationale="t",
-                  remediation="t", docs="https://example.invalid")
+    silent = Rule(
+        id="ZZZ001",
+        slug="reads-nothing",
+        title="t",
+        severity="low",
+        rationale="t",
+        remediation="t",
+        docs="https://example.invalid",
+    )
     assert limited_checks(snapshot, [silent]) == []
 
 
@@ -110,7 +119,9 @@ def test_json_carries_the_limits_and_reads_them_back(nsg_only):
 def test_markdown_says_one_line_per_subscription(no_gateways):
     result, snapshot = no_gateways
     text = markdown_report.render(result, snapshot)
-    lines = [line for line in text.splitlines() if "no virtualNetworkGateways, virtualHubs in the input" in line]
+    lines = [
+        line for line in text.splitlines() if "no virtualNetworkGateways, virtualHubs in the input" in line
+    ]
     assert len(lines) == 2 and all("GW001, GW002, GW003, GW004 limited" in line for line in lines)
     assert "Checks limited" in text
 
@@ -142,7 +153,9 @@ def test_junit_skips_each_limited_rule_per_subscription(no_gateways):
     for suite in root:
         skipped = [c for c in suite if c.find("skipped") is not None and "limited" in c.get("name")]
         assert len(skipped) == 2, suite.get("name")
-        assert "no virtualNetworkGateways, virtualHubs in the input" in skipped[0].find("skipped").get("message")
+        assert "no virtualNetworkGateways, virtualHubs in the input" in skipped[0].find("skipped").get(
+            "message"
+        )
 
 
 def test_html_is_incomplete_and_names_the_limits(no_gateways, live):
@@ -158,7 +171,10 @@ def test_html_is_incomplete_and_names_the_limits(no_gateways, live):
 def test_console_summary_counts_limited_subscriptions(no_gateways):
     result, _ = no_gateways
     lines = console.summary_lines(result, 0, "reason")
-    assert "vnet-audit: coverage: 0/2 subscriptions complete (2 subscriptions with checks limited by the input)" in lines
+    assert (
+        "vnet-audit: coverage: 0/2 subscriptions complete (2 subscriptions with checks limited by the input)"
+        in lines
+    )
 
 
 def test_fail_on_incomplete_exits_3_for_limited_checks(no_gateways, live):

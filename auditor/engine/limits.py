@@ -19,15 +19,9 @@ if TYPE_CHECKING:
 
 PROVIDER = "microsoft.network/"
 #: How reports name each type vnet-audit reads: its ARM resource type name.
-TYPE_NAMES = {
-    rtype: name for rtype, name in (
-        (PROVIDER + n.lower(), n) for n in (
-            "virtualNetworks", "networkSecurityGroups", "routeTables", "virtualNetworkGateways",
-            "localNetworkGateways", "connections", "networkInterfaces", "applicationSecurityGroups",
-            "virtualWans", "virtualHubs", "networkManagers",
-        )
-    ) if rtype in TOP_LEVEL
-}
+_NAMES = ("virtualNetworks networkSecurityGroups routeTables virtualNetworkGateways localNetworkGateways "
+          "connections networkInterfaces applicationSecurityGroups virtualWans virtualHubs networkManagers").split()
+TYPE_NAMES = {PROVIDER + n.lower(): n for n in _NAMES if PROVIDER + n.lower() in TOP_LEVEL}
 
 
 def full_type(name: str) -> str:
@@ -55,14 +49,18 @@ def limited_checks(snapshot: Snapshot, rules: Iterable[Rule]) -> list[dict]:
                 if not sub.covers(rtype):
                     missing.setdefault(rtype, []).append(rule_id)
         if missing:
-            by_type = [{"resource_type": t, "name": TYPE_NAMES.get(t, t), "rules": sorted(missing[t])}
-                       for t in sorted(missing, key=order.__getitem__)]
-            out.append({
-                "subscription_id": sub.subscription_id,
-                "display_name": sub.display_name,
-                "rules": sorted({r for entry in by_type for r in entry["rules"]}),
-                "missing": by_type,
-            })
+            by_type = [
+                {"resource_type": t, "name": TYPE_NAMES.get(t, t), "rules": sorted(missing[t])}
+                for t in sorted(missing, key=order.__getitem__)
+            ]
+            out.append(
+                {
+                    "subscription_id": sub.subscription_id,
+                    "display_name": sub.display_name,
+                    "rules": sorted({r for entry in by_type for r in entry["rules"]}),
+                    "missing": by_type,
+                }
+            )
     return out
 
 
@@ -82,13 +80,16 @@ def limited_line(entry: dict) -> str:
 
 def subscriptions_complete(coverage: dict) -> int:
     """Subscriptions read completely and with every type the rules read."""
-    short = {e["subscription_id"].lower() for e in [*coverage.get("incomplete", []), *coverage.get("limited", [])]}
+    short = {
+        e["subscription_id"].lower() for e in [*coverage.get("incomplete", []), *coverage.get("limited", [])]
+    }
     return coverage.get("subscriptions_total", 0) - len(short)
 
 
 def incomplete_phrase(coverage: dict) -> str:
     """`1 subscription incomplete and 2 with checks limited by the input`, for summaries and exit reasons."""
-    incomplete, limited = coverage.get("subscriptions_incomplete", 0), coverage.get("subscriptions_limited", 0)
+    incomplete = coverage.get("subscriptions_incomplete", 0)
+    limited = coverage.get("subscriptions_limited", 0)
     parts = []
     if incomplete:
         parts.append(f"{_subscriptions(incomplete)} incomplete")
