@@ -22,6 +22,7 @@ from auditor.engine import (
     incomplete_reason,
     select_rules,
 )
+from auditor.engine.limits import limited_line
 from auditor.engine.rule import Severity
 from auditor.engine.waivers import HORIZON_DAYS
 from auditor.errors import InputError
@@ -217,12 +218,15 @@ def finish(result: Evaluation, policy: ExitPolicy) -> None:
 
 
 def warn_incomplete(coverage: dict) -> None:
-    """One line per incomplete subscription: which calls failed, grouped by error code (details are in the reports)."""
+    """One line per incomplete subscription: which calls failed, grouped by error code (details are in the reports),
+    and one per subscription whose input lacks types some rules read."""
     for sub in coverage.get("incomplete", []):
         reasons = incomplete_reason(sub)
         name = f"{sub['display_name']} ({sub['subscription_id']})" if sub.get("display_name") else sub["subscription_id"]
         # even with -q: an incomplete read is never silent
         typer.echo(f"vnet-audit: warning: subscription {name} is {sub['status']}: {reasons}", err=True)
+    for sub in coverage.get("limited", []):
+        typer.echo(f"vnet-audit: warning: subscription {limited_line(sub)}", err=True)
 
 
 # -- commands --------------------------------------------------------------------------

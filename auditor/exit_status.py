@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from auditor.engine import Evaluation
 from auditor.engine.baseline import new_findings
+from auditor.engine.limits import incomplete_phrase
 from auditor.engine.rule import Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_RULE_ERROR = 0, 1, 2, 3, 4
@@ -37,9 +38,8 @@ def decide(result: Evaluation, policy: ExitPolicy) -> tuple[int, str]:
     if result.errors:
         failed = ", ".join(e.rule_id for e in result.errors)
         return EXIT_RULE_ERROR, f"{_plural(len(result.errors), 'rule')} failed ({failed})"
-    incomplete = result.coverage.get("subscriptions_incomplete", 0)
     if policy.fail_on_incomplete and not result.coverage.get("complete", True):
-        return EXIT_INCOMPLETE, f"{_plural(incomplete, 'subscription')} incomplete, with --fail-on-incomplete"
+        return EXIT_INCOMPLETE, f"{incomplete_phrase(result.coverage)}, with --fail-on-incomplete"
     reasons = []
     if policy.fail_on is not None and (found := _at_or_above(result.findings, policy.fail_on)):
         reasons.append(f"{_findings_phrase(found, policy.fail_on)}, with --fail-on {policy.fail_on.value}")

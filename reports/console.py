@@ -4,6 +4,7 @@ it is, what changed since the baseline, and why the command exits as it does."""
 from __future__ import annotations
 
 from auditor.engine import Evaluation
+from auditor.engine.limits import incomplete_phrase, subscriptions_complete
 from reports.common import SEVERITIES
 
 TOP_RULES = 3
@@ -14,9 +15,10 @@ def summary_lines(result: Evaluation, code: int, reason: str) -> list[str]:
     by_sev = s.get("by_severity", {})
     counts = ", ".join(f"{by_sev.get(v, 0)} {v}" for v in SEVERITIES)
     lines = [f"{s.get('total', 0)} unwaived findings ({counts}); {s.get('waived', 0)} waived"]
-    total = result.coverage.get("subscriptions_total", 0)
-    complete = total - result.coverage.get("subscriptions_incomplete", 0)
-    lines.append(f"coverage: {complete}/{total} subscriptions complete")
+    coverage = result.coverage
+    total = coverage.get("subscriptions_total", 0)
+    limited = f" ({incomplete_phrase(coverage)})" if coverage.get("limited") else ""
+    lines.append(f"coverage: {subscriptions_complete(coverage)}/{total} subscriptions complete{limited}")
     if result.baseline:
         b = result.baseline
         lines.append(f"since baseline {b.get('file')}: {b.get('new', 0)} new, "

@@ -1,4 +1,7 @@
-"""findings.csv: one row per finding, stable columns, safe to open in a spreadsheet."""
+"""findings.csv: one row per finding, stable columns, safe to open in a spreadsheet.
+
+A subscription whose input lacks resource types some rules read adds one coverage row (rule_id
+`coverage`, no severity) naming the rules limited there, so a clean file is never a quiet gap."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import unicodedata
 import pandas as pd
 
 from auditor.engine import Evaluation
+from auditor.engine.limits import limited_line
 from auditor.model.snapshot import Snapshot
 
 COLUMNS = [
@@ -14,6 +18,7 @@ COLUMNS = [
     "related_ids", "message", "remediation", "waived", "fingerprint",
 ]
 BASELINE_COLUMN = "baseline_status"  # only with --baseline: new or unchanged
+COVERAGE_ROW = "coverage"  # the rule_id of a row about limited checks, not a finding
 #: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -57,9 +62,24 @@ def frame(result: Evaluation) -> pd.DataFrame:
         }
         for f in result.findings
     ]
+    rows += [_limited_row(entry) for entry in result.coverage.get("limited", [])]
     columns = [*COLUMNS, BASELINE_COLUMN] if result.baseline else COLUMNS
     df = pd.DataFrame(rows, columns=columns, dtype=object).fillna("")
     return df.map(lambda v: neutralise(str(v)))
+
+
+def _limited_row(entry: dict) -> dict:
+    sid = entry["subscription_id"]
+    return {
+        "rule_id": COVERAGE_ROW,
+        "title": "Checks limited: the input lacks resource types they read",
+        "resource_id": f"/subscriptions/{sid}",
+        "resource_name": entry.get("display_name") or sid,
+        "subscription_id": sid,
+        "related_ids": ";".join(entry.get("rules", [])),
+        "message": limited_line(entry),
+        "remediation": "Add exports of the missing resource types for this subscription, or scan it live.",
+    }
 
 
 def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.engine import Evaluation
+from auditor.engine.limits import limited_line, subscriptions_complete
 from auditor.engine.rule import Finding
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
@@ -155,7 +156,9 @@ def verdict(result: Evaluation, today: date | None = None) -> dict:
         "at_or_above": len(at_or_above),
         "worst": worst.value if worst else None,
         "counts": [(s, sum(f.severity.value == s for f in active)) for s in SEVERITIES],
-        "subscriptions_complete": total - incomplete,
+        "subscriptions_complete": subscriptions_complete(coverage),
+        "subscriptions_unread": incomplete,
+        "subscriptions_limited": coverage.get("subscriptions_limited") or 0,
         "subscriptions_total": total,
         "rule_errors": len(result.errors),
         "waived": sum(f.waived for f in result.findings),
@@ -228,6 +231,8 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         "scan": result.scan,
         "coverage": result.coverage,
         "coverage_gaps": coverage_gaps(result.coverage),
+        "limited_lines": [limited_line(entry) for entry in result.coverage.get("limited", [])],
+        "limited_ids": {entry["subscription_id"] for entry in result.coverage.get("limited", [])},
         "problems": problems[:FIX_FIRST_MAX],
         "problems_more": max(0, len(problems) - FIX_FIRST_MAX),
         "summary": result.summary,

@@ -1,7 +1,8 @@
 """JUnit XML, so Azure DevOps (PublishTestResults) and other CI show findings as tests.
 
 One testsuite per rule run; in it one failing testcase per unwaived finding, one skipped
-testcase per waived finding, and a single passing testcase when the rule found nothing.
+testcase per waived finding, and a single passing testcase when the rule found nothing; one
+skipped testcase per subscription whose input lacks a resource type the rule reads.
 """
 
 from __future__ import annotations
@@ -35,11 +36,23 @@ def _finding(suite: ET.Element, f: Finding) -> None:
                          f"how to fix: {f.remediation}")
 
 
+def _limited(suite: ET.Element, rule_id: str, entry: dict) -> None:
+    sid = entry["subscription_id"]
+    name = f"{entry['display_name']} ({sid})" if entry.get("display_name") else sid
+    types = ", ".join(m["name"] for m in entry.get("missing", []) if rule_id in m.get("rules", []))
+    case = _case(suite, rule_id, f"subscription {name}: limited")
+    ET.SubElement(case, "skipped", message=_text(f"not fully checked: no {types} in the input"))
+
+
 def junit(result: Evaluation) -> ET.Element:
     by_rule: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_rule.setdefault(f.rule_id, []).append(f)
     errors = {e.rule_id: e for e in result.errors}
+    limited: dict[str, list[dict]] = {}
+    for entry in result.coverage.get("limited", []):
+        for rule_id in entry.get("rules", []):
+            limited.setdefault(rule_id, []).append(entry)
     root = ET.Element("testsuites", name="vnet-audit")
     for summary in result.rules:
         found = by_rule.get(summary.id, [])
@@ -51,6 +64,8 @@ def junit(result: Evaluation) -> ET.Element:
             failed.text = _text(error.detail)
         elif not found:
             _case(suite, summary.id, "no findings")
+        for entry in limited.get(summary.id, []):
+            _limited(suite, summary.id, entry)
         cases = suite.findall("testcase")
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(sum(c.find("failure") is not None for c in cases)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from auditor.engine import Evaluation, incomplete_reason
+from auditor.engine.limits import limited_line
 from auditor.model.snapshot import Snapshot
 from reports.common import SEVERITIES
 
@@ -81,6 +82,12 @@ def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int =
         for sub in incomplete:
             name = f"{md(sub['display_name'])} ({md(sub['subscription_id'])})" if sub.get("display_name") else md(sub["subscription_id"])
             out.append(f"> - {name}: {md(sub.get('status'))}: {md(incomplete_reason(sub))} (details in the HTML report)")
+        out.append("")
+    limited = result.coverage.get("limited", [])
+    if limited:
+        out.append(f"> [!WARNING]\n> **Checks limited:** the input lacks resource types some rules read in "
+                   f"{len(limited)} subscription(s); their findings there may be missing.")
+        out.extend(f"> - {md(limited_line(sub))}" for sub in limited)
         out.append("")
     for error in result.errors:
         out.append(f"> [!CAUTION]\n> Rule {md(error.rule_id)} failed: {md(error.error)}")

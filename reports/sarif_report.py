@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from auditor.engine import Evaluation
+from auditor.engine.limits import limited_line
 from auditor.engine.rule import Finding
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
@@ -110,6 +111,14 @@ def _notifications(result: Evaluation) -> list[dict]:
             "message": {"text": f"Subscription {name} ({sub['subscription_id']}) is {sub.get('status')}: {reasons}. "
                                 "Findings may be missing for it."},
         })
+    for sub in result.coverage.get("limited", []):
+        notes.append({
+            "level": "warning",
+            "descriptor": {"id": "checks-limited"},
+            "message": {"text": f"Subscription {limited_line(sub)}: findings of these rules may be missing for it."},
+            "properties": {"subscription_id": sub["subscription_id"], "rules": sub.get("rules", []),
+                           "missing_resource_types": [m["resource_type"] for m in sub.get("missing", [])]},
+        })
     for error in result.errors:
         notes.append({
             "level": "error",
@@ -131,7 +140,8 @@ def sarif(result: Evaluation) -> dict:
         "executionSuccessful": not result.errors,
         "toolExecutionNotifications": _notifications(result),
         "properties": {"coverage_complete": result.coverage.get("complete", True),
-                       "subscriptions_incomplete": result.coverage.get("subscriptions_incomplete", 0)},
+                       "subscriptions_incomplete": result.coverage.get("subscriptions_incomplete", 0),
+                       "subscriptions_limited": result.coverage.get("subscriptions_limited", 0)},
     }
     if result.scan.get("scanned_at"):
         invocation["startTimeUtc"] = result.scan["scanned_at"]

@@ -21,6 +21,7 @@ from auditor.engine.rule import Finding, Severity
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 from reports.mentions import Mentions
+from reports.topology_hubs import AVNM, VHUB, overlay
 
 NODE_W, NODE_H = 132, 40
 CELL_W, CELL_H = 150, 58
@@ -44,6 +45,7 @@ def short(text: str, limit: int = 18) -> str:
 
 
 LABEL_W = NODE_W - 16  # room for a node's name: 8 px padding each side
+HUB_INSET = 8  # a virtual hub's hexagon takes this much more on each side
 SUB_CHARS = int(LABEL_W / 6.1)  # the prefixes line: 10 px monospace, ~0.6 em a character
 _NARROW, _WIDE = set("iljtfr.,:;'|!()[] -1I"), set("mwMW@%")
 
@@ -84,13 +86,28 @@ class Node:
     external: bool = False
     group: int = -1  # index of its Group in Layout.groups
     worst: str | None = None  # worst unwaived severity of the findings about it
+    kind: str = "vnet"  # vnet | vhub (Virtual WAN hub) | avnm (AVNM connectivity configuration)
+    route_servers: list[str] = field(default_factory=list)
+    caption: str | None = None  # the second line of a hub or configuration
+    detail: str = ""  # hover text after the name, for hubs and configurations
+
+    @property
+    def linkable(self) -> bool:
+        """A VNet in the snapshot has a details section to link to."""
+        return self.kind == "vnet" and not self.external
 
     @property
     def label(self) -> str:
-        return fit(self.name, LABEL_W, 12, bold=True)
+        return fit(self.name, LABEL_W - (2 * HUB_INSET if self.kind == VHUB else 0), 12, bold=True)
+
+    @property
+    def label_x(self) -> float:
+        return self.x + 8 + (HUB_INSET if self.kind == VHUB else 0)
 
     @property
     def sublabel(self) -> str:
+        if self.caption:
+            return short(self.caption, SUB_CHARS - (2 * HUB_INSET // 6 if self.kind == VHUB else 0))
         return short(", ".join(self.prefixes), SUB_CHARS) if self.prefixes else ("outside the snapshot" if self.external else "no address space")
 
     @property
@@ -106,6 +123,7 @@ class Edge:
     flagged: bool
     description: str
     worst: str | None = None  # worst unwaived severity of the findings about this pair
+    kind: str = "peering"  # peering | hub (a Virtual WAN hub connection) | avnm, avnm-hub (AVNM connectivity)
 
     @property
     def groups(self) -> str:
@@ -236,8 +254,14 @@ class Layout:
         return frozenset(g.index for g in self.groups if g.collapsed)
 
     def counts(self) -> dict[str, int]:
-        out = {"connected": 0, "one-sided": 0, "disconnected": 0, "flagged": 0}
+        """Peered pairs by state (hub connections count as peerings), and the AVNM links."""
+        out = {"connected": 0, "one-sided": 0, "disconnected": 0, "flagged": 0, "hub": 0, "avnm": 0, "peerings": 0}
         for e in self.edges:
+            if e.kind.startswith(AVNM):
+                out["avnm"] += 1
+                continue
+            out["peerings"] += 1
+            out["hub"] += e.kind == "hub"
             out[e.state] += 1
             out["flagged"] += e.flagged
         return out
@@ -259,12 +283,13 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
     mentions = Mentions(active)
 
     # VNet pairs and their peerings; remote VNets outside the snapshot become external nodes
+    extra = overlay(snapshot)
     pairs: dict[tuple[str, str], list] = defaultdict(list)
-    external: dict[str, str] = {}
+    external: dict[str, str] = dict(extra.external_vnets)
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
             remote = norm_id(peering.remote_virtual_network_id)
-            if not remote:
+            if not remote or norm_id(peering.id) in extra.hub_peerings:
                 continue
             if remote not in index.vnets:
                 external.setdefault(remote, peering.remote_virtual_network_id)
@@ -273,6 +298,10 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
     for a, b in pairs:
         degree[a] += 1
         degree[b] += 1
+    for link in extra.links:
+        if link.kind == "hub":
+            degree[link.vnet] += 1
+            degree[link.other] += 1
 
     finding_count: dict[str, int] = defaultdict(int)
     worst: dict[str, Severity] = {}
@@ -293,6 +322,13 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
         members[(vnet.subscription_id or "").lower()].append(vnet)
     for sub_key in subs:
         members.setdefault(sub_key, [])
+    extras: dict[str, list] = defaultdict(list)
+    for item in extra.extras:
+        if item.external or item.subscription not in members:
+            external.setdefault(item.key, item.id)
+        else:
+            extras[item.subscription].append(item)
+    outside = {item.key: item for item in extra.extras}
 
     def group_order(sub_key: str):
         sub = subs.get(sub_key)
@@ -317,22 +353,34 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
             gws = index.gateways_of(vnet.id)
             gateway = ", ".join(f"{g.gateway_type or ''} {g.sku or ''}".strip() for g in gws) or None
             node = Node(vnet.key, vnet.id, vnet.name, 0, 0, vnet.address_prefixes, gateway,
-                        finding_count.get(vnet.key, 0), worst=worst[vnet.key].value if vnet.key in worst else None)
+                        finding_count.get(vnet.key, 0), worst=worst[vnet.key].value if vnet.key in worst else None,
+                        route_servers=extra.route_servers.get(vnet.key, []))
             nodes[vnet.key] = node
             group.nodes.append(node)
+        for item in sorted(extras.get(sub_key, []), key=lambda i: (i.kind != VHUB, -degree[i.key], i.name.lower())):
+            node = _extra_node(item, finding_count, worst)
+            nodes[item.key] = node
+            group.nodes.append(node)
+        # virtual hubs lead their group like the most-peered VNets; AVNM configurations close it
+        group.nodes.sort(key=lambda n: (n.kind == AVNM, n.kind != VHUB))
         groups.append(group)
     if external:
-        group = Group(EXTERNAL, "Outside the snapshot", f"{len(external)} remote VNets not in the scanned data", "external",
+        hubs = sum(1 for k in external if k in outside)
+        what = f"{len(external) - hubs} remote VNets" + (f" and {hubs} hubs" if hubs else "")
+        group = Group(EXTERNAL, "Outside the snapshot", f"{what} not in the scanned data", "external",
                       full_label="Outside the snapshot")
-        for key in sorted(external, key=lambda k: (external[k].rsplit("/", 1)[-1].lower(), k)):
+        for key in sorted(external, key=lambda k: (k not in outside, external[k].rsplit("/", 1)[-1].lower(), k)):
             rid = external[key]
-            node = Node(key, rid, rid.rstrip("/").rsplit("/", 1)[-1], 0, 0, [], None, finding_count.get(key, 0),
-                        external=True, worst=worst[key].value if key in worst else None)
+            if key in outside:
+                node = _extra_node(outside[key], finding_count, worst, external=True)
+            else:
+                node = Node(key, rid, rid.rstrip("/").rsplit("/", 1)[-1], 0, 0, [], None, finding_count.get(key, 0),
+                            external=True, worst=worst[key].value if key in worst else None)
             nodes[key] = node
             group.nodes.append(node)
         groups.append(group)
 
-    _hub_to_middle(groups, pairs)
+    _hub_to_middle(groups, [*pairs, *((link.vnet, link.other) for link in extra.links if link.kind == "hub")])
     total = sum(len(g.nodes) for g in groups if g.key != EXTERNAL)
     for i, group in enumerate(groups):
         group.index = i
@@ -364,6 +412,7 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
         worst_text = f"; worst finding {worst_sev.value}" if worst_sev else ""
         text = f"{nodes[a].name} ↔ {nodes[b].name} ({state}): {desc}{worst_text}"
         edges.append(Edge(nodes[a], nodes[b], state, flagged, text, worst_sev.value if worst_sev else None))
+    edges += _overlay_edges(extra.links, nodes, mentions)
     edges.sort(key=lambda e: (e.flagged, e.state != "connected"))  # problems drawn on top
     width = max((g.x + g.w for g in groups), default=400) + GAP
     height = max((g.y + g.h for g in groups), default=120) + GAP
@@ -375,7 +424,28 @@ def layout(snapshot: Snapshot, findings: list[Finding], collapse: bool | None = 
     return Layout(width, height, groups, [n for g in groups for n in g.nodes], edges, group_edges, scale)
 
 
-def _hub_to_middle(groups: list[Group], pairs: dict) -> None:
+def _extra_node(item, finding_count: dict, worst: dict, external: bool = False) -> Node:
+    return Node(item.key, item.id, item.name, 0, 0, [], None, finding_count.get(item.key, 0), external=external,
+                worst=worst[item.key].value if item.key in worst else None, kind=item.kind, caption=item.sublabel,
+                detail=item.detail)
+
+
+def _overlay_edges(links: list, nodes: dict[str, Node], mentions: Mentions) -> list[Edge]:
+    """Hub connections (styled by the spoke's peering state) and AVNM member links."""
+    out = []
+    for link in links:
+        if link.vnet not in nodes or link.other not in nodes:
+            continue
+        worst_sev = mentions.worst_of(norm_id(p.id) for p in link.sides) if link.sides else None
+        text = f"{nodes[link.vnet].name} ↔ {nodes[link.other].name}: {link.description}"
+        if worst_sev is not None:
+            text += f"; worst finding {worst_sev.value}"
+        out.append(Edge(nodes[link.other], nodes[link.vnet], link.state, worst_sev is not None, text,
+                        worst_sev.value if worst_sev else None, kind=link.kind))
+    return out
+
+
+def _hub_to_middle(groups: list[Group], pairs) -> None:
     """Move the group peered with the most other groups to the middle, so lines from it stay short."""
     where = {n.key: i for i, g in enumerate(groups) for n in g.nodes}
     neighbours: dict[int, set[int]] = defaultdict(set)
@@ -415,6 +485,8 @@ def _clip(rect: Group, x: float, y: float, tx: float, ty: float) -> tuple[float,
 def _group_edges(groups: list[Group], edges: list[Edge], scale: float) -> list[GroupEdge]:
     pairs: dict[tuple[int, int], list[Edge]] = defaultdict(list)
     for e in edges:
+        if e.kind.startswith(AVNM):
+            continue  # configurations are not peerings: their links show while both boxes are expanded
         ga, gb = sorted((e.a.group, e.b.group))
         if ga == gb:
             groups[ga].inner_peerings += 1

@@ -52,7 +52,12 @@ def test_import_then_evaluate_writes_the_findings_contract(tmp_path, capsys, mon
     result = json.loads(findings.read_text())
     assert {"schema_version", "tool", "coverage", "findings", "summary"} <= result.keys()
     assert result["tool"]["name"] == "vnet-audit"
-    assert result["coverage"]["complete"] is True and result["coverage"]["subscriptions_total"] == 2
+    coverage = result["coverage"]
+    assert coverage["subscriptions_total"] == 2 and coverage["subscriptions_incomplete"] == 0
+    # gateways are listed for one subscription, route tables for the other: the checks reading them are limited
+    missing = {e["subscription_id"]: [m["name"] for m in e["missing"]] for e in coverage["limited"]}
+    assert "virtualNetworkGateways" not in missing[CONN] and "routeTables" in missing[CONN]
+    assert coverage["complete"] is False
     one_sided = [f for f in result["findings"] if f["rule_id"] == "PEER001"]
     assert [f["resource_name"] for f in one_sided] == ["spoke2-to-hub"]
     assert result["summary"]["total"] == len([f for f in result["findings"] if not f["waived"]])

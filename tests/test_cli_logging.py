@@ -87,8 +87,11 @@ def test_quiet_leaves_only_errors(capsys, monkeypatch, tmp_path):
     code, _, err = run(capsys, monkeypatch, "report", *AZ, "--format", "md", "-o", tmp_path / "r.md")
     assert code == 0 and "vnet-audit: exit 0" in err and "wrote" in err
     for args in (["-q", "report"], ["report", "-q"]):  # before or after the command
-        code, _, err = run(capsys, monkeypatch, *args, *AZ, "--format", "md", "-o", tmp_path / "r.md")
+        code, _, err = run(capsys, monkeypatch, *args, *AZ, "--rules", "PEER*", "--format", "md", "-o", tmp_path / "r.md")
         assert code == 0 and err == ""
+    # checks the input limits are named even with -q, as an incomplete subscription is
+    code, _, err = run(capsys, monkeypatch, "-q", "report", *AZ, "--format", "md", "-o", tmp_path / "r.md")
+    assert code == 0 and err and all(" limited" in line for line in err.splitlines())
     code, _, err = run(capsys, monkeypatch, "-q", "-v", "evaluate", tmp_path / "missing.json")
     assert code == 2 and len(err.splitlines()) == 1 and err.startswith("vnet-audit: error: ")
 

@@ -12,6 +12,7 @@ from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 AZ = [EXPORTS / "az_vnet_list.json", EXPORTS / "az_nsg_list.json"]
+AZ_SUBSCRIPTIONS = {"1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81", "7b9e2d14-3c5a-4f61-8e27-94b0c1d2e3f4"}
 
 
 def summary(err: str) -> list[str]:
@@ -23,9 +24,12 @@ def summary(err: str) -> list[str]:
 def test_counts_coverage_top_rules_and_exit_reason(capsys, monkeypatch, tmp_path):
     code, _, err = run(capsys, monkeypatch, "evaluate", *AZ, "--fail-on", "high", "-o", tmp_path / "f.json")
     assert code == 1
-    assert summary(err) == [
+    lines = summary(err)
+    assert [line.split(": no ")[0] for line in lines[:2]] == [
+        f"vnet-audit: warning: subscription {sid}" for sid in sorted(AZ_SUBSCRIPTIONS)]  # no route tables, ...
+    assert lines[2:] == [
         "vnet-audit: 3 unwaived findings (0 critical, 2 high, 0 medium, 1 low, 0 info); 0 waived",
-        "vnet-audit: coverage: 2/2 subscriptions complete",
+        "vnet-audit: coverage: 0/2 subscriptions complete (2 subscriptions with checks limited by the input)",
         "vnet-audit: top rules: GW001 (1), GW003 (1), PEER001 (1)",
         "vnet-audit: exit 1: 2 findings at or above high (worst high), with --fail-on high",
     ]

@@ -314,3 +314,22 @@ def test_printed_report_fits_a_page_budget_and_keeps_ids_whole(browser, report):
     finally:
         browser.send("Emulation.setEmulatedMedia", {"media": ""})
         browser.send("Emulation.clearDeviceMetricsOverride")
+
+
+def test_hubs_route_servers_and_avnm_links_render_and_fold(browser, tmp_path):
+    from test_topology_hubs import hubs_spec
+
+    snapshot = snapshot_from_spec(hubs_spec())
+    (path,) = write_outputs(evaluate(snapshot, discover_rules()), snapshot, ["html"], tmp_path / "hubs.html")
+    browser.open(path)
+    assert browser.errors() == []
+    box = browser.js("(() => { const r = document.querySelector('#topo polygon.vhub').getBoundingClientRect();"
+                     " return [r.width, r.height]; })()")
+    assert box[0] > 20 and box[1] > 5
+    assert browser.js(_shown("#topo rect.rs")) == 1
+    links = "#topo path.kind-avnm, #topo path.kind-avnm-hub, #topo path.kind-hub"
+    assert browser.js(_shown(links)) == 8
+    browser.js(_toggle("conn") + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert browser.js(_shown("#topo .vnet-node.kind-vhub")) == 0 and browser.js(_shown(links)) == 0
+    browser.js(_toggle("conn") + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+    assert browser.js(_shown(links)) == 8 and browser.errors() == []

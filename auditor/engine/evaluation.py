@@ -5,10 +5,12 @@ from __future__ import annotations
 import gc
 import traceback
 from collections import Counter
+from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
 from auditor import __version__
+from auditor.engine.limits import limited_checks
 from auditor.engine.rule import Finding, Rule, Severity
 from auditor.gc_pause import gc_paused
 from auditor.model.snapshot import SCHEMA_VERSION, Snapshot, Subscription, to_builtins
@@ -66,7 +68,8 @@ class Evaluation(BaseModel):
         return max(active, key=lambda s: s.rank) if active else None
 
 
-def coverage_of(snapshot: Snapshot) -> dict:
+def coverage_of(snapshot: Snapshot, rules: Iterable[Rule] = ()) -> dict:
+    """Which subscriptions were read completely, and which of `rules` the input limits (`engine.limits`)."""
     def entry(s: Subscription) -> dict:
         return {
             "subscription_id": s.subscription_id,
@@ -77,11 +80,14 @@ def coverage_of(snapshot: Snapshot) -> dict:
         }
 
     incomplete = snapshot.incomplete_subscriptions
+    limited = limited_checks(snapshot, rules)
     return {
-        "complete": not incomplete,
+        "complete": not incomplete and not limited,
         "subscriptions_total": len(snapshot.subscriptions),
         "subscriptions_incomplete": len(incomplete),
         "incomplete": [entry(s) for s in incomplete],
+        "subscriptions_limited": len(limited),
+        "limited": limited,
         "subscriptions": [entry(s) for s in snapshot.subscriptions],
     }
 
@@ -135,7 +141,7 @@ def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
                 "connections": len(snapshot.connections),
             },
         },
-        coverage=coverage_of(snapshot),
+        coverage=coverage_of(snapshot, rules),
         rules=[
             RuleSummary(id=r.id, slug=r.slug, title=r.title, severity=r.severity, docs=r.docs, findings=0) for r in rules
         ],

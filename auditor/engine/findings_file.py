@@ -65,11 +65,26 @@ class CoverageEntry(_Part):
     errors: list[CollectionError] = Field(default_factory=list)
 
 
+class MissingType(_Part):
+    resource_type: str
+    name: str
+    rules: list[str] = Field(default_factory=list)
+
+
+class LimitedEntry(_Part):
+    subscription_id: str
+    display_name: str | None = None
+    rules: list[str] = Field(default_factory=list)
+    missing: list[MissingType] = Field(default_factory=list)
+
+
 class Coverage(_Part):
     complete: bool = True
     subscriptions_total: int = 0
     subscriptions_incomplete: int = 0
     incomplete: list[CoverageEntry] = Field(default_factory=list)
+    subscriptions_limited: int = 0
+    limited: list[LimitedEntry] = Field(default_factory=list)
     subscriptions: list[CoverageEntry] = Field(default_factory=list)
 
 

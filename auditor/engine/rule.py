@@ -94,6 +94,10 @@ class Rule:
     flags: str = ""  # what it flags, in one or two sentences
     example: str = ""  # a small failing example, and what passes
     decisions: str = ""  # how edge cases are decided
+    #: The resource types the check reads, as ARM names (`virtualNetworkGateways`) or full types
+    #: (`microsoft.network/virtualnetworkgateways`): an input that lacks one for a subscription
+    #: limits the check there, and every report says so.
+    reads: tuple[str, ...] = ()
     func: Callable[[Snapshot], Iterable[Finding]] | None = field(default=None, repr=False)
 
     def __post_init__(self):

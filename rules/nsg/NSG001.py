@@ -16,6 +16,7 @@ rule = Rule(
     slug="peer-traffic-denied",
     title="NSG denies all traffic from a peered VNet",
     severity="medium",
+    reads=("virtualNetworks", "networkSecurityGroups"),
     flags=(
         "For a subnet of VNet A with an NSG and a VNet P peered with A: the first inbound rule (by priority, "
         "default rules included) whose source covers any of P's range and whose destination covers the subnet "

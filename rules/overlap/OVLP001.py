@@ -9,6 +9,7 @@ rule = Rule(
     slug="peered-overlap",
     title="Peered VNets have overlapping address spaces",
     severity="critical",
+    reads=("virtualNetworks",),
     flags=(
         "A peering whose two VNets overlap: this VNet's address space against the remote VNet's "
         "current address space or the remote space the peering recorded."

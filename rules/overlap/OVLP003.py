@@ -11,6 +11,7 @@ rule = Rule(
     slug="on-premises-overlap",
     title="VNet overlaps an on-premises range reached through its gateway",
     severity="high",
+    reads=("virtualNetworks", "virtualNetworkGateways", "localNetworkGateways", "connections"),
     flags=(
         "A VNet whose address space overlaps the prefixes of a local network gateway connected to the "
         "gateway the VNet uses: its own, or the hub's gateway it uses through useRemoteGateways."

@@ -14,6 +14,7 @@ rule = Rule(
     slug="address-space-overlap",
     title="VNet overlaps VNets it is not connected with",
     severity="low",
+    reads=("virtualNetworks",),
     flags=(
         "A VNet whose address space overlaps other VNets that are neither peered with it nor share a "
         "peered VNet with it; one finding per VNet, naming up to 10 of them and counting all."

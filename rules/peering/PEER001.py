@@ -8,6 +8,7 @@ rule = Rule(
     slug="peering-one-sided",
     title="Peering exists on one side only",
     severity="high",
+    reads=("virtualNetworks",),
     flags=(
         "A peering in state Initiated, or a peering whose remote VNet is in the snapshot "
         "but has no peering back to this VNet."

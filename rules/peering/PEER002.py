@@ -8,6 +8,7 @@ rule = Rule(
     slug="peering-disconnected",
     title="Peering is disconnected or its remote VNet no longer exists",
     severity="high",
+    reads=("virtualNetworks",),
     flags=(
         "A peering in state Disconnected, or a peering whose remote VNet lies in a subscription "
         "that was scanned completely but does not exist there."

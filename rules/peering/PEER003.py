@@ -9,6 +9,7 @@ rule = Rule(
     slug="peering-not-in-sync",
     title="Peering is not in sync with the remote VNet's address space",
     severity="medium",
+    reads=("virtualNetworks",),
     flags=(
         "A peering whose peeringSyncLevel is not FullyInSync, or whose recorded remote address "
         "space differs from the remote VNet's current address space."

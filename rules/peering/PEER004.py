@@ -8,6 +8,7 @@ rule = Rule(
     slug="peering-access-disabled",
     title="Connected peering has virtual network access disabled",
     severity="medium",
+    reads=("virtualNetworks",),
     flags="A peering in state Connected with allowVirtualNetworkAccess false.",
     rationale=(
         "allowVirtualNetworkAccess false does not disconnect the peering: it only drops the remote "

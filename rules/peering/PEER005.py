@@ -8,6 +8,7 @@ rule = Rule(
     slug="peering-remote-out-of-scope",
     title="Peering's remote VNet was not scanned",
     severity="info",
+    reads=("virtualNetworks",),
     flags=(
         "A peering whose remote VNet is not in the snapshot because its subscription was not scanned "
         "completely (another tenant, not selected, failed or partly read)."

@@ -8,6 +8,7 @@ rule = Rule(
     slug="peer-route-blackholed",
     title="Route drops traffic to a peered VNet",
     severity="high",
+    reads=("virtualNetworks", "routeTables"),
     flags=(
         "A user-defined route with next hop None whose prefix overlaps the address space of a VNet "
         "peered with the route table's VNet."

@@ -10,6 +10,7 @@ rule = Rule(
     slug="gateway-route-without-gateway",
     title="Route to a virtual network gateway in a VNet without one",
     severity="high",
+    reads=("virtualNetworks", "routeTables", "virtualNetworkGateways"),
     flags=(
         "A user-defined route with next hop VirtualNetworkGateway in a VNet that has no VPN or ExpressRoute "
         "gateway of its own and no Connected peering with useRemoteGateways."

@@ -8,6 +8,7 @@ rule = Rule(
     slug="peer-route-to-internet",
     title="Route sends a peered VNet's range to the Internet",
     severity="high",
+    reads=("virtualNetworks", "routeTables"),
     flags=(
         "A user-defined route with next hop Internet whose prefix overlaps the address space of a VNet "
         "peered with the route table's VNet."

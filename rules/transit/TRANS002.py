@@ -13,6 +13,7 @@ rule = Rule(
     slug="forwarded-traffic-not-allowed",
     title="Peering refuses traffic forwarded by the hub appliance",
     severity="high",
+    reads=("virtualNetworks", "routeTables"),
     flags=(
         "A route in VNet A sends VNet C's range to a virtual appliance IP inside VNet H, peered with A; C is "
         "peered with H, and C's peering to H has allowForwardedTraffic false."

@@ -15,6 +15,7 @@ rule = Rule(
     slug="next-hop-unreachable",
     title="Virtual appliance next hop outside the VNet and its peers",
     severity="high",
+    reads=("virtualNetworks", "routeTables"),
     flags=(
         "A route with next hop VirtualAppliance whose next-hop IP lies neither in the route table's VNet "
         "nor in a VNet peered with it."
