@@ -277,7 +277,7 @@ def test_retry_after_longer_than_the_call_timeout_is_cut_to_it(fake):
     snapshot, elapsed = timed(fake, transport={"retry_total": 5}, call_timeout=1)
     assert [(e.scope, e.code) for e in coverage(snapshot)["dev"].errors] == [("virtualNetworks", "Timeout")]
     assert len(fake.requests_for("virtualNetworks$", subscription=sub_id("dev"))) <= 2  # waited ~1 s, not 60
-    assert elapsed < 3
+    assert elapsed < 20, "bounded by the call timeout, not the 60 s Retry-After (slack for a loaded machine)"
 
 
 # -- 5. Ctrl-C ----------------------------------------------------------------------------------------

@@ -82,14 +82,14 @@ def test_nsgs_without_vnets_limit_every_rule_reading_vnets(nsg_only):
 def test_missing_gateways_limit_only_the_rules_reading_them(no_gateways):
     result, _ = no_gateways
     for entry in by_sub(result).values():
-        assert [m["name"] for m in entry["missing"]] == ["virtualNetworkGateways", "virtualHubs"]
+        assert [m["name"] for m in entry["missing"]] == ["virtualNetworkGateways"]
         assert entry["rules"] == ["GW001", "GW002", "GW003", "GW004"]
 
 
 def test_a_type_listed_for_one_subscription_covers_that_subscription_only():
     result, _ = evaluated("az_vnet_list.json", "az_vnet_gateway_list.json", rules="GW")
     missing = {sid: [m["name"] for m in e["missing"]] for sid, e in by_sub(result).items()}
-    assert missing == {SUBS[0]: ["virtualHubs"], SUBS[1]: ["virtualNetworkGateways", "virtualHubs"]}
+    assert missing == {SUBS[1]: ["virtualNetworkGateways"]}
 
 
 def test_a_live_scan_and_rules_reading_nothing_limit_nothing(live, nsg_only):
@@ -120,7 +120,7 @@ def test_markdown_says_one_line_per_subscription(no_gateways):
     result, snapshot = no_gateways
     text = markdown_report.render(result, snapshot)
     lines = [
-        line for line in text.splitlines() if "no virtualNetworkGateways, virtualHubs in the input" in line
+        line for line in text.splitlines() if "no virtualNetworkGateways in the input" in line
     ]
     assert len(lines) == 2 and all("GW001, GW002, GW003, GW004 limited" in line for line in lines)
     assert "Checks limited" in text
@@ -153,7 +153,7 @@ def test_junit_skips_each_limited_rule_per_subscription(no_gateways):
     for suite in root:
         skipped = [c for c in suite if c.find("skipped") is not None and "limited" in c.get("name")]
         assert len(skipped) == 2, suite.get("name")
-        assert "no virtualNetworkGateways, virtualHubs in the input" in skipped[0].find("skipped").get(
+        assert "no virtualNetworkGateways in the input" in skipped[0].find("skipped").get(
             "message"
         )
 

@@ -8,7 +8,7 @@ rule = Rule(
     slug="remote-gateway-unavailable",
     title="Peering uses a remote gateway that is not available",
     severity="high",
-    reads=("virtualNetworks", "virtualNetworkGateways", "virtualHubs"),
+    reads=("virtualNetworks", "virtualNetworkGateways"),
     flags=(
         "A peering with useRemoteGateways true whose remote VNet has no VPN or ExpressRoute gateway, "
         "or whose remote VNet's peering back does not set allowGatewayTransit."

@@ -8,7 +8,7 @@ rule = Rule(
     slug="gateway-transit-unused",
     title="Spoke does not use the gateway transit its hub offers",
     severity="medium",
-    reads=("virtualNetworks", "virtualNetworkGateways", "virtualHubs"),
+    reads=("virtualNetworks", "virtualNetworkGateways"),
     flags=(
         "VNet H has a VPN or ExpressRoute gateway and its peering to S sets allowGatewayTransit, S has "
         "no gateway of its own, and S's peering to H has useRemoteGateways false."

@@ -8,7 +8,7 @@ rule = Rule(
     slug="transit-without-gateway",
     title="Peering offers gateway transit but its VNet has no gateway",
     severity="low",
-    reads=("virtualNetworks", "virtualNetworkGateways", "virtualHubs"),
+    reads=("virtualNetworks", "virtualNetworkGateways"),
     flags="allowGatewayTransit true on a peering of a VNet that has no VPN or ExpressRoute gateway.",
     rationale=(
         "allowGatewayTransit offers this VNet's gateway to the peer. Without a gateway there is nothing "

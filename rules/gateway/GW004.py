@@ -8,7 +8,7 @@ rule = Rule(
     slug="conflicting-gateway-use",
     title="VNet's gateway use is ambiguous",
     severity="medium",
-    reads=("virtualNetworks", "virtualNetworkGateways", "virtualHubs"),
+    reads=("virtualNetworks", "virtualNetworkGateways"),
     flags=(
         "A peering with useRemoteGateways true on a VNet that has its own VPN or ExpressRoute gateway, "
         "or on a VNet where more than one peering sets useRemoteGateways; every such peering is reported."
