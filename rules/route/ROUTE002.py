@@ -5,7 +5,7 @@ from auditor.analysis.hubs import is_hub_connection
 from auditor.analysis.routing import next_hop
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
-from auditor.model.ids import norm_id
+from auditor.model.ids import name_of, norm_id
 
 rule = Rule(
     id="ROUTE002",
@@ -14,8 +14,9 @@ rule = Rule(
     severity="high",
     flags=(
         "A user-defined route with next hop VirtualNetworkGateway in a VNet that has no VPN or ExpressRoute "
-        "gateway of its own and no Connected peering with useRemoteGateways, or whose gateway (its own, or "
-        "the remote one it uses) is an ExpressRoute gateway only."
+        "gateway of its own and no Connected peering with useRemoteGateways, whose gateway (its own, or the "
+        "remote one it uses) is an ExpressRoute gateway only, or whose useRemoteGateways peering reaches a "
+        "VNet with only a Route Server."
     ),
     rationale=(
         "Next hop VirtualNetworkGateway means the gateway the subnet's VNet uses, and only a VPN gateway can "
@@ -46,8 +47,10 @@ rule = Rule(
         "flagged; one with both types is not. A missing gateway is asserted only where the input lists the "
         "gateways of the VNet's subscription, read completely; a GatewaySubnet naming a gateway the input "
         "lacks counts as a gateway of unknown type, and a Virtual WAN hub connection as a remote gateway of "
-        "unknown type: neither is flagged. An Azure Route Server is no gateway and not a next hop. Every "
-        "route with this next hop is judged, even one shadowed by more specific routes."
+        "unknown type: neither is flagged. An Azure Route Server is no gateway: a VNet that uses a remote "
+        "VNet with only a Route Server is flagged (GW001 accepts that design for the routes it brings, not "
+        "for this next hop). Every route with this next hop is judged, even one shadowed by more specific "
+        "routes."
     ),
 )
 
@@ -64,7 +67,12 @@ def _problem(snapshot, vnet) -> dict | None:
         if remote is None or is_hub_connection(peering):
             return None  # a remote gateway of unknown type
         used = gateway_evidence(snapshot, remote.key)
-        return _expressroute_only(used, remote) if used.has_gateway else None  # none there: GW001
+        if used.has_gateway:
+            return _expressroute_only(used, remote)
+        if used.no_gateway and used.route_server_ids:  # GW001 accepts a Route Server; this next hop does not
+            servers = [name_of(i) for i in used.route_server_ids]
+            return {"problem": "route server only", "route_servers": servers, "gateway_vnet": remote.name}
+        return None  # no gateway there (GW001's), or unknown
     if not own.no_gateway:
         return None
     idle = sorted(p.name for p in vnet.peerings if p.use_remote_gateways)
@@ -83,6 +91,10 @@ def _part(vnet, problem: dict) -> str:
         note = f" (peering {name_list(idle)} sets useRemoteGateways but is not Connected)" if idle else ""
         return (f"applies to VNet {vnet.name}, which has no gateway and no Connected peering with "
                 f"useRemoteGateways{note}")
+    if problem["problem"] == "route server only":
+        return (f"applies to VNet {vnet.name}, whose useRemoteGateways peering reaches "
+                f"{problem['gateway_vnet']}, which has Route Server {name_list(problem['route_servers'])} "
+                "but no VPN gateway")
     where = "its own" if problem["gateway_vnet"] == vnet.name else f"{problem['gateway_vnet']}'s"
     return (f"applies to VNet {vnet.name}, whose gateway ({where} {name_list(problem['gateways'])}) is an "
             f"ExpressRoute gateway, and only a VPN gateway can be a user-defined route's next hop")
@@ -107,9 +119,9 @@ def check(snapshot):
                 related_ids=[table.id, *(v.id for v, _ in failing)],
                 fingerprint_ids=[norm_id(route.id)],
                 message=(
-                    f"Route {route.name} ({route.address_prefix}, next hop VirtualNetworkGateway) in route table "
-                    f"{table.name} {parts}: the traffic is dropped."
+                    f"Route {route.name} ({route.address_prefix}, next hop VirtualNetworkGateway) in route "
+                    f"table {table.name} {parts}: the traffic is dropped."
                 ),
-                evidence={"route_table": table.name, "address_prefix": route.address_prefix, "next_hop_type": route.next_hop_type,
-                          "vnets": details},
+                evidence={"route_table": table.name, "address_prefix": route.address_prefix,
+                          "next_hop_type": route.next_hop_type, "vnets": details},
             )
