@@ -49,6 +49,15 @@ class GatewayEvidence:
             (g.gateway_type or "").lower() == "expressroute" for g in self.gateways)
 
     @property
+    def gateway_found(self) -> bool | str:
+        """For evidence: True, False, or 'unknown' when the input does not list gateways."""
+        return True if self.has_gateway else False if self.gateways_listed else "unknown"
+
+    @property
+    def route_server_found(self) -> bool | str:
+        return True if self.route_server_ids else False if self.route_servers_listed else "unknown"
+
+    @property
     def gateway_names(self) -> list[str]:
         unknown = [f"{name_of(i)} (type unknown: not in the input)" for i in self.named_gateway_ids]
         return [g.name for g in self.gateways] + unknown

@@ -35,11 +35,11 @@ rule = Rule(
         "remoteAddressSpace is what is peered; remoteVirtualNetworkAddressSpace is the remote VNet's current "
         "space, which Azure fills in whether or not the peering was synced, so it is not what drifts. For a "
         "subnet peering (peerCompleteVnets false) remoteAddressSpace holds the prefixes of the peered remote "
-        "subnets (remoteSubnetNames; only their IPv6 prefixes with enableOnlyIPv6Peering), and is compared "
-        "with those subnets' current prefixes, only when every named subnet is in the input. The comparison "
-        "runs only when the remote VNet is in the snapshot and the peering records a remote space (older API "
-        "versions leave it out). A missing sync level is not judged. Only Connected peerings (or ones without "
-        "a state) are judged: a peering created on one side only is Initiated and Azure reports "
+        "subnets (remoteSubnetNames; with enableOnlyIPv6Peering only IPv6 prefixes are compared), and is "
+        "compared with those subnets' current prefixes, only when every named subnet is in the input. The "
+        "comparison runs only when the remote VNet is in the snapshot and the peering records a remote space "
+        "(older API versions leave it out). A missing sync level is not judged. Only Connected peerings (or "
+        "ones without a state) are judged: a peering created on one side only is Initiated and Azure reports "
         "RemoteNotInSync for it, which is PEER001's one-sided peering, not an address-space change "
         "(https://learn.microsoft.com/azure/virtual-network/virtual-network-manage-peering#peering-states). "
         "Disconnected peerings are left to PEER002: they can only be recreated, not synced."
@@ -56,10 +56,12 @@ def _peered_now(peering, remote) -> tuple[list[str], str] | None:
     if not named or None in named:
         return None
     prefixes = [p for s in named for p in s.address_prefixes]
-    if peering.enable_only_ipv6_peering:
-        prefixes = [p for p in prefixes if ":" in p]
     names = ", ".join(s.name for s in named)
     return prefixes, f"the peered subnets ({names}) of {remote.name}"
+
+
+def _ipv6(prefixes: list[str]) -> list[str]:
+    return [p for p in prefixes if ":" in p]
 
 
 def _drift(peering, remote) -> tuple[str, dict] | None:
@@ -68,6 +70,8 @@ def _drift(peering, remote) -> tuple[str, dict] | None:
     if now is None:
         return None
     prefixes, what = now
+    if peering.enable_only_ipv6_peering:  # only the IPv6 prefixes are peered
+        recorded, prefixes = _ipv6(recorded), _ipv6(prefixes)
     have, want = network_set(recorded), network_set(prefixes)
     if have == want:
         return None
