@@ -19,6 +19,10 @@ NSG rules may also set `protocol`, `access`, `direction`, `destination`, `source
 
 Names stand for ids: subscription and tenant ids are derived from names (uuid5) unless
 `id:` is given. A peering's `to_id:` points at a VNet outside the description.
+
+Imported files cover only the types they hold: `subscriptions: {apps: {imported: [networkSecurityGroups]}}`
+gives only those kinds of the subscription's resources to the input (`imported: true`, all of them), and a
+VNet with `in_input: false` is described (others may point at it) but left out of the input.
 """
 
 from __future__ import annotations
@@ -61,7 +65,10 @@ class SyntheticEstate:
         return [r for kinds in self.resources.values() for items in kinds.values() for r in items]
 
     def to_snapshot(self, source: str = "synthetic") -> Snapshot:
-        builder = SnapshotBuilder()
+        imported = {s["subscriptionId"]: s["imported"] for s in self.subscriptions if s.get("imported")}
+        builder = SnapshotBuilder(record_types=bool(imported))
+        builder.covers_all.update(s["subscriptionId"].lower() for s in self.subscriptions
+                                  if not s.get("imported"))
         for sub in self.subscriptions:
             status = sub.get("coverage", "complete")
             errors = [CollectionError(scope="subscription", code=sub.get("error_code"), message=sub["error"])] if sub.get("error") else []
@@ -72,7 +79,10 @@ class SyntheticEstate:
         for sub in self.subscriptions:
             if sub.get("coverage", "complete") == "failed":
                 continue
-            for items in self.resources.get(sub["subscriptionId"], {}).values():
+            kinds = imported.get(sub["subscriptionId"])
+            for kind, items in self.resources.get(sub["subscriptionId"], {}).items():
+                if isinstance(kinds, list) and kind.split("/")[0] not in kinds:
+                    continue
                 for resource in items:
                     builder.add(resource, origin="synthetic")
         for tenant in self.tenants:
@@ -135,7 +145,7 @@ class _Builder:
                 "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "EnterpriseAgreement_2014-09-01", "spendingLimit": "Off"},
                 "authorizationSource": "RoleBased",
             }
-            for key in ("coverage", "error", "error_code", "fault"):
+            for key in ("coverage", "error", "error_code", "fault", "imported"):
                 if sub.get(key) is not None:
                     entry[key] = sub[key]
             self.estate.subscriptions.append(entry)
@@ -189,7 +199,8 @@ class _Builder:
             p["subnets"].append({"name": subnet_name, "id": f"{resource['id']}/subnets/{subnet_name}", "properties": sp})
         p["virtualNetworkPeerings"] = []
         p["enableDdosProtection"] = False
-        self.put(sub, "virtualNetworks", resource)
+        if body.get("in_input", True):
+            self.put(sub, "virtualNetworks", resource)
         if body.get("gateway"):
             self.gateway(name, body, resource)
         return resource

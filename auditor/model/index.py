@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import IntervalSet
-from auditor.model.ids import norm_id, parent_id
+from auditor.model.ids import norm_id, parent_id, subscription_of
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import (
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 #: Gateway types that give a VNet transit to on-premises or other networks.
 TRANSIT_GATEWAY_TYPES = frozenset({"vpn", "expressroute"})
+VNET_TYPE = "microsoft.network/virtualnetworks"
 
 
 class SnapshotIndex:
@@ -64,6 +65,32 @@ class SnapshotIndex:
         """A named dict that lives as long as this index: the one place analysis helpers keep
         what they computed, shared by every rule of one evaluation."""
         return self._memos.setdefault(name, {})
+
+    # -- coverage ------------------------------------------------------------
+    def absence_known(self, subscription_id: str | None, resource_type: str) -> bool:
+        """The input lists `resource_type` in this subscription, read completely: what it lacks is absent."""
+        sub = self.subscriptions.get((subscription_id or "").lower())
+        return sub is not None and self.snapshot.is_scanned(sub.subscription_id) and sub.covers(resource_type)
+
+    @cached_property
+    def _referenced_vnets(self) -> set[str]:
+        """VNets other resources of the input point into: they exist even when the input lacks them."""
+        snap = self.snapshot
+        subnet_ids = [s for owners in (snap.network_security_groups, snap.route_tables)
+                      for owner in owners for s in owner.subnet_ids]
+        subnet_ids += [c.subnet_id for nic in snap.network_interfaces for c in nic.ip_configurations]
+        subnet_ids += [c.subnet_id for hub in snap.virtual_hubs for c in hub.ip_configurations]
+        vnets = {norm_id(parent_id(s)) for s in subnet_ids if s}
+        vnets.update(norm_id(g.virtual_network_id) for g in snap.virtual_network_gateways
+                     if g.virtual_network_id)
+        return vnets
+
+    def vnet_known_absent(self, vnet_id: str | None) -> bool:
+        """The VNet does not exist: the input lists its subscription's VNets, read completely, without it, and
+        no NSG, route table, NIC, gateway or Route Server of the input points into it."""
+        key = norm_id(vnet_id)
+        return (bool(key) and key not in self.vnets and key not in self._referenced_vnets
+                and self.absence_known(subscription_of(vnet_id), VNET_TYPE))
 
     # -- address space -------------------------------------------------------
     @cached_property

@@ -1,5 +1,7 @@
 """GW001 remote-gateway-unavailable."""
 
+from auditor.analysis.gateways import gateway_evidence
+from auditor.analysis.hubs import is_hub_connection
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
 
@@ -10,8 +12,8 @@ rule = Rule(
     severity="high",
     reads=("virtualNetworks", "virtualNetworkGateways"),
     flags=(
-        "A peering with useRemoteGateways true whose remote VNet has no VPN or ExpressRoute gateway, "
-        "or whose remote VNet's peering back does not set allowGatewayTransit."
+        "A peering with useRemoteGateways true whose remote VNet has no VPN or ExpressRoute gateway and no "
+        "Route Server, or whose remote VNet's peering back does not set allowGatewayTransit."
     ),
     rationale=(
         "useRemoteGateways makes this VNet rely on the remote VNet's gateway for on-premises and "
@@ -31,10 +33,17 @@ rule = Rule(
         "hub has a VPN gateway and hub-to-spoke sets allowGatewayTransit -> passes."
     ),
     decisions=(
-        "Only VPN and ExpressRoute gateways count. A missing gateway is asserted only when the remote "
-        "VNet's subscription was read completely (gateways are listed separately from VNets). A missing "
-        "peering back is PEER001's, a remote VNet outside the scan PEER005's, and Disconnected peerings "
-        "PEER002's; none of those is reported here."
+        "Only VPN and ExpressRoute gateways count, and an Azure Route Server serves useRemoteGateways too: a "
+        "hub with only a Route Server is a supported design "
+        "(https://learn.microsoft.com/azure/route-server/vnet-peering). A missing gateway is asserted only "
+        "when the input lists the gateways of the remote VNet's subscription, read completely (an imported "
+        "file covers only the types it holds); a GatewaySubnet that names a gateway missing from the input "
+        "counts as a gateway. A missing Route Server likewise needs the input to list virtualHubs, or the "
+        "remote VNet's subnets to have no RouteServerSubnet; a RouteServerSubnet naming a virtualHubs "
+        "resource counts as one. Virtual WAN hub connections (RemoteVnetToHubPeering_*) are Azure's own "
+        "peerings to a VNet no customer reads, and are not judged. A missing peering back is PEER001's, a "
+        "remote VNet outside the scan PEER005's, and Disconnected peerings PEER002's; none of those is "
+        "reported here."
     ),
 )
 
@@ -46,18 +55,20 @@ def check(snapshot):
         for peering in vnet.peerings:
             if not peering.use_remote_gateways or peering.state == "disconnected":
                 continue
+            if is_hub_connection(peering):
+                continue  # Azure's own peering to a hub VNet no one reads
             remote = index.remote_vnet(peering)
             if remote is None:
                 continue
-            gateways = index.gateways_of(remote.key)
-            no_gateway = not gateways and snapshot.is_scanned(remote.subscription_id)
+            evidence = gateway_evidence(snapshot, remote.key)
+            no_gateway = evidence.no_gateway and evidence.no_route_server
             back = index.reverse_peering(peering)
             no_transit = back is not None and not back.allow_gateway_transit
             if not (no_gateway or no_transit):
                 continue
             reasons = []
             if no_gateway:
-                reasons.append(f"{remote.name} has no VPN or ExpressRoute gateway")
+                reasons.append(f"{remote.name} has no VPN or ExpressRoute gateway and no Route Server")
             if no_transit:
                 reasons.append(f"{remote.name}'s peering back {back.name} has allowGatewayTransit false")
             yield rule.finding(
@@ -70,7 +81,10 @@ def check(snapshot):
                 evidence={
                     "use_remote_gateways": True,
                     "peering_state": peering.peering_state,
-                    "remote_gateways": [g.id for g in gateways],
+                    "remote_gateways": [g.id for g in evidence.gateways] + list(evidence.named_gateway_ids),
+                    "remote_has_gateway": evidence.gateway_found,
+                    "remote_route_servers": list(evidence.route_server_ids),
+                    "remote_has_route_server": evidence.route_server_found,
                     "peering_back": back.id if back else None,
                     "peering_back_allow_gateway_transit": back.allow_gateway_transit if back else None,
                     "do_not_verify_remote_gateways": peering.do_not_verify_remote_gateways,

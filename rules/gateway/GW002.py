@@ -1,5 +1,6 @@
 """GW002 gateway-transit-unused."""
 
+from auditor.analysis.gateways import gateway_evidence
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
 
@@ -30,9 +31,13 @@ rule = Rule(
         "spoke-to-hub sets useRemoteGateways -> passes."
     ),
     decisions=(
-        "Both halves must be Connected. S's own gateway is judged absent only when S's subscription "
-        "was read completely. A spoke that already uses a remote gateway through another peering is "
-        "not flagged: a VNet can use only one remote gateway (GW004)."
+        "Both halves must be Connected. H's gateway may be one its GatewaySubnet names although the input "
+        "lacks it (type unknown). S's own gateway is judged absent only when the input lists the gateways of "
+        "S's subscription, read completely, and no GatewaySubnet of S names one. A spoke that already uses a "
+        "remote gateway through another peering is not flagged: a VNet can use only one remote gateway "
+        "(GW004). That includes a Virtual WAN hub connection, whose spoke-side peering sets useRemoteGateways "
+        "to the hub's Microsoft-managed VNet (https://learn.microsoft.com/azure/virtual-wan/virtual-wan-faq). "
+        "A Route Server offered through allowGatewayTransit is not a gateway: not judged here."
     ),
 )
 
@@ -41,9 +46,10 @@ rule = Rule(
 def check(snapshot):
     index = snapshot.index
     for hub in snapshot.virtual_networks:
-        gateways = index.gateways_of(hub.key)
-        if not gateways:
+        hub_evidence = gateway_evidence(snapshot, hub.key)
+        if not hub_evidence.has_gateway:
             continue
+        gateway_name = hub_evidence.gateway_names[0]
         for offer in hub.peerings:
             if not offer.allow_gateway_transit or offer.state != "connected":
                 continue
@@ -51,7 +57,7 @@ def check(snapshot):
             back = index.reverse_peering(offer) if spoke is not None else None
             if back is None or back.state != "connected" or back.use_remote_gateways:
                 continue
-            if index.has_gateway(spoke.key) or not snapshot.is_scanned(spoke.subscription_id):
+            if not gateway_evidence(snapshot, spoke.key).no_gateway:
                 continue
             if any(p.use_remote_gateways for p in spoke.peerings):
                 continue
@@ -60,12 +66,13 @@ def check(snapshot):
                 related_ids=[spoke.id, hub.id, offer.id],
                 message=(
                     f"Peering {back.name} from VNet {spoke.name} to {hub.name} has useRemoteGateways false, although "
-                    f"{hub.name} has gateway {gateways[0].name} and its peering {offer.name} sets allowGatewayTransit, "
+                    f"{hub.name} has gateway {gateway_name} and its peering {offer.name} sets "
+                    "allowGatewayTransit, "
                     f"and {spoke.name} has no gateway of its own: {spoke.name} gets no on-premises routes."
                 ),
                 evidence={
                     "use_remote_gateways": False,
-                    "hub_gateways": [g.id for g in gateways],
+                    "hub_gateways": [*(g.id for g in hub_evidence.gateways), *hub_evidence.named_gateway_ids],
                     "hub_peering": offer.id,
                     "hub_peering_allow_gateway_transit": True,
                 },

@@ -1,5 +1,6 @@
 """GW003 transit-without-gateway."""
 
+from auditor.analysis.gateways import gateway_evidence
 from auditor.engine.rule import Rule
 from auditor.model.ids import name_of, norm_id
 
@@ -9,7 +10,10 @@ rule = Rule(
     title="Peering offers gateway transit but its VNet has no gateway",
     severity="low",
     reads=("virtualNetworks", "virtualNetworkGateways"),
-    flags="allowGatewayTransit true on a peering of a VNet that has no VPN or ExpressRoute gateway.",
+    flags=(
+        "allowGatewayTransit true on a peering of a VNet that has no VPN or ExpressRoute gateway and no "
+        "Route Server."
+    ),
     rationale=(
         "allowGatewayTransit offers this VNet's gateway to the peer. Without a gateway there is nothing "
         "to offer: the flag is dead configuration that suggests hybrid connectivity which does not "
@@ -25,10 +29,14 @@ rule = Rule(
         "hub with a VPN gateway has hub-to-spoke with allowGatewayTransit true -> passes."
     ),
     decisions=(
-        "Only VPN and ExpressRoute gateways count. The gateway is judged absent only when the VNet's "
-        "subscription was read completely. Disconnected peerings are left to PEER002. An Azure Route "
-        "Server also uses allowGatewayTransit; the snapshot does not collect Route Servers, so waive "
-        "findings on VNets that host one."
+        "Only VPN and ExpressRoute gateways count as gateways. A hub with an Azure Route Server and no "
+        "gateway offers its Route Server through allowGatewayTransit, a supported design "
+        "(https://learn.microsoft.com/azure/route-server/vnet-peering): not flagged. The gateway is judged "
+        "absent only when the input lists the gateways of the VNet's subscription, read completely (an "
+        "imported file of VNets alone leaves it unknown: no finding); a GatewaySubnet naming a gateway the "
+        "input lacks counts as a gateway. The Route Server is judged absent only when the input lists "
+        "virtualHubs or the VNet's subnets hold no RouteServerSubnet; a RouteServerSubnet naming a "
+        "virtualHubs resource counts as one. Disconnected peerings are left to PEER002."
     ),
 )
 
@@ -41,7 +49,10 @@ def check(snapshot):
             p for p in vnet.peerings
             if p.allow_gateway_transit and p.state != "disconnected"
         ]
-        if not offers or index.has_gateway(vnet.key) or not snapshot.is_scanned(vnet.subscription_id):
+        if not offers:
+            continue
+        evidence = gateway_evidence(snapshot, vnet.key)
+        if not (evidence.no_gateway and evidence.no_route_server):
             continue
         for peering in offers:
             remote = index.remote_vnet(peering)
@@ -54,7 +65,7 @@ def check(snapshot):
                 related_ids=[vnet.id, peering.remote_virtual_network_id or ""],
                 message=(
                     f"Peering {peering.name} from VNet {vnet.name} to {remote_name} sets allowGatewayTransit, but "
-                    f"{vnet.name} has no VPN or ExpressRoute gateway to share{tail}."
+                    f"{vnet.name} has no VPN or ExpressRoute gateway and no Route Server to share{tail}."
                 ),
                 evidence={
                     "allow_gateway_transit": True,

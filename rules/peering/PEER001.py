@@ -1,7 +1,7 @@
 """PEER001 peering-one-sided."""
 
 from auditor.engine.rule import Rule
-from auditor.model.ids import norm_id, subscription_of
+from auditor.model.ids import norm_id
 
 rule = Rule(
     id="PEER001",
@@ -28,9 +28,12 @@ rule = Rule(
         "Both hub-to-spoke1 and spoke1-to-hub exist and are Connected -> passes."
     ),
     decisions=(
-        "A remote VNet that is missing from a subscription that was scanned is reported by "
-        "PEER002 (deleted remote), not here. Disconnected peerings are PEER002's. A remote VNet "
-        "outside the scan is only judged by the local state (Initiated)."
+        "A remote VNet known to be missing (its subscription's VNets listed, read completely, and nothing "
+        "in the input pointing into it) is reported by PEER002 (deleted remote), not here. Disconnected "
+        "peerings are PEER002's. A remote VNet outside the input is only judged by the local state "
+        "(Initiated). An Initiated peering also reports peeringSyncLevel RemoteNotInSync: that is this "
+        "rule's one problem, not an address-space change (PEER003 leaves it alone; "
+        "https://learn.microsoft.com/azure/virtual-network/update-virtual-network-peering-address-space)."
     ),
 )
 
@@ -45,7 +48,7 @@ def check(snapshot):
                 continue
             remote = index.remote_vnet(peering)
             remote_id = peering.remote_virtual_network_id or ""
-            if remote is None and snapshot.is_scanned(subscription_of(remote_id)):
+            if remote is None and index.vnet_known_absent(remote_id):
                 continue  # the remote VNet is gone: PEER002
             back = index.reverse_peering(peering) if remote is not None else None
             if state == "initiated" or (remote is not None and back is None):
@@ -61,6 +64,7 @@ def check(snapshot):
                     message=f"Peering {peering.name} from VNet {vnet.name} to {remote_name} {reason}.",
                     evidence={
                         "peering_state": peering.peering_state,
+                        "peering_sync_level": peering.peering_sync_level,
                         "remote_virtual_network_id": remote_id,
                         "remote_in_snapshot": remote is not None,
                         "peering_back": back.id if back else None,

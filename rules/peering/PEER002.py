@@ -11,7 +11,7 @@ rule = Rule(
     reads=("virtualNetworks",),
     flags=(
         "A peering in state Disconnected, or a peering whose remote VNet lies in a subscription "
-        "that was scanned completely but does not exist there."
+        "whose VNets the input lists, read completely, but does not exist there."
     ),
     rationale=(
         "When the remote VNet (or its half of the peering) is deleted, the surviving half turns "
@@ -29,8 +29,11 @@ rule = Rule(
         "A Connected pair -> passes; a remote VNet in a subscription that was not scanned -> PEER005 instead."
     ),
     decisions=(
-        "Absence counts only when the remote subscription was read completely; a subscription "
-        "that failed or was only partly read never makes a VNet look deleted."
+        "Absence counts only when the remote subscription was read completely and the input lists its "
+        "VNets: a subscription that failed or was only partly read, or an imported file without VNets "
+        "(NSGs or route tables alone), never makes a VNet look deleted. What the input already holds counts "
+        "as presence: a VNet that an NSG's or route table's subnets, a NIC, a gateway or a Route Server "
+        "points into exists. The evidence says remote_exists true, false or unknown."
     ),
 )
 
@@ -42,7 +45,8 @@ def check(snapshot):
         for peering in vnet.peerings:
             remote_id = peering.remote_virtual_network_id or ""
             disconnected = peering.state == "disconnected"
-            missing = index.remote_vnet(peering) is None and snapshot.is_scanned(subscription_of(remote_id))
+            remote = index.remote_vnet(peering)
+            missing = remote is None and index.vnet_known_absent(remote_id)
             if not (disconnected or missing):
                 continue
             remote_name = name_of(remote_id)
@@ -59,7 +63,7 @@ def check(snapshot):
                 evidence={
                     "peering_state": peering.peering_state,
                     "remote_virtual_network_id": remote_id,
-                    "remote_exists": not missing,
+                    "remote_exists": False if missing else True if remote is not None else "unknown",
                 },
                 fingerprint_ids=[peering.id],
             )
