@@ -129,6 +129,8 @@ RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Only the
 SkipOpt = Annotated[Optional[list[str]], typer.Option("--skip-rules", help="Skip these rules: ids, id globs or exact slugs.")]
 FailOnOpt = Annotated[Optional[Severity], typer.Option("--fail-on", help="Exit 1 when an unwaived finding is at or above this severity.", case_sensitive=False)]
 IncompleteOpt = Annotated[bool, typer.Option("--fail-on-incomplete", help="Exit 3 when any subscription could not be read completely.")]
+IntentsOpt = Annotated[Optional[Path], typer.Option(
+    "--intents", help="YAML of flows that must be allowed (require) or denied (forbid), checked over every path in scope.")]
 WaiversOpt = Annotated[Optional[Path], typer.Option("--waivers", help="Waiver file (YAML or JSON): rule, resource or fingerprint, justification, expires, owner.")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=f"Output formats, comma-separated: {format_choices()}.")]
 BaselineOpt = Annotated[Optional[Path], typer.Option("--baseline", help="A previous findings.json: mark findings new or unchanged, list the resolved ones.")]
@@ -141,8 +143,17 @@ HistoryAgeOpt = Annotated[Optional[int], typer.Option("--history-max-age-days", 
 HorizonOpt = Annotated[int, typer.Option("--waiver-horizon-days", min=0, help="Warn about waivers that expire more than this many days ahead.")]
 
 
+def load_intents(path: Path | None):
+    """The --intents file, read before anything is collected or evaluated."""
+    if path is None:
+        return None
+    from auditor.engine.intents import load_intents as load
+
+    return load(path)
+
+
 def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | None, waivers: Path | None,
-              horizon_days: int = HORIZON_DAYS) -> Evaluation:
+              horizon_days: int = HORIZON_DAYS, intents=None) -> Evaluation:
     try:
         selected = select_rules(discover_rules(), _split(rules), _split(skip))
     except (ValueError, RuleLoadError) as exc:
@@ -150,7 +161,7 @@ def run_rules(snapshot: Snapshot, rules: list[str] | None, skip: list[str] | Non
     from auditor.engine.waivers import load_waivers
 
     waiver_file = load_waivers(waivers) if waivers is not None else None  # a bad file fails before the rules run
-    result = evaluate(snapshot, selected)
+    result = evaluate(snapshot, selected, intents)
     if waiver_file is not None:
         waive(result, waiver_file, horizon_days)
     for error in result.errors:
@@ -265,14 +276,16 @@ def evaluate_cmd(
     history: HistoryOpt = None,
     history_keep: HistoryKeepOpt = 400,
     history_max_age_days: HistoryAgeOpt = None,
+    intents: IntentsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Run the rules over snapshots or exports and write findings."""
     quiet_now(quiet)
     formats = _formats(format)
     previous = load_baseline(baseline, fail_on_new)
+    declared = load_intents(intents)
     snapshot = load_snapshot(inputs, run_by=getpass.getuser())
-    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+    result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days, declared)
     compare_baseline(result, previous, baseline)
     keep_history(result, snapshot, history, history_keep, history_max_age_days)
     record_threshold(result, fail_on)
@@ -456,6 +469,7 @@ def scan_cmd(
     no_history: NoHistoryOpt = False,
     history_keep: HistoryKeepOpt = 400,
     history_max_age_days: HistoryAgeOpt = None,
+    intents: IntentsOpt = None,
     record: RecordOpt = None,
     replay: ReplayOpt = None,
     demo: DemoOpt = False,
@@ -475,16 +489,17 @@ def scan_cmd(
 
 def _scan(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency, out,
           format, rules, skip_rules, fail_on, fail_on_incomplete, waivers, waiver_horizon_days, baseline,
-          fail_on_new, history, no_history, history_keep, history_max_age_days, record, replay, demo, quiet,
-          read_timeout, retries, call_timeout, max_duration) -> None:
+          fail_on_new, history, no_history, history_keep, history_max_age_days, intents, record, replay, demo,
+          quiet, read_timeout, retries, call_timeout, max_duration) -> None:
     formats = _formats(format)
     history = None if no_history else history or out / "history.sqlite"
     previous = load_baseline(baseline, fail_on_new)
+    declared = load_intents(intents)
     limits = _limits(call_timeout, max_duration)
     with stop_on_sigint(limits.stop):
         snapshot = _collect(subscription, all_subscriptions, tenant, management_group, source, cloud, concurrency,
                             record, replay, demo, quiet, read_timeout, retries, limits)
-        result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days)
+        result = run_rules(snapshot, rules, skip_rules, waivers, waiver_horizon_days, declared)
         compare_baseline(result, previous, baseline)
         from reports import write_outputs
 

@@ -33,6 +33,7 @@ class ScanConfig(msgspec.Struct, forbid_unknown_fields=True):
     waivers: str | None = None
     baseline: str | None = None
     history: str | None = None
+    intents: str | None = None
     no_history: bool | None = None
     history_keep: Annotated[int, msgspec.Meta(ge=1)] | None = None
     history_max_age_days: Annotated[int, msgspec.Meta(ge=1)] | None = None
@@ -49,7 +50,7 @@ class ScanConfig(msgspec.Struct, forbid_unknown_fields=True):
 # config key -> the `scan` parameter it sets, where the names differ
 _PARAM = {"subscriptions": "subscription", "tenants": "tenant", "management_groups": "management_group",
           "formats": "format"}
-_PATHS = {"out", "waivers", "baseline", "history"}
+_PATHS = {"out", "waivers", "baseline", "history", "intents"}
 _WHERE = re.compile(r"^(?P<problem>.*) - at `\$\.(?P<key>[^`]+)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`(?: - at `\$\.(?P<parent>[^`]+)`)?$")
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from auditor.engine import discover_rules
+from auditor.engine.intents import parse_intents
 from auditor.input.synthetic import snapshot_from_spec
 
 FIXTURES = Path(__file__).parent / "rule_cases"
@@ -26,7 +27,8 @@ def _expected(entry) -> dict:
 @pytest.mark.parametrize("rule_id,case", list(_cases()))
 def test_rule_case(rule_id, case):
     snapshot = snapshot_from_spec(case["estate"])
-    findings = RULES[rule_id].run(snapshot)
+    intents = parse_intents(case["intents"], case["name"]) if "intents" in case else None
+    findings = RULES[rule_id].run(snapshot, intents)
     expected = [_expected(e) for e in case["expect"]]
     assert sorted(f.resource_name for f in findings) == sorted(e["resource"] for e in expected), [f.message for f in findings]
     remaining = list(findings)  # several findings on one resource pair up with expectations in order

@@ -66,6 +66,8 @@ class Trace:
     hops: list[Hop] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     not_in_input: list[str] = field(default_factory=list)  # what could change the verdict if it were known
+    decided_by: str | None = None  # the id of the rule, route, peering, NSG or gateway that decided
+    decided_at: str = ""  # filter | route | peering | appliance | gateway | edge
 
 
 # -- endpoints ---------------------------------------------------------------------------------
@@ -87,7 +89,7 @@ def resolve(snapshot: Snapshot, text: str) -> Endpoint:
         return endpoint
     subnet_key = key if key in index.subnets else _subnet_by_name(snapshot, value)
     if subnet_key is not None:
-        return _first_address(snapshot, subnet_key, f"subnet {index.vnet_of_subnet[subnet_key].name}/{index.subnets[subnet_key].name}")
+        return endpoint_of_subnet(snapshot, subnet_key)
     vnets = [index.vnets[key]] if key in index.vnets else [v for v in snapshot.virtual_networks if v.name.lower() == key]
     if len(vnets) > 1:
         raise InputError(f"{len(vnets)} VNets are named {value}: give the VNet's id")
@@ -105,6 +107,11 @@ def _subnet_by_name(snapshot: Snapshot, value: str) -> str | None:
     if len(found) > 1:
         raise InputError(f"{len(found)} subnets are named {value}: give the subnet's id")
     return found[0] if found else None
+
+
+def endpoint_of_subnet(snapshot: Snapshot, subnet_key: str) -> Endpoint:
+    vnet = snapshot.index.vnet_of_subnet[subnet_key]
+    return _first_address(snapshot, subnet_key, f"subnet {vnet.name}/{snapshot.index.subnets[subnet_key].name}")
 
 
 def _first_address(snapshot: Snapshot, subnet_key: str, label: str) -> Endpoint:
@@ -171,7 +178,7 @@ def _from_outside(snapshot: Snapshot, result: Trace, flow: Flow) -> Trace:
     result.assumptions.append("the flow reaches the destination's subnet (a public IP, load balancer or gateway in front)")
     result.hops.append(Hop(destination.label, "arrive", f"from {result.source.label} ({flow.source})"))
     if _filtered(snapshot, result, flow, destination.vnet_key, destination.subnet_key, destination.nic, inbound=True):
-        _finish(result, ALLOWED, f"{destination.label} admits it")
+        _finish(result, ALLOWED, f"{destination.label} admits it", result.decided_by, result.decided_at)
     return result
 
 
@@ -182,8 +189,10 @@ def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subn
     for decision in filters(snapshot, flow, vnet_key, subnet_key or "", nic, inbound):
         result.hops.append(Hop(where, "filter", _decision_text(decision, inbound), decision.rule_id))
         if decision.verdict in (DENIED, UNKNOWN):
-            _finish(result, decision.verdict, decision.text)
+            _finish(result, decision.verdict, decision.text, decision.rule_id, "filter")
             return False
+        if decision.verdict == ALLOWED:
+            result.decided_by, result.decided_at = decision.rule_id, "filter"
     return True
 
 
@@ -192,8 +201,8 @@ def _decision_text(decision: Decision, inbound: bool) -> str:
     return f"{'inbound' if inbound else 'outbound'}: {decision.text} {word} it"
 
 
-def _finish(result: Trace, verdict: str, reason: str) -> Trace:
-    result.verdict, result.reason = verdict, reason
+def _finish(result: Trace, verdict: str, reason: str, by: str | None = None, at: str = "") -> Trace:
+    result.verdict, result.reason, result.decided_by, result.decided_at = verdict, reason, by, at
     return result
 
 
@@ -204,14 +213,14 @@ def _walk(snapshot: Snapshot, result: Trace, flow: Flow, subnet_key: str) -> Non
     for _ in range(MAX_HOPS):
         vnet = index.vnet_of_subnet[subnet_key]
         if (subnet_key, forwarded) in seen:
-            _finish(result, DENIED, f"routing loop: the flow comes back to {vnet.name}")
+            _finish(result, DENIED, f"routing loop: the flow comes back to {vnet.name}", vnet.id, "route")
             return
         seen.add((subnet_key, forwarded))
         table = routes_of(snapshot, subnet_key)
         route = table.lookup(flow.destination)
         at = f"{vnet.name}/{index.subnets[subnet_key].name}"
         if route is None:
-            _finish(result, DENIED, f"no route in {at} for {flow.destination}")
+            _finish(result, DENIED, f"no route in {at} for {flow.destination}", vnet.id, "route")
             return
         result.hops.append(Hop(at, "route", _route_text(route), route.via))
         result.not_in_input += [u for u in table.unknown if u not in result.not_in_input]
@@ -243,7 +252,8 @@ def _next(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: E
             return None
         back = index.reverse_peering(peering)
         if forwarded and back is not None and not back.allow_forwarded_traffic:
-            _finish(result, DENIED, f"peering {back.name} of {remote.name} refuses forwarded traffic (allowForwardedTraffic off)")
+            _finish(result, DENIED, f"peering {back.name} of {remote.name} refuses forwarded traffic (allowForwardedTraffic off)",
+                    back.id, "peering")
             return None
         result.hops.append(Hop(vnet.name, "forward", f"over peering {peering.name} to {remote.name}", peering.id))
         return _arrive(snapshot, result, flow, remote.key)
@@ -264,11 +274,13 @@ def _next(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: E
         return _gateway(snapshot, result, flow, vnet_key, route)
     if hop == "internet":
         if _is_public(flow.destination):
-            _finish(result, ALLOWED, f"leaves {vnet.name} to the Internet")
+            _finish(result, ALLOWED, f"leaves {vnet.name} to the Internet", route.via, "edge")
         else:
-            _finish(result, DENIED, f"{flow.destination} is private but the route sends it to the Internet, where it is dropped")
+            _finish(result, DENIED, f"{flow.destination} is private but the route sends it to the Internet, where it is dropped",
+                    route.via or vnet.id, "route")
         return None
-    _finish(result, DENIED, f"route {route.prefix} in {vnet.name} has next hop None: Azure drops the traffic")
+    _finish(result, DENIED, f"route {route.prefix} in {vnet.name} has next hop None: Azure drops the traffic",
+            route.via if route.source == "User" else vnet.id, "route")
     return None
 
 
@@ -276,13 +288,15 @@ def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> Non
     holders = _subnets_holding(snapshot, flow.destination, vnet_key)
     vnet = snapshot.index.vnets[vnet_key]
     if not holders:
-        _finish(result, DENIED, f"{flow.destination} is in no subnet of {vnet.name}")
+        _finish(result, DENIED, f"{flow.destination} is in no subnet of {vnet.name}", vnet.id, "route")
         return
     nic = _nic_with(snapshot, flow.destination)
     subnet = snapshot.index.subnets[holders[0]]
+    carrier = next((h.decided_by for h in reversed(result.hops) if h.what in ("forward", "route") and h.decided_by), None)
+    result.decided_by, result.decided_at = carrier or vnet.id, "route"  # unless a filter at this end admits it
     result.hops.append(Hop(f"{vnet.name}/{subnet.name}", "arrive", f"at {flow.destination}"))
     if _filtered(snapshot, result, flow, vnet_key, holders[0], nic, inbound=True):
-        _finish(result, ALLOWED, f"{vnet.name}/{subnet.name} admits it")
+        _finish(result, ALLOWED, f"{vnet.name}/{subnet.name} admits it", result.decided_by, result.decided_at)
     return
 
 
@@ -298,13 +312,15 @@ def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, rou
     holders = [k for v in reachable for k in _subnets_holding(snapshot, ip, v)]
     vnet = index.vnets[vnet_key]
     if not holders:
-        _finish(result, DENIED, f"next hop {ip} of route {route.prefix} is in no subnet of {vnet.name} or its peers: Azure drops the traffic")
+        _finish(result, DENIED, f"next hop {ip} of route {route.prefix} is in no subnet of {vnet.name} or its peers: "
+                                "Azure drops the traffic", route.via, "appliance")
         return None
     subnet_key = holders[0]
     appliance_vnet = index.vnet_of_subnet[subnet_key]
     nic = _nic_with(snapshot, ip)
     if nic is not None and not nic.enable_ip_forwarding:
-        _finish(result, DENIED, f"appliance NIC {nic.name} ({ip}) has IP forwarding off: it drops traffic not addressed to it")
+        _finish(result, DENIED, f"appliance NIC {nic.name} ({ip}) has IP forwarding off: it drops traffic not addressed to it",
+                nic.id, "appliance")
         return None
     to_appliance = Flow(flow.source, ip, flow.protocol, flow.port)
     result.hops.append(Hop(appliance_vnet.name, "forward", f"to appliance {ip}{f' (NIC {nic.name})' if nic else ''}", route.via))
@@ -319,21 +335,35 @@ def _gateway(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route
     vnet = index.vnets[vnet_key]
     gateways = [g for used in gateway_vnets_used(snapshot, vnet_key) for g in index.gateways_of(used)]
     if not gateways:
-        _finish(result, DENIED, f"route {route.prefix} points to a virtual network gateway, but {vnet.name} has none and uses none")
+        _finish(result, DENIED, f"route {route.prefix} points to a virtual network gateway, but {vnet.name} has none and uses none",
+                route.via, "gateway")
         return None
     if route.source == "User" and all((g.gateway_type or "").lower() == "expressroute" for g in gateways):
         _finish(result, DENIED, f"route {route.prefix} points to gateway {gateways[0].name}, an ExpressRoute gateway, "
-                                "which cannot be the next hop of a user-defined route")
+                                "which cannot be the next hop of a user-defined route", route.via, "gateway")
         return None
     target = _vnet_holding(snapshot, flow.destination)
     if target is not None and target != vnet_key:
         result.hops.append(Hop(vnet.name, "forward", f"through gateway {gateways[0].name} to {index.vnets[target].name}", gateways[0].id))
         return _arrive(snapshot, result, flow, target)
     result.hops.append(Hop(vnet.name, "leave", f"through gateway {gateways[0].name}", gateways[0].id))
-    _finish(result, ALLOWED, f"leaves through gateway {gateways[0].name} towards on-premises (beyond it is not in the input)")
+    _finish(result, ALLOWED, f"leaves through gateway {gateways[0].name} towards on-premises (beyond it is not in the input)",
+            gateways[0].id, "gateway")
     return None
 
 
 def _is_public(address: str) -> bool:
     span = interval(address)
     return span is not None and not NON_PUBLIC.contains_point(span[0])
+
+
+def assumes_transitivity(snapshot: Snapshot, result: Trace) -> list[str] | None:
+    """The peering chain (VNet keys, two or more hops) a flow dropped for lack of a route would need to be
+    transitive; None when the drop has another cause or no such chain links the two VNets."""
+    from auditor.analysis.routing import peering_path
+
+    src, dst = result.source.vnet_key, result.destination.vnet_key
+    if result.verdict != DENIED or result.decided_at != "route" or src is None or dst is None or src == dst:
+        return None
+    path = peering_path(snapshot, src, dst)
+    return path if path is not None and len(path) > 2 else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import traceback
 from collections import Counter
+from typing import TYPE_CHECKING
 from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
@@ -12,8 +13,12 @@ from pydantic import BaseModel, Field
 from auditor import __version__
 from auditor.engine.limits import limited_checks
 from auditor.engine.rule import Finding, Rule, Severity
+from auditor.errors import InputError
 from auditor.gc_pause import gc_paused
 from auditor.model.snapshot import SCHEMA_VERSION, Snapshot, Subscription, to_builtins
+
+if TYPE_CHECKING:
+    from auditor.engine.intents import Intents
 
 RESULTS_SCHEMA_VERSION = "1.0"
 
@@ -100,7 +105,7 @@ def incomplete_reason(entry: dict) -> str:
     return "; ".join(f"{code} on {', '.join(scopes)}" for code, scopes in by_code.items()) or entry.get("status", "")
 
 
-def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
+def evaluate(snapshot: Snapshot, rules: list[Rule], intents: Intents | None = None) -> Evaluation:
     findings: list[Finding] = []
     errors: list[RuleError] = []
     # The snapshot outlives the evaluation: keep the cyclic collector from rescanning its
@@ -113,7 +118,9 @@ def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
         with gc_paused():
             for rule in rules:
                 try:
-                    findings.extend(rule.run(snapshot))
+                    findings.extend(rule.run(snapshot, intents))
+                except InputError:
+                    raise  # a user's mistake (an intent's scope too large): one line, not a rule failure
                 except Exception as exc:  # one broken rule must not stop the others
                     errors.append(RuleError(rule_id=rule.id, error=f"{type(exc).__name__}: {exc}",
                                             detail=traceback.format_exc()))

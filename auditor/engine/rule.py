@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
+    from auditor.engine.intents import Intents
     from auditor.model.snapshot import Snapshot
 
 
@@ -98,7 +99,10 @@ class Rule:
     #: (`microsoft.network/virtualnetworkgateways`): an input that lacks one for a subscription
     #: limits the check there, and every report says so.
     reads: tuple[str, ...] = ()
-    func: Callable[[Snapshot], Iterable[Finding]] | None = field(default=None, repr=False)
+    #: The check judges declared intents (`--intents`): it is called as check(snapshot, intents), and
+    #: finds nothing when no intents were given.
+    uses_intents: bool = False
+    func: Callable[..., Iterable[Finding]] | None = field(default=None, repr=False)
 
     def __post_init__(self):
         self.severity = Severity(self.severity)
@@ -107,9 +111,11 @@ class Rule:
         self.func = func
         return func
 
-    def run(self, snapshot: Snapshot) -> list[Finding]:
+    def run(self, snapshot: Snapshot, intents: Intents | None = None) -> list[Finding]:
         if self.func is None:
             raise RuntimeError(f"rule {self.id} has no check function")
+        if self.uses_intents:
+            return list(self.func(snapshot, intents)) if intents is not None else []
         return list(self.func(snapshot))
 
     def finding(

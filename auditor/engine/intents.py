@@ -1,0 +1,182 @@
+"""Declared intents (`--intents FILE`, YAML): flows that must be allowed or must be denied, checked over
+every pair of endpoints in their scopes, like AWS Network Access Analyzer's match paths.
+
+    require:
+      - {name: app-to-sql, from: {vnets: [vnet-spoke-app]}, to: {subnets: [vnet-spoke-data/snet-sql]},
+         ports: [1433], protocol: tcp}
+    forbid:
+      - {name: no-spoke-ssh, from: {names: ["vnet-spoke-*"]}, to: {names: ["vnet-spoke-*"]}, ports: [22, 3389]}
+
+A scope selects subnets: `vnets` or `subnets` (names or ids), `names` (VNet name globs), `tags`
+(VNet tags, all must match), `subscriptions` (ids or display names), or `internet: true`. Each subnet
+stands for its first usable address (see `auditor.analysis.reach`). A pair whose ends are the same
+subnet is skipped. Scopes larger than `MAX_PAIRS` pairs are refused with a hint to narrow them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import msgspec
+import yaml
+
+from auditor.errors import InputError
+from auditor.model.ids import norm_id
+
+if TYPE_CHECKING:
+    from auditor.analysis.reach import Endpoint, Trace
+    from auditor.model.snapshot import Snapshot
+
+MAX_PAIRS = 200_000
+
+
+class Scope(msgspec.Struct, forbid_unknown_fields=True):
+    vnets: list[str] | None = None
+    subnets: list[str] | None = None
+    names: list[str] | None = None
+    tags: dict[str, str] | None = None
+    subscriptions: list[str] | None = None
+    internet: bool = False
+
+
+class Intent(msgspec.Struct, forbid_unknown_fields=True, rename={"source": "from", "destination": "to"}):
+    name: str
+    source: Scope
+    destination: Scope
+    ports: list[int] = msgspec.field(default_factory=lambda: [443])
+    protocol: str = "tcp"
+    description: str | None = None
+
+
+class Intents(msgspec.Struct, forbid_unknown_fields=True):
+    require: list[Intent] = msgspec.field(default_factory=list)
+    forbid: list[Intent] = msgspec.field(default_factory=list)
+
+
+def load_intents(path: Path) -> Intents:
+    """The file, or one line naming it and the first problem."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read intents file ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+    return parse_intents(doc, str(path))
+
+
+def parse_intents(doc: object, origin: str) -> Intents:
+    """Intents from YAML data; one line naming `origin` and the first problem."""
+    try:
+        intents = msgspec.convert(doc or {}, Intents)
+    except msgspec.ValidationError as exc:
+        raise InputError(f"{origin}: {exc}") from None
+    for intent in [*intents.require, *intents.forbid]:
+        if intent.protocol.lower() not in ("tcp", "udp", "icmp", "any"):
+            raise InputError(f"{origin}: intent {intent.name}: protocol must be tcp, udp, icmp or any")
+        if any(not 0 <= p <= 65535 for p in intent.ports):
+            raise InputError(f"{origin}: intent {intent.name}: ports must be 0-65535")
+    return intents
+
+
+def endpoints(snapshot: Snapshot, scope: Scope) -> list[Endpoint]:
+    """The subnets (or the Internet) a scope selects, each as an endpoint."""
+    from auditor.analysis.reach import Endpoint, endpoint_of_subnet, INTERNET_SOURCE
+
+    if scope.internet:
+        return [Endpoint("Internet", INTERNET_SOURCE)]
+    out = []
+    for vnet in snapshot.virtual_networks:
+        if not _vnet_selected(snapshot, scope, vnet):
+            continue
+        for subnet in vnet.subnets:
+            if scope.subnets is None or _subnet_named(scope.subnets, vnet.name, subnet):
+                if subnet.address_prefixes and subnet.name.lower() not in _INFRASTRUCTURE:
+                    out.append(endpoint_of_subnet(snapshot, subnet.key))
+    return out
+
+
+#: Subnets that hold no workloads to reach (gateways, firewalls, Route Server, Bastion).
+_INFRASTRUCTURE = {"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet", "routeserversubnet",
+                   "azurebastionsubnet"}
+
+
+def _vnet_selected(snapshot: Snapshot, scope: Scope, vnet) -> bool:
+    checks = []
+    if scope.vnets is not None:
+        checks.append(vnet.name.lower() in {v.lower() for v in scope.vnets} or vnet.key in {norm_id(v) for v in scope.vnets})
+    if scope.subnets is not None:
+        checks.append(any(s.split("/")[0].lower() == vnet.name.lower() or norm_id(s).startswith(vnet.key + "/")
+                          for s in scope.subnets))
+    if scope.names is not None:
+        checks.append(any(fnmatch.fnmatchcase(vnet.name.lower(), p.lower()) for p in scope.names))
+    if scope.tags is not None:
+        checks.append(all(vnet.tags.get(k) == v for k, v in scope.tags.items()))
+    if scope.subscriptions is not None:
+        sub = snapshot.index.subscriptions.get((vnet.subscription_id or "").lower())
+        wanted = {s.lower() for s in scope.subscriptions}
+        checks.append(sub is not None and (sub.subscription_id.lower() in wanted or (sub.display_name or "").lower() in wanted))
+    return bool(checks) and all(checks)
+
+
+def _subnet_named(names: list[str], vnet_name: str, subnet) -> bool:
+    wanted = {n.lower() for n in names}
+    return f"{vnet_name}/{subnet.name}".lower() in wanted or subnet.key in {norm_id(n) for n in names}
+
+
+@dataclass
+class Outcome:
+    intent: Intent
+    kind: str  # require | forbid
+    port: int
+    trace: Trace
+
+
+def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
+    """Every (intent, pair in scope, port) traced; memoized per snapshot and intents."""
+    from auditor.analysis.reach import trace
+
+    memo = snapshot.index.memo("intents.outcomes")
+    key = id(intents)
+    if key not in memo:
+        outcomes = []
+        for kind, items in (("require", intents.require), ("forbid", intents.forbid)):
+            for intent in items:
+                sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
+                pairs = len(sources) * len(destinations) * len(intent.ports)
+                if pairs > MAX_PAIRS:
+                    raise InputError(f"intent {intent.name}: {pairs} flows to check (more than {MAX_PAIRS}); narrow its scopes")
+                for src in sources:
+                    for dst in destinations:
+                        if src.subnet_key is not None and src.subnet_key == dst.subnet_key:
+                            continue
+                        for port in intent.ports:
+                            outcomes.append(Outcome(intent, kind, port, trace(snapshot, src, dst, intent.protocol, port)))
+        memo[key] = outcomes
+    return iter(memo[key])
+
+
+def grouped(outcomes: list[Outcome], key=None) -> dict[tuple[str, str], list[Outcome]]:
+    """Outcomes by (intent name, `key(outcome)`: by default the resource that decided them), in a stable
+    order: one finding each."""
+    groups: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in outcomes:
+        by = key(outcome) if key else outcome.trace.decided_by
+        groups.setdefault((outcome.intent.name, norm_id(by)), []).append(outcome)
+    return dict(sorted(groups.items()))
+
+
+def flows_text(outcomes: list[Outcome], limit: int = 5) -> str:
+    """`a/app -> b/db:1433, ...` for a message."""
+    shown = [f"{o.trace.source.label.removeprefix('subnet ')} -> {o.trace.destination.label.removeprefix('subnet ')}:{o.port}"
+             for o in outcomes[:limit]]
+    more = f" and {len(outcomes) - limit} more" if len(outcomes) > limit else ""
+    return ", ".join(shown) + more
+
+
+def flows_evidence(outcomes: list[Outcome], limit: int = 20) -> list[dict]:
+    return [{"from": o.trace.source.label, "to": o.trace.destination.label, "port": o.port, "protocol": o.intent.protocol,
+             "reason": o.trace.reason, "path": [h.text for h in o.trace.hops]} for o in outcomes[:limit]]

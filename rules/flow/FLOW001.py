@@ -1,0 +1,58 @@
+"""FLOW001 forbidden-flow-allowed."""
+
+from auditor.engine.intents import check as outcomes_of
+from auditor.engine.intents import flows_evidence, flows_text, grouped
+from auditor.engine.rule import Rule
+from auditor.model.ids import name_of
+
+rule = Rule(
+    id="FLOW001",
+    slug="forbidden-flow-allowed",
+    title="A flow declared forbidden is allowed",
+    severity="high",
+    reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
+    uses_intents=True,
+    flags=(
+        "A flow declared under `forbid:` in the intents file that the estate allows on some path: every route, "
+        "peering and filter (admin rules, subnet and NIC NSGs) on its way lets it through."
+    ),
+    rationale=(
+        "A segmentation promise (no SSH between spokes, nothing from the Internet to the data tier) holds only "
+        "if every path keeps it. One broad allow or one extra peering breaks it without anyone noticing."
+    ),
+    remediation=(
+        "Change the resource named as primary: it is the rule that admits the flow at the destination (add a "
+        "Deny above it, or narrow it), or the route or peering that carries it when no filter stands in the way."
+    ),
+    docs="https://learn.microsoft.com/azure/virtual-network/network-security-group-how-it-works",
+    example=(
+        "intents: forbid spoke-* -> spoke-* on 22; the spokes are in one AVNM mesh and their NSGs keep the "
+        "default AllowVnetInBound -> flagged on AllowVnetInBound of each destination's NSG.\n"
+        "A Deny of port 22 from 10.0.0.0/8 in the spokes' NSGs passes."
+    ),
+    decisions=(
+        "Each pair of subnets in the intent's scopes is traced by `vnet-audit reach` (first usable address of each "
+        "subnet). Allowed means every step allowed it; an unknown step (an application security group or a "
+        "service tag the input cannot resolve, an appliance's own rules) is reported as an assumption in the "
+        "evidence. Flows leaving to the Internet or through a gateway are judged up to the edge. One finding "
+        "per intent and deciding resource, listing up to 20 flows."
+    ),
+)
+
+
+@rule.check
+def check(snapshot, intents):
+    allowed = [o for o in outcomes_of(snapshot, intents) if o.kind == "forbid" and o.trace.verdict == "allowed"]
+    for (intent, _), outcomes in grouped(allowed).items():
+        first = outcomes[0].trace
+        primary = first.decided_by or first.destination.vnet_key or first.source.vnet_key
+        assumptions = sorted({a for o in outcomes for a in o.trace.assumptions})
+        step = next((h.text for h in reversed(first.hops) if h.decided_by == first.decided_by), first.reason)
+        yield rule.finding(
+            resource_id=primary,
+            message=(f"Intent {intent} forbids {flows_text(outcomes)}, but the estate allows it "
+                     f"({first.reason}); {name_of(primary)} lets it through: {step}."),
+            evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes),
+                      "assumptions": assumptions},
+            fingerprint_ids=[primary],
+        )

@@ -1,0 +1,1 @@
+"""flow rules: declared intents, flows that must or must not exist (--intents)."""
