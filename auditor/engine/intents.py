@@ -52,9 +52,21 @@ class Intent(msgspec.Struct, forbid_unknown_fields=True, rename={"source": "from
     description: str | None = None
 
 
+#: Topology policy checks, each a rule (TOPO001-TOPO004), on when `roles` are declared.
+POLICIES = ("no-spoke-to-spoke-peering", "one-hub-per-spoke", "default-route-through-hub", "isolated-unreachable")
+ROLES = ("hub", "spoke", "shared", "isolated")
+
+
 class Intents(msgspec.Struct, forbid_unknown_fields=True):
     require: list[Intent] = msgspec.field(default_factory=list)
     forbid: list[Intent] = msgspec.field(default_factory=list)
+    #: VNets by role (hub, spoke, shared, isolated), each a scope (names, tags, vnets, subscriptions).
+    roles: dict[str, Scope] = msgspec.field(default_factory=dict)
+    #: The topology policy checks to run (default: all of POLICIES once roles are declared).
+    policy: list[str] | None = None
+
+    def checks(self, name: str) -> bool:
+        return bool(self.roles) and (self.policy is None or name in self.policy)
 
 
 def load_intents(path: Path) -> Intents:
@@ -74,6 +86,12 @@ def parse_intents(doc: object, origin: str) -> Intents:
         intents = msgspec.convert(doc or {}, Intents)
     except msgspec.ValidationError as exc:
         raise InputError(f"{origin}: {exc}") from None
+    for role in intents.roles:
+        if role not in ROLES:
+            raise InputError(f"{origin}: unknown role {role!r} (roles: {', '.join(ROLES)})")
+    for name in intents.policy or ():
+        if name not in POLICIES:
+            raise InputError(f"{origin}: unknown policy {name!r} (policies: {', '.join(POLICIES)})")
     for intent in [*intents.require, *intents.forbid]:
         if intent.protocol.lower() not in ("tcp", "udp", "icmp", "any"):
             raise InputError(f"{origin}: intent {intent.name}: protocol must be tcp, udp, icmp or any")
@@ -102,6 +120,12 @@ def endpoints(snapshot: Snapshot, scope: Scope) -> list[Endpoint]:
 #: Subnets that hold no workloads to reach (gateways, firewalls, Route Server, Bastion).
 _INFRASTRUCTURE = {"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet", "routeserversubnet",
                    "azurebastionsubnet"}
+
+
+def vnets_in_role(snapshot: Snapshot, intents: Intents, role: str) -> set[str]:
+    """Keys of the VNets a declared role selects (empty when the role is not declared)."""
+    scope = intents.roles.get(role)
+    return {v.key for v in snapshot.virtual_networks if scope is not None and _vnet_selected(snapshot, scope, v)}
 
 
 def _vnet_selected(snapshot: Snapshot, scope: Scope, vnet) -> bool:
