@@ -14,7 +14,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import interval
+from auditor.analysis.addresses import BlockIndex, IntervalSet, interval
 from auditor.analysis.effective_routes import EffectiveRoute, routes_of
 from auditor.analysis.flow_filters import (
     ALLOWED,
@@ -138,25 +138,27 @@ def _at_address(snapshot: Snapshot, address: str, label: str) -> Endpoint:
 
 
 def _subnets_holding(snapshot: Snapshot, address: str, vnet_key: str | None = None) -> list[str]:
+    """Keys of the subnets (of one VNet, or of any) whose prefixes hold the address, in id order."""
     span = interval(address)
-    index = snapshot.index
-    vnets = [index.vnets[vnet_key]] if vnet_key else snapshot.virtual_networks
-    out = []
-    for vnet in vnets:
-        for subnet in vnet.subnets:
-            for prefix in subnet.address_prefixes:
-                s = interval(prefix)
-                if span and s and s[0] <= span[0] <= s[1]:
-                    out.append(subnet.key)
-                    break
-    return out
+    if span is None:
+        return []
+    memo = snapshot.index.memo("reach.subnets")
+    if "index" not in memo:
+        memo["index"] = BlockIndex((s.key, IntervalSet.of(s.address_prefixes)) for s in snapshot.index.subnets.values())
+    found = sorted(memo["index"].overlapping(IntervalSet([span])))
+    if vnet_key is not None:
+        found = [k for k in found if snapshot.index.vnet_of_subnet[k].key == vnet_key]
+    return found
 
 
 def _nic_with(snapshot: Snapshot, address: str) -> NetworkInterface | None:
-    for nic in snapshot.network_interfaces:
-        if any((c.private_ip_address or "").split("/")[0] == address for c in nic.ip_configurations):
-            return nic
-    return None
+    memo = snapshot.index.memo("reach.nics")
+    if not memo and snapshot.network_interfaces:
+        memo[None] = None
+        for nic in snapshot.network_interfaces:
+            for config in nic.ip_configurations:
+                memo.setdefault((config.private_ip_address or "").split("/")[0], nic)
+    return memo.get(address)
 
 
 # -- the walk ----------------------------------------------------------------------------------

@@ -296,6 +296,7 @@ def nic_ip_configuration(raw: Any, resource_group: str | None = None) -> m.NicIp
         private_ip_address_version=p.privateIPAddressVersion,
         primary=bool(p.primary),
         application_security_group_ids=_refs(p.applicationSecurityGroups),
+        public_ip_address_id=_ref(p.publicIPAddress),
     )
 
 

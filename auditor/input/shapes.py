@@ -101,7 +101,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "Delegation": {"serviceName": str},
     "IpConfiguration": {
         "subnet": RawRef, "privateIPAddress": str, "privateIPAddressVersion": str, "primary": bool,
-        "applicationSecurityGroups": list[RawRef],
+        "applicationSecurityGroups": list[RawRef], "publicIPAddress": RawRef,
     },
     "Subnet": {
         "addressPrefix": str, "addressPrefixes": list[str | None], "networkSecurityGroup": RawRef, "routeTable": RawRef,

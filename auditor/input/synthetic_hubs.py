@@ -2,7 +2,7 @@
 
     asgs: {asg-web: {subscription: prod}}
     nics:
-      vm1-nic: {subscription: prod, vnet: spoke, subnet: app, ip: 10.1.1.4, nsg: nsg-vm1, asgs: [asg-web]}
+      vm1-nic: {subscription: prod, vnet: spoke, subnet: app, ip: 10.1.1.4, nsg: nsg-vm1, asgs: [asg-web], public_ip: true}
     virtual_wans: {vwan: {subscription: conn, type: Standard}}
     virtual_hubs:
       hub-we: {subscription: conn, virtual_wan: vwan, address_prefix: 10.100.0.0/23, firewall: true,
@@ -46,6 +46,8 @@ def add_asgs_and_nics(b: _Builder, spec: dict) -> None:
                 "privateIPAddressVersion": "IPv6" if ":" in ip else "IPv4", "provisioningState": "Succeeded",
                 "subnet": {"id": subnet_id},
             }
+            if body.get("public_ip") and position == 0:
+                cp["publicIPAddress"] = {"id": b.rid(sub, rg, "publicIPAddresses", f"{name}-pip")}
             if body.get("asgs"):
                 cp["applicationSecurityGroups"] = [{"id": b.rid(sub, rg, "applicationSecurityGroups", a)} for a in listed(body["asgs"])]
             configs.append({"name": f"ipconfig{position + 1}", "id": f"{resource['id']}/ipConfigurations/ipconfig{position + 1}",

@@ -225,6 +225,7 @@ class NicIpConfiguration(Resource, kw_only=True, gc=False, forbid_unknown_fields
     private_ip_address_version: str | None = None  # IPv4 | IPv6
     primary: bool = False
     application_security_group_ids: list[str] = field(default_factory=list)
+    public_ip_address_id: str | None = None
 
 
 class NetworkInterface(Resource, kw_only=True, gc=False, forbid_unknown_fields=True):
