@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from auditor.input.collect import CollectScope, collect
+from auditor.input.collect import arm as arm_source
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.collect.cassettes import VCR_CONCURRENCY, replaying
 from auditor.input.collect.generate import generate, scope_of
@@ -61,10 +62,10 @@ def test_demo_replay_reads_every_resource(source, arm, graph):
     snapshot, cassette = {"arm": arm, "graph": graph}[source]
     assert snapshot.metadata.source == source
     vnets = {v.name: v for v in snapshot.virtual_networks}
-    assert len(vnets) == len(SPEC["vnets"]) == 16
+    assert len(vnets) == len(SPEC["vnets"])
     hub = vnets["vnet-hub"]
     assert hub.address_prefixes == ["10.0.0.0/16"]
-    assert {s.name for s in hub.subnets} == {"GatewaySubnet", "AzureFirewallSubnet", "snet-nva", "snet-mgmt"}
+    assert {s.name for s in hub.subnets} == {"GatewaySubnet", "AzureFirewallSubnet", "snet-nva", "snet-mgmt", "RouteServerSubnet"}
     to_app = next(p for p in hub.peerings if p.name == "vnet-hub-to-vnet-spoke-app")
     assert (to_app.peering_state, to_app.allow_gateway_transit, to_app.allow_forwarded_traffic) == ("Connected", True, True)
     data_to_hub = vnets["vnet-spoke-data"].peerings[0]
@@ -93,7 +94,7 @@ def test_demo_coverage_two_tenants_and_one_forbidden_subscription(source, arm, g
     assert {e.code for e in legacy.errors} == {"AuthorizationFailed"}
     assert "subscription" in {e.scope for e in legacy.errors}
     if source == "arm":
-        assert {e.scope for e in legacy.errors} == {"subscription", "virtualNetworks", "networkSecurityGroups", "routeTables", "resources"}
+        assert {e.scope for e in legacy.errors} == {"subscription", "resources", *arm_source.SUBSCRIPTION_LISTS}
     tenants = {t.tenant_id: t.display_name for t in snapshot.tenants}
     assert tenants == {SPEC["tenants"]["contoso"]["id"]: "Contoso", SPEC["tenants"]["fabrikam"]["id"]: "Fabrikam"}
     assert subs[IDS["partner"]].tenant_id == SPEC["tenants"]["fabrikam"]["id"]
@@ -117,8 +118,10 @@ def test_same_snapshot_as_the_synthetic_estate(arm):
 
     expected, got = _comparable(snapshot_from_spec(SPEC)), _comparable(arm[0])
     for key in ("virtual_networks", "network_security_groups", "route_tables", "virtual_network_gateways",
-                "local_network_gateways", "connections"):
+                "local_network_gateways", "connections", "network_interfaces", "application_security_groups",
+                "virtual_wans", "virtual_hubs", "network_managers"):
         assert got[key] == expected[key], key
+        assert got[key], f"the demo estate has no {key}"  # not vacuous
     assert [(s["subscription_id"], s["status"]) for s in got["subscriptions"]] == [
         (s["subscription_id"], s["status"]) for s in expected["subscriptions"]]
 
@@ -130,8 +133,10 @@ def test_paging_follows_next_links_and_skip_tokens(source, tmp_path):
     pages = [i for i in cassettes[source].interactions if "skiptoken" in unquote(i["request"]["uri"]).lower() or '"$skipToken"' in (i["request"]["body"] or "")]
     assert len(pages) >= 5
     snapshot, cassette = replay(source, path)
-    assert len(snapshot.virtual_networks) == 16
-    assert sum(len(v.peerings) for v in snapshot.virtual_networks) == len(SPEC["peerings"])
+    assert len(snapshot.virtual_networks) == len(SPEC["vnets"])
+    assert len(snapshot.network_managers[0].security_admin_configurations[0].rule_collections[0].rules) == 2
+    hub_connections = sum(len(hub["connections"]) for hub in SPEC["virtual_hubs"].values())  # each a spoke-side peering
+    assert sum(len(v.peerings) for v in snapshot.virtual_networks) == len(SPEC["peerings"]) + hub_connections
     assert unplayed(cassette) == []  # every page, and nothing else, was asked for
 
 
