@@ -165,3 +165,27 @@ def test_a_managers_lists_run_in_parallel():
                                                                    "/securityAdminConfigurations"))]
     assert len(children) == 3
     assert max(r.start for r in children) < min(r.end for r in children)  # all three in flight at once
+
+
+def test_lists_of_types_a_subscription_does_not_hold_are_not_asked_for(fake):
+    run(fake)
+
+    def listed(sid: str) -> set[str]:
+        return {r.path.rsplit("/", 1)[-1] for r in fake.requests
+                if r.subscription == sid and r.path.lower().startswith(f"/subscriptions/{sid}/providers/microsoft.network/")}
+
+    assert listed(CONN) >= {"virtualWans", "virtualHubs", "networkManagers"}
+    assert "applicationSecurityGroups" in listed(PROD)  # prod holds asg-web
+    assert not listed(PROD) & {"virtualWans", "virtualHubs", "networkManagers"}
+    assert "applicationSecurityGroups" not in listed(CONN)
+
+
+def test_a_failed_resource_listing_is_the_call_named_for_the_types_it_would_have_shown(fake):
+    fake.add_fault(Fault("status", status=403, subscription=CONN, path="/resources$"))
+    snapshot = run(fake)
+    conn = coverage(snapshot)[CONN]
+    assert conn.status == CoverageStatus.partial
+    assert [(e.scope, e.code) for e in conn.errors] == [("resources", "AuthorizationFailed")]
+    assert snapshot.virtual_hubs == snapshot.virtual_wans == snapshot.network_managers == []
+    assert resources(snapshot, CONN)["virtual_networks"] == resources(EXPECTED, CONN)["virtual_networks"]
+    assert resources(snapshot, PROD) == resources(EXPECTED, PROD)

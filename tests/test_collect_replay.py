@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
@@ -168,6 +168,45 @@ def test_generated_bodies_are_shaped_like_the_official_examples():
     graph_page = body(graph_cassette, "/providers/Microsoft.ResourceGraph/resources", "POST")
     assert set(graph_page) - {"$skipToken"} == set(example("resourcegraph/ResourcesBasicQuery.json")) - {"$skipToken"}
     assert graph_page["resultTruncated"] == "false" and graph_page["count"] == len(graph_page["data"])
+
+
+NEW_LISTS = {  # request path ending -> Azure's example of the answer (1.1 types)
+    "/providers/Microsoft.Network/networkInterfaces": "NetworkInterfaceList.json",
+    "/providers/Microsoft.Network/applicationSecurityGroups": "ApplicationSecurityGroupListAll.json",
+    "/providers/Microsoft.Network/virtualWans": "VirtualWANList.json",
+    "/providers/Microsoft.Network/virtualHubs": "VirtualHubList.json",
+    "/hubVirtualNetworkConnections": "HubVirtualNetworkConnectionList.json",
+    "/ipConfigurations": "VirtualHubIpConfigurationList.json",
+    "/routingIntent": "RoutingIntentGet.json",
+    "/providers/Microsoft.Network/networkManagers": "NetworkManagerList.json",
+    "/networkGroups": "NetworkManagerGroupList.json",
+    "/staticMembers": "NetworkManagerStaticMemberList.json",
+    "/connectivityConfigurations": "NetworkManagerConnectivityConfigurationList.json",
+    "/securityAdminConfigurations": "NetworkManagerSecurityAdminConfigurationList.json",
+    "/ruleCollections": "NetworkManagerAdminRuleCollectionList.json",
+    "/rules": "NetworkManagerAdminRuleList.json",
+}
+
+
+def test_generated_lists_of_the_new_types_are_shaped_like_the_official_examples():
+    """Every new list is answered {"value": [...]} with items shaped like Azure's examples (some examples
+    show one item, RoutingIntentGet, or a bare array, HubVirtualNetworkConnectionList: their items are compared)."""
+    seen = set()
+    for i in generate(SPEC)["arm"].interactions:
+        path = urlsplit(i["request"]["uri"]).path
+        ending = next((e for e in NEW_LISTS if path.endswith(e)), None)
+        doc = json.loads(i["response"]["body"]["string"])
+        if ending is None or i["response"]["status"]["code"] != 200 or not doc["value"]:
+            continue
+        example = json.loads((API_EXAMPLES / "network" / NEW_LISTS[ending]).read_text(encoding="utf-8"))
+        theirs = example["responses"]["200"]["body"]
+        ref = theirs[0] if isinstance(theirs, list) else theirs["value"][0] if "value" in theirs else theirs
+        assert set(doc) <= {"value", "nextLink"}, ending
+        for item in doc["value"]:
+            assert set(item) - {"etag", "tags", "type", "location", "kind"} <= set(ref), (ending, item["id"])
+            assert set(item["properties"]) & set(ref["properties"]), (ending, item["id"])
+        seen.add(ending)
+    assert seen == set(NEW_LISTS)  # the demo answers every one of them with items
 
 
 CATALOGUE = ["PEER001", "PEER002", "PEER003", "PEER004", "PEER005", "TRANS001", "TRANS002", "TRANS003", "OVLP001", "OVLP002",

@@ -5,10 +5,11 @@ children of Virtual WAN hubs, Route Servers and network managers found in the li
 Requests (all GET, paged by nextLink), per subscription S:
   /subscriptions/S                                                    (explicit scope only)
   /subscriptions/S/providers/Microsoft.Network/virtualNetworks        (subnets, peerings inline)
-  /subscriptions/S/providers/Microsoft.Network/{networkSecurityGroups|routeTables|networkInterfaces|
-      applicationSecurityGroups|virtualWans|virtualHubs|networkManagers}
+  /subscriptions/S/providers/Microsoft.Network/{networkSecurityGroups|routeTables|networkInterfaces}
   /subscriptions/S/resources?$filter=resourceType eq '...' or ...     then, per resource group G:
   /subscriptions/S/resourceGroups/G/providers/Microsoft.Network/{virtualNetworkGateways|localNetworkGateways|connections}
+  and, per type the listing shows in S:
+  /subscriptions/S/providers/Microsoft.Network/{applicationSecurityGroups|virtualWans|virtualHubs|networkManagers}
 and, per resource P listed (P = /subscriptions/S/resourceGroups/G/providers/Microsoft.Network/...):
   P = virtualHubs/H, a Virtual WAN hub:   P/hubVirtualNetworkConnections, P/routingIntent
   P = virtualHubs/H, a Route Server:      P/ipConfigurations (its RouteServerSubnet)
@@ -48,10 +49,16 @@ SUBSCRIPTION_LISTS = {
     "networkSecurityGroups": "build_network_security_groups_list_all_request",
     "routeTables": "build_route_tables_list_all_request",
     "networkInterfaces": "build_network_interfaces_list_all_request",
-    "applicationSecurityGroups": "build_application_security_groups_list_all_request",
-    "virtualWans": "build_virtual_wans_list_request",
-    "virtualHubs": "build_virtual_hubs_list_request",
-    "networkManagers": "build_network_managers_list_by_subscription_request",
+}
+# Types most subscriptions do not hold: their subscription-wide list is asked for only when the
+# resource listing shows one (a request saved per type and subscription; NICs, numerous, are
+# listed outright rather than paged through the resource listing too).
+#: resource type -> (scope name, network request builder) for subscription-wide lists of types found
+FOUND_LISTS = {
+    "microsoft.network/applicationsecuritygroups": ("applicationSecurityGroups", "build_application_security_groups_list_all_request"),
+    "microsoft.network/virtualwans": ("virtualWans", "build_virtual_wans_list_request"),
+    "microsoft.network/virtualhubs": ("virtualHubs", "build_virtual_hubs_list_request"),
+    "microsoft.network/networkmanagers": ("networkManagers", "build_network_managers_list_by_subscription_request"),
 }
 #: lists of a listed resource's children, by the resource's type: (scope name, network request builder)
 CHILD_LISTS = {
@@ -80,9 +87,10 @@ PARENT_NAMES = {
 }
 _VIRTUAL_HUBS = "microsoft.network/virtualhubs"
 _PROVIDER = "/providers/microsoft.network/"
-TYPE_FILTER = " or ".join(
-    f"resourceType eq '{t}'" for t in ("Microsoft.Network/virtualNetworkGateways", "Microsoft.Network/localNetworkGateways", "Microsoft.Network/connections")
-)
+TYPE_FILTER = " or ".join(f"resourceType eq '{t}'" for t in (
+    "Microsoft.Network/virtualNetworkGateways", "Microsoft.Network/localNetworkGateways", "Microsoft.Network/connections",
+    "Microsoft.Network/applicationSecurityGroups", "Microsoft.Network/virtualWans", "Microsoft.Network/virtualHubs",
+    "Microsoft.Network/networkManagers"))
 #: network clients bind a subscription, but raw requests carry theirs in the path: one client serves all
 ANY_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
@@ -221,8 +229,8 @@ def _refuse(message: str) -> Any:
 
 
 def subscription_calls(clients: ArmClients, credential: Any, subscription_id: str) -> list[Call]:
-    """The independent list calls for one subscription (the resource listing leads to per-group calls,
-    lists of hubs and network managers to lists of their children)."""
+    """The independent list calls for one subscription (the resource listing leads to per-group calls and
+    the lists of the types it shows, lists of hubs and network managers to lists of their children)."""
     sid = subscription_id
     lists = Lists(clients, credential)
 
@@ -234,13 +242,16 @@ def subscription_calls(clients: ArmClients, credential: Any, subscription_id: st
         resources = clients.shared("resources", credential)
         api_version = resources._config.api_version
         groups: dict[tuple[str, str], str] = {}
+        found: set[str] = set()
         request = build_resources_list_request(subscription_id=sid, filter=TYPE_FILTER, api_version=api_version)
         for resource in raw.pages(resources, request, endpoint=clients.endpoint, api_version=api_version):
             rtype = (resource.get("type") or "").lower()
             rg = resource_group_of(resource.get("id") or "")
             if rtype in PER_GROUP and rg:
                 groups.setdefault((rtype, rg.lower()), rg)
-        follow = []
+            elif rtype in FOUND_LISTS:
+                found.add(rtype)
+        follow = [lists.listing(*FOUND_LISTS[rtype], sid) for rtype in sorted(found)]
         for (rtype, _), rg in sorted(groups.items()):
             scope, builder = PER_GROUP[rtype]
             request = network_request(builder, resource_group_name=rg, subscription_id=sid)

@@ -210,12 +210,13 @@ class _Generator:
             c.get(resources_path, forbidden_body(sid, "Microsoft.Resources/subscriptions/resources/read"), api=API["resources"], query={"$filter": arm.TYPE_FILTER}, status=403)
             return
         kinds = self.estate.resources.get(self.subs[sid]["subscriptionId"], {})
-        for kind in arm.SUBSCRIPTION_LISTS:
+        found = [kind for kind, _ in arm.FOUND_LISTS.values() if kinds.get(kind)]  # asked for once the listing shows one
+        for kind in [*arm.SUBSCRIPTION_LISTS, *found]:
             c.paged(f"/subscriptions/{sid}/providers/Microsoft.Network/{kind}", kinds.get(kind, []), api=api, page_size=self.page_size)
             for resource in kinds.get(kind, []):
                 self.child_lists(c, resource)
         generic = [{"id": r["id"], "name": r["name"], "type": r["type"], "location": r["location"], **({"tags": r["tags"]} if r.get("tags") else {})}
-                   for kind in PER_GROUP_KIND for r in kinds.get(kind, [])]
+                   for kind in (*PER_GROUP_KIND, *found) for r in kinds.get(kind, [])]
         c.paged(resources_path, generic, api=API["resources"], page_size=self.page_size, query={"$filter": arm.TYPE_FILTER})
         groups: dict[tuple[str, str], list[dict]] = {}
         for kind in PER_GROUP_KIND:
