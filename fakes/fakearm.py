@@ -11,8 +11,9 @@ and `base_url=server.base_url`):
     GET  /subscriptions/{id}/resources?$filter=resourceType eq '...' [or ...]   (no properties, as in Azure)
     GET  /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}   (per-RG list)
     GET  /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}[/{child}]
-    GET  .../providers/Microsoft.Network/{kind}/{name}[/{child kind}/{name}...]/{child kind}   (children's list,
-         e.g. virtualHubs/{hub}/hubVirtualNetworkConnections, networkManagers/{m}/networkGroups/{g}/staticMembers)
+    GET  .../providers/Microsoft.Network/{kind}/{name}[/{child kind}/{name}...]/{child kind}
+         (a list of children, e.g. virtualHubs/{hub}/hubVirtualNetworkConnections,
+         networkManagers/{m}/networkGroups/{g}/staticMembers)
     POST /providers/Microsoft.ResourceGraph/resources   (type filters read from the KQL; $top/$skipToken)
     GET  /_fake/log                                   (the request log, for a server in another process)
     GET  /_fake/settings?latency=0&graph_quota=15&graph_window=5   (change them; starts a new quota window)

@@ -9,11 +9,13 @@ Requests (all GET, paged by nextLink), per subscription S:
   /subscriptions/S/resources?$filter=resourceType eq '...' or ...     then, per resource group G:
   /subscriptions/S/resourceGroups/G/providers/Microsoft.Network/{virtualNetworkGateways|localNetworkGateways|connections}
   and, per type the listing shows in S:
-  /subscriptions/S/providers/Microsoft.Network/{applicationSecurityGroups|virtualWans|virtualHubs|networkManagers}
+  /subscriptions/S/providers/Microsoft.Network/{applicationSecurityGroups|virtualWans|virtualHubs|
+      networkManagers}
 and, per resource P listed (P = /subscriptions/S/resourceGroups/G/providers/Microsoft.Network/...):
   P = virtualHubs/H, a Virtual WAN hub:   P/hubVirtualNetworkConnections, P/routingIntent
   P = virtualHubs/H, a Route Server:      P/ipConfigurations (its RouteServerSubnet)
-  P = networkManagers/M:                  P/networkGroups, P/connectivityConfigurations, P/securityAdminConfigurations
+  P = networkManagers/M:                  P/networkGroups, P/connectivityConfigurations,
+                                          P/securityAdminConfigurations
   P = networkManagers/M/networkGroups/N:  P/staticMembers
   P = .../securityAdminConfigurations/C:  P/ruleCollections, and per collection R: P/ruleCollections/R/rules
 
@@ -55,10 +57,12 @@ SUBSCRIPTION_LISTS = {
 # listed outright rather than paged through the resource listing too).
 #: resource type -> (scope name, network request builder) for subscription-wide lists of types found
 FOUND_LISTS = {
-    "microsoft.network/applicationsecuritygroups": ("applicationSecurityGroups", "build_application_security_groups_list_all_request"),
+    "microsoft.network/applicationsecuritygroups": (
+        "applicationSecurityGroups", "build_application_security_groups_list_all_request"),
     "microsoft.network/virtualwans": ("virtualWans", "build_virtual_wans_list_request"),
     "microsoft.network/virtualhubs": ("virtualHubs", "build_virtual_hubs_list_request"),
-    "microsoft.network/networkmanagers": ("networkManagers", "build_network_managers_list_by_subscription_request"),
+    "microsoft.network/networkmanagers": (
+        "networkManagers", "build_network_managers_list_by_subscription_request"),
 }
 #: lists of a listed resource's children, by the resource's type: (scope name, network request builder)
 CHILD_LISTS = {
@@ -67,7 +71,8 @@ CHILD_LISTS = {
         ("connectivityConfigurations", "build_connectivity_configurations_list_request"),
         ("securityAdminConfigurations", "build_security_admin_configurations_list_request"),
     ),
-    "microsoft.network/networkmanagers/networkgroups": (("staticMembers", "build_static_members_list_request"),),
+    "microsoft.network/networkmanagers/networkgroups": (
+        ("staticMembers", "build_static_members_list_request"),),
     "microsoft.network/networkmanagers/securityadminconfigurations": (
         ("ruleCollections", "build_admin_rule_collections_list_request"),),
     "microsoft.network/networkmanagers/securityadminconfigurations/rulecollections": (
@@ -82,15 +87,16 @@ VIRTUAL_WAN_HUB_LISTS = (
 ROUTE_SERVER_LISTS = (("ipConfigurations", "build_virtual_hub_ip_configuration_list_request"),)
 #: the request builders' parameter for each name in a parent's id, by the type segment before it
 PARENT_NAMES = {
-    "virtualhubs": "virtual_hub_name", "networkmanagers": "network_manager_name", "networkgroups": "network_group_name",
-    "securityadminconfigurations": "configuration_name", "rulecollections": "rule_collection_name",
+    "virtualhubs": "virtual_hub_name", "networkmanagers": "network_manager_name",
+    "networkgroups": "network_group_name", "securityadminconfigurations": "configuration_name",
+    "rulecollections": "rule_collection_name",
 }
 _VIRTUAL_HUBS = "microsoft.network/virtualhubs"
 _PROVIDER = "/providers/microsoft.network/"
 TYPE_FILTER = " or ".join(f"resourceType eq '{t}'" for t in (
-    "Microsoft.Network/virtualNetworkGateways", "Microsoft.Network/localNetworkGateways", "Microsoft.Network/connections",
-    "Microsoft.Network/applicationSecurityGroups", "Microsoft.Network/virtualWans", "Microsoft.Network/virtualHubs",
-    "Microsoft.Network/networkManagers"))
+    "Microsoft.Network/virtualNetworkGateways", "Microsoft.Network/localNetworkGateways",
+    "Microsoft.Network/connections", "Microsoft.Network/applicationSecurityGroups",
+    "Microsoft.Network/virtualWans", "Microsoft.Network/virtualHubs", "Microsoft.Network/networkManagers"))
 #: network clients bind a subscription, but raw requests carry theirs in the path: one client serves all
 ANY_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
@@ -155,7 +161,8 @@ def is_virtual_wan_hub(hub: dict) -> bool:
     """A Virtual WAN hub names its WAN; a Route Server (kind RouteServer) has none."""
     properties = hub.get("properties")
     wan = properties.get("virtualWan") if isinstance(properties, dict) else None
-    return isinstance(wan, dict) and bool(wan.get("id")) and str(hub.get("kind") or "").lower() != "routeserver"
+    route_server = str(hub.get("kind") or "").lower() == "routeserver"
+    return isinstance(wan, dict) and bool(wan.get("id")) and not route_server
 
 
 def child_lists(resource: dict) -> tuple[tuple[str, str], ...]:
@@ -214,8 +221,8 @@ class Lists:
         sid = subscription_of(rid if isinstance(rid, str) else None) or subscription_id
         named = parent_arguments(rid) if isinstance(rid, str) else None
         if named is None:  # its children cannot be asked for: the coverage says so
-            return [Call(f"{scope}:{rid}", [sid], _refuse(f"cannot list the {scope} of {rid!r}: not a resource id"))
-                    for scope, _ in lists]
+            why = f"cannot list the children of {rid!r}: not a resource id"
+            return [Call(f"{scope}:{rid}", [sid], _refuse(why)) for scope, _ in lists]
         kwargs, where = named
         return [self.call(f"{scope}:{where}", sid, network_request(builder, subscription_id=sid, **kwargs))
                 for scope, builder in lists]

@@ -146,7 +146,8 @@ class _Generator:
         for kinds in self.estate.resources.values():
             for kind, items in kinds.items():
                 for r in items if "/" in kind else ():
-                    self.children.setdefault((norm_id(parent_id(r["id"])), r["id"].split("/")[-2].lower()), []).append(r)
+                    key = norm_id(parent_id(r["id"])), r["id"].split("/")[-2].lower()
+                    self.children.setdefault(key, []).append(r)
 
     def forbidden(self, sid: str) -> bool:
         return self.subs[sid.lower()].get("fault") == "forbidden"
@@ -210,7 +211,7 @@ class _Generator:
             c.get(resources_path, forbidden_body(sid, "Microsoft.Resources/subscriptions/resources/read"), api=API["resources"], query={"$filter": arm.TYPE_FILTER}, status=403)
             return
         kinds = self.estate.resources.get(self.subs[sid]["subscriptionId"], {})
-        found = [kind for kind, _ in arm.FOUND_LISTS.values() if kinds.get(kind)]  # asked for once the listing shows one
+        found = [kind for kind, _ in arm.FOUND_LISTS.values() if kinds.get(kind)]  # the listing shows them
         for kind in [*arm.SUBSCRIPTION_LISTS, *found]:
             c.paged(f"/subscriptions/{sid}/providers/Microsoft.Network/{kind}", kinds.get(kind, []), api=api, page_size=self.page_size)
             for resource in kinds.get(kind, []):

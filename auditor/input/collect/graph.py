@@ -9,7 +9,8 @@ The `resources` table holds the top-level types and Route Servers' ip configurat
 managers' children (groups, static members, configurations, rule collections, rules) are in the
 `networkresources` table, queried next for the subscriptions of a batch that hold a network manager.
 No table holds Virtual WAN hubs' connections or routing intent: they are listed per hub through
-ARM (GET, as the ARM source does). Tables: https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources
+ARM (GET, as the ARM source does). Tables:
+https://learn.microsoft.com/azure/governance/resource-graph/reference/supported-tables-resources
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ TYPES = (
 )
 NETWORK_MANAGERS = "microsoft.network/networkmanagers"
 NETWORK_RESOURCES_TYPES = tuple(f"{NETWORK_MANAGERS}/{child}" for child in (
-    "networkgroups", "networkgroups/staticmembers", "connectivityconfigurations", "securityadminconfigurations",
-    "securityadminconfigurations/rulecollections", "securityadminconfigurations/rulecollections/rules"))
+    "networkgroups", "networkgroups/staticmembers", "connectivityconfigurations",
+    "securityadminconfigurations", "securityadminconfigurations/rulecollections",
+    "securityadminconfigurations/rulecollections/rules"))
 
 
 def _query(table: str, types: tuple[str, ...]) -> str:
