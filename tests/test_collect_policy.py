@@ -81,10 +81,13 @@ def test_every_list_the_arm_source_makes_is_a_get_that_passes_the_guard(clients)
     credential = StaticTokenCredential()
     net = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network"
     parents = [  # one of each resource whose children are listed
-        {"id": f"{net}/virtualHubs/vhub", "type": "Microsoft.Network/virtualHubs", "properties": {"virtualWan": {"id": "w"}}},
-        {"id": f"{net}/virtualHubs/rs", "type": "Microsoft.Network/virtualHubs", "kind": "RouteServer", "properties": {}},
+        {"id": f"{net}/virtualHubs/vhub", "type": "Microsoft.Network/virtualHubs",
+         "properties": {"virtualWan": {"id": "w"}}},
+        {"id": f"{net}/virtualHubs/rs", "type": "Microsoft.Network/virtualHubs", "kind": "RouteServer",
+         "properties": {}},
         {"id": f"{net}/networkManagers/m", "type": "Microsoft.Network/networkManagers"},
-        {"id": f"{net}/networkManagers/m/networkGroups/g", "type": "Microsoft.Network/networkManagers/networkGroups"},
+        {"id": f"{net}/networkManagers/m/networkGroups/g",
+         "type": "Microsoft.Network/networkManagers/networkGroups"},
         {"id": f"{net}/networkManagers/m/securityAdminConfigurations/c",
          "type": "Microsoft.Network/networkManagers/securityAdminConfigurations"},
         {"id": f"{net}/networkManagers/m/securityAdminConfigurations/c/ruleCollections/r",

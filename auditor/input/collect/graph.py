@@ -142,8 +142,8 @@ def read_calls(clients: ArmClients, credential: Any, subscription_ids: list[str]
                 resource = _row(row)
                 sink(resource)
                 if str(resource.get("type") or "").lower() == NETWORK_MANAGERS:
-                    managed.add(subscription_of(resource.get("id")))
-                follow += lists.children(resource, str(row.get("subscriptionId") or ""))
+                    managed.add(subscription_of(str(resource.get("id") or "")))
+                follow += lists.children(resource, str(row.get("subscriptionId") or batch[0]))
             with_managers = [sid for sid in batch if sid.lower() in managed]
             return [network_resources(with_managers)] + follow if with_managers else follow
 
