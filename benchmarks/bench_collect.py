@@ -9,8 +9,8 @@ The collector is the real one (auditor.input.collect.collect) with the real SDK 
 
 Critical path: the longest chain of calls that must follow one another, read from the
 server's request log: subscription discovery pages -> a list call's pages -> (for the
-per-resource-group calls) the resource listing's pages -> that call's pages. Its latency is
-chain length x injected latency.
+per-resource-group calls) the resource listing's pages -> that call's pages (lists of children,
+with --hubs-every: their parents' lists before them). Its latency is chain length x injected latency.
 
 Floor: what no schedule can beat on this machine, measured here rather than argued; the target
 is wall <= 1.5 x floor. The floor is the largest of
@@ -47,7 +47,7 @@ from auditor import __version__
 from auditor.gc_pause import gc_paused
 from auditor.input.builder import SnapshotBuilder
 from auditor.input.collect import CollectScope, collect, graph
-from auditor.input.collect.arm import ArmClients
+from auditor.input.collect.arm import FOUND_LISTS, ArmClients
 from auditor.input.collect.auth import StaticTokenCredential, cloud
 from auditor.input.collect.policies import client_kwargs
 from auditor.input.collect.session import http_session
@@ -93,6 +93,37 @@ def estate_spec(subscriptions: int, vnets: int) -> dict:
     return spec
 
 
+def add_hubs_and_managers(spec: dict, every: int) -> dict:
+    """Snapshot 1.1 types: a NIC per VNet and an ASG in every subscription; in every `every`-th, a Virtual
+    WAN hub connected to two spokes (routing intent), a Route Server in the hub VNet, and a network
+    manager (a mesh group, a security admin configuration with two rules)."""
+    spec = {**spec, "nics": {}, "asgs": {}, "virtual_wans": {}, "virtual_hubs": {}, "route_servers": {},
+            "network_managers": {}}
+    for s, sub in enumerate(spec["subscriptions"]):
+        spec["asgs"][f"{sub}-asg"] = {"subscription": sub}
+        names = [n for n, v in spec["vnets"].items() if v["subscription"] == sub]
+        for name in names:
+            prefix = spec["vnets"][name]["subnets"]["app"]["prefix"]
+            spec["nics"][f"{name}-nic"] = {"subscription": sub, "vnet": name, "subnet": "app",
+                                           "ip": prefix.replace(".0/24", ".4"), "asgs": [f"{sub}-asg"]}
+        if s % every or len(names) < 3:
+            continue
+        hub, spokes = names[0], names[1:3]
+        spec["vnets"][hub]["subnets"]["RouteServerSubnet"] = f"10.{s % 200}.2.0/27"
+        spec["route_servers"][f"{sub}-rs"] = {"vnet": hub}
+        spec["virtual_wans"][f"{sub}-vwan"] = {"subscription": sub}
+        spec["virtual_hubs"][f"{sub}-vhub"] = {
+            "subscription": sub, "virtual_wan": f"{sub}-vwan", "firewall": True, "routing_intent": ["PrivateTraffic"],
+            "address_prefix": f"10.{200 + s % 50}.0.0/23", "connections": {v: {} for v in spokes}}
+        spec["network_managers"][f"{sub}-avnm"] = {
+            "subscription": sub, "scope_subscriptions": [sub], "groups": {"ng": {"members": spokes}},
+            "connectivity": {"cc": {"topology": "Mesh", "groups": ["ng"]}},
+            "security_admin": {"sac": {"collections": {"rc": {"groups": ["ng"], "rules": [
+                {"name": "deny-ssh", "priority": 10, "protocol": "Tcp", "source": "Internet", "ports": "22"},
+                {"name": "allow-mgmt", "priority": 5, "access": "AlwaysAllow", "source": "10.0.0.0/8"}]}}}}}
+    return spec
+
+
 class Server:
     """fakes/fakearm.py in a child process (the repository root on its path: fakes/ is not installed)."""
 
@@ -134,31 +165,61 @@ class Server:
 
 
 _RG_PATH = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/[^/]+/providers/", re.IGNORECASE)
+_NETWORK = "/providers/microsoft.network/"
+_FOUND_PATH = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.network/({})$".format(
+    "|".join(t.split("/")[1] for t in FOUND_LISTS)))
 _SUB_PATH = re.compile(r"^/subscriptions/([^/]+)(/.*)?$", re.IGNORECASE)
 
 
 def critical_chain(log: list[dict]) -> tuple[int, str]:
     """The longest chain of dependent calls seen in the log, and what it consists of.
 
-    Pages of one list follow one another; per-resource-group lists follow the resource listing;
-    with discovery, every subscription's calls follow the subscription list's pages.
+    Pages of one list follow one another; per-resource-group lists and the lists of types found follow
+    the resource listing, lists of children their parents' lists (with Resource Graph: the batch's query,
+    as does the networkresources query); with discovery, every subscription's calls follow the
+    subscription list's pages.
     """
     ok = [r for r in log if r["status"] == 200]
     discovery = sum(1 for r in ok if r["path"].lower() == "/subscriptions")
     pages: Counter = Counter()
+    batches: dict[str, set[str]] = {}  # Resource Graph query key -> its subscriptions
     for r in ok:
         key = r["path"].lower() if r["method"] == "GET" else f"POST {r['path'].lower()} {r['subscription']}"
         pages[key] += 1
+        if r["method"] == "POST":
+            batches[key] = set((r["subscription"] or "").split(","))
+
+    def batch_of(subs: set[str], other_than: str = "") -> tuple[str, int]:
+        """The pages of the Resource Graph query that found these subscriptions' resources."""
+        return max((("resourceGraph", pages[k]) for k, s in batches.items() if subs <= s and k != other_than),
+                   key=lambda step: step[1], default=("resourceGraph", 0))
+
     chains: list[tuple[int, str]] = []
     for key, n in pages.items():
         if key in ("/subscriptions", "/tenants"):
             continue
         rg = _RG_PATH.match(key)
         if rg:
-            listing = pages.get(f"/subscriptions/{rg.group(1)}/resources", 0)
-            chains.append((listing + n, f"resources x{listing} -> {key.rsplit('/', 1)[-1]} x{n}"))
+            sub = rg.group(1)
+            steps = [("resources", pages.get(f"/subscriptions/{sub}/resources", 0))]
+            base, _, tail = key.partition(_NETWORK)
+            path = tail.split("/")  # a per-group list, or a list of children: type, name[, type, name], type
+            if len(path) > 1:  # the subscription-wide list of the top parent, then each list of parents
+                steps.append((path[0], pages.get(f"/subscriptions/{sub}{_NETWORK}{path[0]}", 0)))
+                steps += [(path[k - 1], pages.get(base + _NETWORK + "/".join(path[:k]), 0))
+                          for k in range(3, len(path), 2)]
+                if not any(c for _, c in steps):  # found by a Resource Graph query
+                    steps = [batch_of({sub})]
+            steps.append((path[-1], n))
+        elif found := _FOUND_PATH.match(key):  # listed once the resource listing shows the type
+            listing = pages.get(f"/subscriptions/{found.group(1)}/resources", 0)
+            steps = [("resources", listing), (found.group(2), n)]
+        elif key in batches:  # a networkresources query follows its batch's query
+            lead = batch_of(batches[key], other_than=key)
+            steps = [step for step in (lead, ("resourceGraph", n)) if step[1]]
         else:
-            chains.append((n, f"{key.rsplit('/', 1)[-1].split()[0] if ' ' not in key else 'resourceGraph'} x{n}"))
+            steps = [(key.rsplit("/", 1)[-1], n)]
+        chains.append((sum(c for _, c in steps), " -> ".join(f"{name} x{c}" for name, c in steps)))
     longest, what = max(chains) if chains else (0, "")
     if discovery:
         return discovery + longest, f"subscriptions x{discovery} -> {what}"
@@ -265,16 +326,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; the best is printed")
     parser.add_argument("--graph-quota", default="15", help="Resource Graph queries per window, or none")
     parser.add_argument("--graph-window", type=float, default=5.0)
+    parser.add_argument("--hubs-every", type=int, default=0,
+                        help="add NICs and ASGs, and a Virtual WAN hub, Route Server and network manager "
+                             "in every N-th subscription (0: none)")
     args = parser.parse_args()
     quota = None if args.graph_quota.lower() == "none" else int(args.graph_quota)
 
     spec = estate_spec(args.subscriptions, args.vnets)
+    if args.hubs_every:
+        spec = add_hubs_and_managers(spec, args.hubs_every)
     sub_ids = [guid("subscription", name) for name in spec["subscriptions"]]
     expected = args.subscriptions * args.vnets  # VNets
     print(f"estate: {args.subscriptions} subscriptions x {args.vnets} VNets (+{args.vnets} NSGs, 1 route table, "
           f"1 VPN gateway, 1 local gateway, 1 connection each); latency {args.latency * 1000:.0f} ms/request; "
           f"page size {args.page_size}; Resource Graph quota {quota or 'none'} per {args.graph_window:g} s; "
           f"cpus {os.cpu_count()}")
+    if args.hubs_every:
+        print("plus NICs and ASGs, and a Virtual WAN hub, Route Server and network manager in subscription "
+              f"0, {args.hubs_every}, {2 * args.hubs_every}, ...")
     server = Server(spec, args.latency, args.page_size, args.graph_quota, args.graph_window)
     sources = args.source.split(",")
     try:

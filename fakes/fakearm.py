@@ -5,11 +5,15 @@ certificate made at start; point the SDK at it with `connection_verify=server.ca
 and `base_url=server.base_url`):
 
     GET  /subscriptions, /tenants, /subscriptions/{id}
-    GET  /subscriptions/{id}/providers/Microsoft.Network/{virtualNetworks|networkSecurityGroups|routeTables}
+    GET  /subscriptions/{id}/providers/Microsoft.Network/{virtualNetworks|networkSecurityGroups|routeTables|
+             networkInterfaces|applicationSecurityGroups|virtualWans|virtualHubs|networkManagers}
     GET  /subscriptions/{id}/resourcegroups
     GET  /subscriptions/{id}/resources?$filter=resourceType eq '...' [or ...]   (no properties, as in Azure)
     GET  /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}   (per-RG list)
     GET  /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{name}[/{child}]
+    GET  .../providers/Microsoft.Network/{kind}/{name}[/{child kind}/{name}...]/{child kind}
+         (a list of children, e.g. virtualHubs/{hub}/hubVirtualNetworkConnections,
+         networkManagers/{m}/networkGroups/{g}/staticMembers)
     POST /providers/Microsoft.ResourceGraph/resources   (type filters read from the KQL; $top/$skipToken)
     GET  /_fake/log                                   (the request log, for a server in another process)
     GET  /_fake/settings?latency=0&graph_quota=15&graph_window=5   (change them; starts a new quota window)
@@ -55,9 +59,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from auditor.input.collect.generate import graph_row
 from auditor.input.synthetic import SyntheticEstate, build_estate
-from auditor.model.ids import norm_id, resource_group_of
+from auditor.model.ids import norm_id, parent_id, resource_group_of
 
-NETWORK_LISTS = ("virtualnetworks", "networksecuritygroups", "routetables")
+NETWORK_LISTS = ("virtualnetworks", "networksecuritygroups", "routetables", "networkinterfaces",
+                 "applicationsecuritygroups", "virtualwans", "virtualhubs", "networkmanagers")
 RG_LISTS = ("virtualnetworkgateways", "localnetworkgateways", "connections")
 _SUB_KEYS = ("coverage", "error", "error_code", "fault")  # synthetic hints, not Azure fields
 GRAPH_QUOTA, GRAPH_WINDOW = 15, 5.0  # Azure Resource Graph's documented default user quota
@@ -206,7 +211,7 @@ def _generic(resource: dict) -> dict:
     return out
 
 
-_TYPE_RE = re.compile(r"microsoft\.network/[a-z]+", re.IGNORECASE)
+_TYPE_RE = re.compile(r"microsoft\.network/[a-z/]+", re.IGNORECASE)
 
 
 def _scope(method: str, path: str, body: bytes) -> tuple[dict | None, list[str], set[str]]:
@@ -598,6 +603,13 @@ class FakeArm:
                 vnet = self.estate.by_id[norm_id("/".join([""] + parts[:8]))]
                 attr = "subnets" if low[8] == "subnets" else "virtualNetworkPeerings"
                 return 200, self._page(vnet["properties"].get(attr, []), base, params)
+            if len(low) % 2 == 1:  # the list of a resource's children, listed apart in the estate
+                parent = norm_id("/".join([""] + parts[:-1]))
+                if parent not in self.estate.by_id:
+                    raise KeyError(parts)
+                kind = f"microsoft.network/{'/'.join(low[6::2])}"
+                return 200, self._page([r for r in self.estate.resources(sub_id, {kind})
+                                        if norm_id(parent_id(r["id"])) == parent], base, params)
             return 200, self.estate.by_id[norm_id(base)]
         raise KeyError(parts)
 

@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def test_verbose_says_what_is_read_per_subscription(capsys, monkeypatch, tmp_pat
     code, _, err = run(capsys, monkeypatch, "--verbose", "scan", "--demo", "--format", "json", "-o", tmp_path)
     assert code == 0
     assert "INFO auditor.input.collect.orchestrator: reading virtualNetworks in subscription " in err
-    assert " read: 5 calls, 0 failed" in err
+    assert re.search(r" read: \d+ calls, 0 failed", err)
     code, _, err = run(capsys, monkeypatch, "scan", "--demo", "--format", "json", "-o", tmp_path)
     assert code == 0 and "INFO" not in err  # not without -v
 

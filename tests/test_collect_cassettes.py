@@ -85,11 +85,11 @@ def test_recording_scrubs_tokens_secrets_and_assertions(stub, tmp_path):
 
 
 def test_a_recorded_cassette_replays_through_the_sdk_on_any_host(stub, tmp_path):
-    from auditor.input.collect.arm import TYPE_FILTER
+    from auditor.input.collect.arm import SUBSCRIPTION_LISTS, TYPE_FILTER
 
     path = tmp_path / "rec.yaml"
     with recording(path):
-        for kind in ("virtualNetworks", "networkSecurityGroups", "routeTables"):
+        for kind in SUBSCRIPTION_LISTS:
             requests.get(f"{stub}/subscriptions/{SUB}/providers/Microsoft.Network/{kind}?api-version=2023-01-01",
                          headers={"Authorization": f"Bearer {JWT}"})
         requests.get(f"{stub}/subscriptions/{SUB}/resources", params={"$filter": TYPE_FILTER, "api-version": "2021-01-01"})

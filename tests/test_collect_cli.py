@@ -13,6 +13,7 @@ from auditor.input.collect.runner import demo_spec
 
 CLI = str(Path(sys.executable).parent / "vnet-audit")
 LEGACY = demo_spec()["subscriptions"]["legacy"]["id"]
+VNETS = len(demo_spec()["vnets"])
 
 
 def run(*args, cwd=None):
@@ -25,7 +26,7 @@ def test_scan_demo_writes_reports_and_snapshot(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     snapshot = json.loads((out / "snapshot.json").read_text())
-    assert snapshot["metadata"]["source"] == "demo" and len(snapshot["virtual_networks"]) == 16
+    assert snapshot["metadata"]["source"] == "demo" and len(snapshot["virtual_networks"]) == VNETS
     from reports import WRITERS
 
     for fmt in ("html", "csv", "json"):
@@ -51,7 +52,7 @@ def test_collect_demo_writes_the_snapshot(tmp_path):
     doc = json.loads(target.read_text())
     statuses = {s["subscription_id"]: s["status"] for s in doc["subscriptions"]}
     assert statuses.pop(LEGACY) == "failed" and set(statuses.values()) == {"complete"}
-    assert "collected 16 VNets" in result.stderr and f"wrote {target}" in result.stderr
+    assert f"collected {VNETS} VNets" in result.stderr and f"wrote {target}" in result.stderr
 
 
 def test_collect_replays_a_cassette(tmp_path):
@@ -63,7 +64,7 @@ def test_collect_replays_a_cassette(tmp_path):
     args = [a for t in scope.tenants for a in ("--tenant", t)] + [a for s in scope.subscriptions for a in ("--subscription", s)]
     result = run("collect", "--replay", str(arm), *args, "-o", str(tmp_path / "s.json"), "-q", "--fail-on-incomplete")
     assert result.returncode == 3, result.stderr
-    assert len(json.loads((tmp_path / "s.json").read_text())["virtual_networks"]) == 16
+    assert len(json.loads((tmp_path / "s.json").read_text())["virtual_networks"]) == VNETS
 
 
 @pytest.mark.parametrize("args, message", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import unquote
 
@@ -93,11 +94,12 @@ def test_429_with_retry_after_then_success(tmp_path, monkeypatch):
 
 def test_403_on_one_subscription_while_others_succeed(tmp_path):
     cassette = generate(SPEC)["arm"]
-    for kind in ("virtualNetworks", "networkSecurityGroups", "routeTables"):
+    kinds = ("virtualNetworks", "networkSecurityGroups", "routeTables")
+    for kind in kinds:
         inject(cassette, f"/providers/Microsoft.Network/{kind}", 403, 1, sub=SPOKE)
     cassette.interactions = [i for i in cassette.interactions  # the 403s replace the recorded answers
                              if not (SPOKE in i["request"]["uri"] and i["response"]["status"]["code"] == 200
-                                     and "/providers/Microsoft.Network/" in i["request"]["uri"] and "resourceGroups" not in i["request"]["uri"])]
+                                     and any(f"/providers/Microsoft.Network/{k}?" in i["request"]["uri"] for k in kinds))]
     snapshot, _ = run(tmp_path, cassette)
     spoke = subs(snapshot)[SPOKE]
     assert spoke.status == CoverageStatus.partial  # its resource listing still answered
@@ -212,3 +214,31 @@ def test_unknown_request_is_a_coverage_error_not_a_crash(tmp_path):
     snapshot, _ = run(tmp_path, cassette)
     assert subs(snapshot)[HUB].status == CoverageStatus.partial
     assert [e.scope for e in subs(snapshot)[HUB].errors] == ["routeTables"]
+
+
+MANAGED = yaml.safe_load("""
+scan: {all_subscriptions: true}
+subscriptions: {hub: {name: Hub}, spoke: {name: Spoke}}
+vnets:
+  hub: {subscription: hub, address_space: [10.0.0.0/16]}
+  spoke1: {subscription: spoke, address_space: [10.1.0.0/16]}
+network_managers:
+  avnm: {subscription: hub, groups: {ng: {members: [hub, spoke1]}}, connectivity: {cc: {topology: Mesh, groups: [ng]}}}
+""")
+
+
+def test_a_failed_networkresources_query_is_partial_coverage_of_its_subscriptions(tmp_path):
+    """Resource Graph: the network manager's children come from a second query, for its subscription only."""
+    cassette = generate(MANAGED, page_size=10)["graph"]  # one page a query
+    query = next(i for i in cassette.interactions
+                 if i["request"]["method"] == "POST" and "networkresources" in i["request"]["body"])
+    assert json.loads(query["request"]["body"])["subscriptions"] == [HUB]
+    query["response"] = {**query["response"], "status": {"code": 403, "message": "Forbidden"},
+                         "body": {"string": '{"error": {"code": "AuthorizationFailed", "message": "no access"}}'}}
+    snapshot, played = run(tmp_path, cassette, source="graph", scope=scope_of(MANAGED))
+    assert unplayed(played) == []
+    assert subs(snapshot)[HUB].status == CoverageStatus.partial
+    assert [(e.scope, e.code) for e in subs(snapshot)[HUB].errors] == [("resourceGraph:networkresources", "AuthorizationFailed")]
+    assert subs(snapshot)[SPOKE].status == CoverageStatus.complete
+    assert [m.name for m in snapshot.network_managers] == ["avnm"] and snapshot.network_managers[0].network_groups == []
+    assert {v.name for v in snapshot.virtual_networks} == {"hub", "spoke1"}

@@ -74,6 +74,42 @@ def test_reads_and_resource_graph_queries_pass(clients):
     assert wire.sent[1][1].startswith("https://management.azure.com/providers/Microsoft.ResourceGraph/resources?")
 
 
+def test_every_list_the_arm_source_makes_is_a_get_that_passes_the_guard(clients):
+    from auditor.input.collect import arm as source
+
+    arm, wire = clients
+    credential = StaticTokenCredential()
+    net = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network"
+    parents = [  # one of each resource whose children are listed
+        {"id": f"{net}/virtualHubs/vhub", "type": "Microsoft.Network/virtualHubs",
+         "properties": {"virtualWan": {"id": "w"}}},
+        {"id": f"{net}/virtualHubs/rs", "type": "Microsoft.Network/virtualHubs", "kind": "RouteServer",
+         "properties": {}},
+        {"id": f"{net}/networkManagers/m", "type": "Microsoft.Network/networkManagers"},
+        {"id": f"{net}/networkManagers/m/networkGroups/g",
+         "type": "Microsoft.Network/networkManagers/networkGroups"},
+        {"id": f"{net}/networkManagers/m/securityAdminConfigurations/c",
+         "type": "Microsoft.Network/networkManagers/securityAdminConfigurations"},
+        {"id": f"{net}/networkManagers/m/securityAdminConfigurations/c/ruleCollections/r",
+         "type": "Microsoft.Network/networkManagers/securityAdminConfigurations/ruleCollections"},
+    ]
+    lists = source.Lists(arm, credential)
+    calls = (source.subscription_calls(arm, credential, SUB)
+             + [lists.listing(scope, builder, SUB) for scope, builder in source.FOUND_LISTS.values()]
+             + [c for p in parents for c in lists.children(p, SUB)])
+    for call in calls:
+        with pytest.raises(Reached):
+            call.run(lambda item: None)
+    expected = (len(source.SUBSCRIPTION_LISTS) + 1 + len(source.FOUND_LISTS)
+                + sum(len(source.child_lists(p)) for p in parents))
+    assert len(wire.sent) == len(calls) == expected == 18
+    assert {m for m, _ in wire.sent} == {"GET"}
+    children = sorted(url.split("?")[0].rsplit("/", 1)[-1] for _, url in wire.sent if "/resourceGroups/" in url)
+    assert children == sorted(["hubVirtualNetworkConnections", "routingIntent", "ipConfigurations", "networkGroups",
+                               "connectivityConfigurations", "securityAdminConfigurations", "staticMembers",
+                               "ruleCollections", "rules"])
+
+
 def test_guard_sits_after_the_retry_policy_so_every_attempt_is_checked():
     from azure.core.pipeline.policies import RetryPolicy
 

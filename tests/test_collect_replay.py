@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
 from auditor.input.collect import CollectScope, collect
+from auditor.input.collect import arm as arm_source
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.collect.cassettes import VCR_CONCURRENCY, replaying
 from auditor.input.collect.generate import generate, scope_of
@@ -61,10 +62,10 @@ def test_demo_replay_reads_every_resource(source, arm, graph):
     snapshot, cassette = {"arm": arm, "graph": graph}[source]
     assert snapshot.metadata.source == source
     vnets = {v.name: v for v in snapshot.virtual_networks}
-    assert len(vnets) == len(SPEC["vnets"]) == 16
+    assert len(vnets) == len(SPEC["vnets"])
     hub = vnets["vnet-hub"]
     assert hub.address_prefixes == ["10.0.0.0/16"]
-    assert {s.name for s in hub.subnets} == {"GatewaySubnet", "AzureFirewallSubnet", "snet-nva", "snet-mgmt"}
+    assert {s.name for s in hub.subnets} == {"GatewaySubnet", "AzureFirewallSubnet", "snet-nva", "snet-mgmt", "RouteServerSubnet"}
     to_app = next(p for p in hub.peerings if p.name == "vnet-hub-to-vnet-spoke-app")
     assert (to_app.peering_state, to_app.allow_gateway_transit, to_app.allow_forwarded_traffic) == ("Connected", True, True)
     data_to_hub = vnets["vnet-spoke-data"].peerings[0]
@@ -93,7 +94,7 @@ def test_demo_coverage_two_tenants_and_one_forbidden_subscription(source, arm, g
     assert {e.code for e in legacy.errors} == {"AuthorizationFailed"}
     assert "subscription" in {e.scope for e in legacy.errors}
     if source == "arm":
-        assert {e.scope for e in legacy.errors} == {"subscription", "virtualNetworks", "networkSecurityGroups", "routeTables", "resources"}
+        assert {e.scope for e in legacy.errors} == {"subscription", "resources", *arm_source.SUBSCRIPTION_LISTS}
     tenants = {t.tenant_id: t.display_name for t in snapshot.tenants}
     assert tenants == {SPEC["tenants"]["contoso"]["id"]: "Contoso", SPEC["tenants"]["fabrikam"]["id"]: "Fabrikam"}
     assert subs[IDS["partner"]].tenant_id == SPEC["tenants"]["fabrikam"]["id"]
@@ -117,8 +118,10 @@ def test_same_snapshot_as_the_synthetic_estate(arm):
 
     expected, got = _comparable(snapshot_from_spec(SPEC)), _comparable(arm[0])
     for key in ("virtual_networks", "network_security_groups", "route_tables", "virtual_network_gateways",
-                "local_network_gateways", "connections"):
+                "local_network_gateways", "connections", "network_interfaces", "application_security_groups",
+                "virtual_wans", "virtual_hubs", "network_managers"):
         assert got[key] == expected[key], key
+        assert got[key], f"the demo estate has no {key}"  # not vacuous
     assert [(s["subscription_id"], s["status"]) for s in got["subscriptions"]] == [
         (s["subscription_id"], s["status"]) for s in expected["subscriptions"]]
 
@@ -130,8 +133,10 @@ def test_paging_follows_next_links_and_skip_tokens(source, tmp_path):
     pages = [i for i in cassettes[source].interactions if "skiptoken" in unquote(i["request"]["uri"]).lower() or '"$skipToken"' in (i["request"]["body"] or "")]
     assert len(pages) >= 5
     snapshot, cassette = replay(source, path)
-    assert len(snapshot.virtual_networks) == 16
-    assert sum(len(v.peerings) for v in snapshot.virtual_networks) == len(SPEC["peerings"])
+    assert len(snapshot.virtual_networks) == len(SPEC["vnets"])
+    assert len(snapshot.network_managers[0].security_admin_configurations[0].rule_collections[0].rules) == 2
+    hub_connections = sum(len(hub["connections"]) for hub in SPEC["virtual_hubs"].values())  # each a spoke-side peering
+    assert sum(len(v.peerings) for v in snapshot.virtual_networks) == len(SPEC["peerings"]) + hub_connections
     assert unplayed(cassette) == []  # every page, and nothing else, was asked for
 
 
@@ -163,6 +168,45 @@ def test_generated_bodies_are_shaped_like_the_official_examples():
     graph_page = body(graph_cassette, "/providers/Microsoft.ResourceGraph/resources", "POST")
     assert set(graph_page) - {"$skipToken"} == set(example("resourcegraph/ResourcesBasicQuery.json")) - {"$skipToken"}
     assert graph_page["resultTruncated"] == "false" and graph_page["count"] == len(graph_page["data"])
+
+
+NEW_LISTS = {  # request path ending -> Azure's example of the answer (1.1 types)
+    "/providers/Microsoft.Network/networkInterfaces": "NetworkInterfaceList.json",
+    "/providers/Microsoft.Network/applicationSecurityGroups": "ApplicationSecurityGroupListAll.json",
+    "/providers/Microsoft.Network/virtualWans": "VirtualWANList.json",
+    "/providers/Microsoft.Network/virtualHubs": "VirtualHubList.json",
+    "/hubVirtualNetworkConnections": "HubVirtualNetworkConnectionList.json",
+    "/ipConfigurations": "VirtualHubIpConfigurationList.json",
+    "/routingIntent": "RoutingIntentGet.json",
+    "/providers/Microsoft.Network/networkManagers": "NetworkManagerList.json",
+    "/networkGroups": "NetworkManagerGroupList.json",
+    "/staticMembers": "NetworkManagerStaticMemberList.json",
+    "/connectivityConfigurations": "NetworkManagerConnectivityConfigurationList.json",
+    "/securityAdminConfigurations": "NetworkManagerSecurityAdminConfigurationList.json",
+    "/ruleCollections": "NetworkManagerAdminRuleCollectionList.json",
+    "/rules": "NetworkManagerAdminRuleList.json",
+}
+
+
+def test_generated_lists_of_the_new_types_are_shaped_like_the_official_examples():
+    """Every new list is answered {"value": [...]} with items shaped like Azure's examples (some examples
+    show one item, RoutingIntentGet, or a bare array, HubVirtualNetworkConnectionList: their items are compared)."""
+    seen = set()
+    for i in generate(SPEC)["arm"].interactions:
+        path = urlsplit(i["request"]["uri"]).path
+        ending = next((e for e in NEW_LISTS if path.endswith(e)), None)
+        doc = json.loads(i["response"]["body"]["string"])
+        if ending is None or i["response"]["status"]["code"] != 200 or not doc["value"]:
+            continue
+        example = json.loads((API_EXAMPLES / "network" / NEW_LISTS[ending]).read_text(encoding="utf-8"))
+        theirs = example["responses"]["200"]["body"]
+        ref = theirs[0] if isinstance(theirs, list) else theirs["value"][0] if "value" in theirs else theirs
+        assert set(doc) <= {"value", "nextLink"}, ending
+        for item in doc["value"]:
+            assert set(item) - {"etag", "tags", "type", "location", "kind"} <= set(ref), (ending, item["id"])
+            assert set(item["properties"]) & set(ref["properties"]), (ending, item["id"])
+        seen.add(ending)
+    assert seen == set(NEW_LISTS)  # the demo answers every one of them with items
 
 
 CATALOGUE = ["PEER001", "PEER002", "PEER003", "PEER004", "PEER005", "TRANS001", "TRANS002", "TRANS003", "OVLP001", "OVLP002",

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from auditor.input.collect import CollectScope, collect
+from auditor.input.collect.arm import SUBSCRIPTION_LISTS
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.synthetic import build_estate, guid, snapshot_from_spec
 from auditor.model.ids import subscription_of
@@ -249,7 +250,7 @@ def test_500s_on_every_call_of_a_subscription_fail_it(fake):
     snapshot = run(fake)
     cov = coverage(snapshot)
     assert cov["prod"].status == CoverageStatus.failed
-    assert {e.scope for e in cov["prod"].errors} == {"virtualNetworks", "networkSecurityGroups", "routeTables", "resources"}
+    assert {e.scope for e in cov["prod"].errors} == {*SUBSCRIPTION_LISTS, "resources"}
     assert not any(resources_of(snapshot, "prod").values())
     assert resources_of(snapshot, "dev") == resources_of(EXPECTED, "dev")
 

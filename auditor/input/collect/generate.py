@@ -25,13 +25,12 @@ import yaml
 from auditor.input.collect import arm, graph
 from auditor.input.collect.orchestrator import CollectScope
 from auditor.input.synthetic import build_estate, guid
-from auditor.model.ids import norm_id, resource_group_of
+from auditor.model.ids import norm_id, parent_id, resource_group_of
 from auditor.outputs import write_atomic
 
 BASE = "https://management.azure.com"
 API = {"network": "2024-05-01", "resources": "2025-04-01", "subscriptions": "2022-12-01", "graph": "2021-03-01"}
-LISTS = (("virtualNetworks", "virtualNetworks"), ("networkSecurityGroups", "networkSecurityGroups"), ("routeTables", "routeTables"))
-PER_GROUP_KIND = {"virtualNetworkGateways": "virtualNetworkGateways", "localNetworkGateways": "localNetworkGateways", "connections": "connections"}
+PER_GROUP_KIND = ("virtualNetworkGateways", "localNetworkGateways", "connections")
 _REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -126,7 +125,8 @@ def scope_of(spec: dict) -> CollectScope:
 def graph_row(resource: dict, sub: dict) -> dict:
     """A REST-shaped resource as Resource Graph returns its row (`sub`: its GetSubscriptions entry)."""
     row = {"id": resource["id"], "name": resource["name"], "type": resource["type"].lower(), "tenantId": sub["tenantId"],
-           "kind": "", "location": resource["location"], "resourceGroup": resource_group_of(resource["id"]).lower(),
+           "kind": resource.get("kind", ""), "location": resource.get("location", ""),
+           "resourceGroup": resource_group_of(resource["id"]).lower(),
            "subscriptionId": sub["subscriptionId"], "managedBy": "", "sku": None, "plan": None,
            "properties": resource["properties"], "tags": resource.get("tags") or {}, "identity": None, "zones": None,
            "extendedLocation": None}
@@ -142,6 +142,12 @@ class _Generator:
         self.estate = build_estate(spec)
         self.scope = scope_of(spec)
         self.subs = {s["subscriptionId"].lower(): s for s in self.estate.subscriptions}
+        self.children: dict[tuple[str, str], list[dict]] = {}  # (parent id, list name) -> children
+        for kinds in self.estate.resources.values():
+            for kind, items in kinds.items():
+                for r in items if "/" in kind else ():
+                    key = norm_id(parent_id(r["id"])), r["id"].split("/")[-2].lower()
+                    self.children.setdefault(key, []).append(r)
 
     def forbidden(self, sid: str) -> bool:
         return self.subs[sid.lower()].get("fault") == "forbidden"
@@ -200,15 +206,18 @@ class _Generator:
         api = API["network"]
         resources_path = f"/subscriptions/{sid}/resources"
         if self.forbidden(sid):
-            for kind, _ in LISTS:
+            for kind in arm.SUBSCRIPTION_LISTS:
                 c.get(f"/subscriptions/{sid}/providers/Microsoft.Network/{kind}", forbidden_body(sid, f"Microsoft.Network/{kind}/read"), api=api, status=403)
             c.get(resources_path, forbidden_body(sid, "Microsoft.Resources/subscriptions/resources/read"), api=API["resources"], query={"$filter": arm.TYPE_FILTER}, status=403)
             return
         kinds = self.estate.resources.get(self.subs[sid]["subscriptionId"], {})
-        for kind, _ in LISTS:
+        found = [kind for kind, _ in arm.FOUND_LISTS.values() if kinds.get(kind)]  # the listing shows them
+        for kind in [*arm.SUBSCRIPTION_LISTS, *found]:
             c.paged(f"/subscriptions/{sid}/providers/Microsoft.Network/{kind}", kinds.get(kind, []), api=api, page_size=self.page_size)
+            for resource in kinds.get(kind, []):
+                self.child_lists(c, resource)
         generic = [{"id": r["id"], "name": r["name"], "type": r["type"], "location": r["location"], **({"tags": r["tags"]} if r.get("tags") else {})}
-                   for kind in PER_GROUP_KIND for r in kinds.get(kind, [])]
+                   for kind in (*PER_GROUP_KIND, *found) for r in kinds.get(kind, [])]
         c.paged(resources_path, generic, api=API["resources"], page_size=self.page_size, query={"$filter": arm.TYPE_FILTER})
         groups: dict[tuple[str, str], list[dict]] = {}
         for kind in PER_GROUP_KIND:
@@ -218,22 +227,44 @@ class _Generator:
         for (kind, rg), items in sorted(groups.items()):
             c.paged(f"/subscriptions/{sid}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}", items, api=api, page_size=self.page_size)
 
+    def child_lists(self, c: Cassette, resource: dict, only: frozenset[str] | None = None) -> None:
+        """The lists of a resource's children collect() asks for (`only`: just these), and theirs."""
+        for scope, _ in arm.child_lists(resource):
+            if only is None or scope in only:
+                items = self.children.get((norm_id(resource["id"]), scope.lower()), [])
+                c.paged(f"{resource['id']}/{scope}", items, api=API["network"], page_size=self.page_size)
+                for item in items:
+                    self.child_lists(c, item, only)
+
     def graph(self) -> Cassette:
         c = Cassette(self.base)
         self.discovery(c)
         for batch in (b for group in self.read_order() for b in graph.batches(group)):
-            rows = []
+            rows, network_rows, hubs, managed = [], [], [], []
             for sid in batch:
                 if self.forbidden(sid):
                     continue  # Resource Graph leaves out what the caller cannot read
                 sub = self.subs[sid]
-                for items in self.estate.resources.get(sub["subscriptionId"], {}).values():
-                    rows += [graph_row(r, sub) for r in items]
+                for kind, items in self.estate.resources.get(sub["subscriptionId"], {}).items():
+                    rtype = f"microsoft.network/{kind}".lower()
+                    if rtype in graph.TYPES:
+                        rows += [graph_row(r, sub) for r in items]
+                    elif rtype in graph.NETWORK_RESOURCES_TYPES:
+                        network_rows += [graph_row(r, sub) for r in items]
+                    if kind == "virtualHubs":
+                        hubs += items
+                    if kind == "networkManagers" and items:
+                        managed.append(sid)
             rows.sort(key=lambda r: norm_id(r["id"]))
             self.graph_pages(c, batch, rows)
+            if managed:
+                network_rows.sort(key=lambda r: norm_id(r["id"]))
+                self.graph_pages(c, managed, network_rows, graph.NETWORK_RESOURCES_QUERY)
+            for hub in hubs:
+                self.child_lists(c, hub, graph.ARM_ONLY)
         return c
 
-    def graph_pages(self, c: Cassette, batch: list[str], rows: list[dict]) -> None:
+    def graph_pages(self, c: Cassette, batch: list[str], rows: list[dict], query: str | None = None) -> None:
         pages = [rows[i:i + self.page_size] for i in range(0, len(rows), self.page_size)] or [[]]
         for n, page in enumerate(pages):
             options: dict[str, Any] = {"$top": graph.PAGE, "resultFormat": "objectArray"}
@@ -242,7 +273,7 @@ class _Generator:
             body: dict[str, Any] = {"totalRecords": len(rows), "count": len(page), "resultTruncated": "false", "facets": [], "data": page}
             if n + 1 < len(pages):
                 body["$skipToken"] = f"graphpage{n + 1}"
-            request = {"subscriptions": batch, "query": graph.QUERY, "options": options}
+            request = {"subscriptions": batch, "query": query or graph.QUERY, "options": options}
             c.add("POST", c.url("/providers/Microsoft.ResourceGraph/resources", api=API["graph"]), 200, body, request_body=request)
 
 
