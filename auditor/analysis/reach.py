@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from auditor.model.snapshot import NetworkInterface, Snapshot
 
 MAX_HOPS = 32
+#: Subnets that hold no workloads of their own to reach or start from (gateways, firewalls, Route Server, Bastion).
+INFRASTRUCTURE_SUBNETS = frozenset({"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet",
+                                    "routeserversubnet", "azurebastionsubnet"})
 INTERNET_SOURCE = "198.51.100.10"  # a public address standing for "the Internet" (TEST-NET-2)
 
 
@@ -107,6 +110,11 @@ def _subnet_by_name(snapshot: Snapshot, value: str) -> str | None:
     if len(found) > 1:
         raise InputError(f"{len(found)} subnets are named {value}: give the subnet's id")
     return found[0] if found else None
+
+
+def workload_subnets(vnet) -> list:
+    """The VNet's subnets with an address prefix, infrastructure subnets left out."""
+    return [s for s in vnet.subnets if s.address_prefixes and s.name.lower() not in INFRASTRUCTURE_SUBNETS]
 
 
 def endpoint_of_subnet(snapshot: Snapshot, subnet_key: str) -> Endpoint:

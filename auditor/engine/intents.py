@@ -102,7 +102,7 @@ def parse_intents(doc: object, origin: str) -> Intents:
 
 def endpoints(snapshot: Snapshot, scope: Scope) -> list[Endpoint]:
     """The subnets (or the Internet) a scope selects, each as an endpoint."""
-    from auditor.analysis.reach import Endpoint, endpoint_of_subnet, INTERNET_SOURCE
+    from auditor.analysis.reach import INTERNET_SOURCE, Endpoint, endpoint_of_subnet, workload_subnets
 
     if scope.internet:
         return [Endpoint("Internet", INTERNET_SOURCE)]
@@ -110,16 +110,10 @@ def endpoints(snapshot: Snapshot, scope: Scope) -> list[Endpoint]:
     for vnet in snapshot.virtual_networks:
         if not _vnet_selected(snapshot, scope, vnet):
             continue
-        for subnet in vnet.subnets:
+        for subnet in workload_subnets(vnet):
             if scope.subnets is None or _subnet_named(scope.subnets, vnet.name, subnet):
-                if subnet.address_prefixes and subnet.name.lower() not in _INFRASTRUCTURE:
-                    out.append(endpoint_of_subnet(snapshot, subnet.key))
+                out.append(endpoint_of_subnet(snapshot, subnet.key))
     return out
-
-
-#: Subnets that hold no workloads to reach (gateways, firewalls, Route Server, Bastion).
-_INFRASTRUCTURE = {"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet", "routeserversubnet",
-                   "azurebastionsubnet"}
 
 
 def vnets_in_role(snapshot: Snapshot, intents: Intents, role: str) -> set[str]:

@@ -1,6 +1,6 @@
 """FLOW004 peers-reach-management-ports."""
 
-from auditor.analysis.reach import endpoint_of_subnet, trace
+from auditor.analysis.reach import endpoint_of_subnet, trace, workload_subnets
 from auditor.engine.rule import Rule
 
 PORTS = (22, 3389)
@@ -30,7 +30,8 @@ rule = Rule(
         "(and hub from spoke): one finding per reached VNet.\nA Deny of 22 and 3389 from 10.0.0.0/8 passes."
     ),
     decisions=(
-        "Each subnet of a peer stands for its first usable address; each subnet of the VNet is a destination. Only "
+        "Each workload subnet of a peer stands for its first usable address (gateway, firewall, Route Server and "
+        "Bastion subnets are left out); each workload subnet of the VNet is a destination. Only "
         "direct paths are traced (peerings and connected groups), not paths through appliances. One finding per "
         "reached VNet, listing up to 20 peers."
     ),
@@ -41,11 +42,11 @@ rule = Rule(
 def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
-        targets = [endpoint_of_subnet(snapshot, s.key) for s in vnet.subnets if s.address_prefixes]
+        targets = [endpoint_of_subnet(snapshot, s.key) for s in workload_subnets(vnet)]
         reached = {}
         for peer_key in sorted(index.peered_vnets(vnet.key)):
             peer = index.vnets.get(peer_key)
-            sources = [endpoint_of_subnet(snapshot, s.key) for s in peer.subnets if s.address_prefixes] if peer else []
+            sources = [endpoint_of_subnet(snapshot, s.key) for s in workload_subnets(peer)] if peer else []
             hit = next(((src, dst, p, t) for src in sources for dst in targets for p in PORTS
                         if (t := trace(snapshot, src, dst, "tcp", p)).verdict == "allowed"), None)
             if hit is not None:

@@ -1,6 +1,7 @@
 """TOPO003 default-route-bypasses-hub."""
 
 from auditor.analysis.effective_routes import routes_of
+from auditor.analysis.reach import workload_subnets
 from auditor.engine.intents import vnets_in_role
 from auditor.engine.rule import Rule
 
@@ -38,10 +39,6 @@ rule = Rule(
     ),
 )
 
-_INFRASTRUCTURE = {"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet", "routeserversubnet",
-                   "azurebastionsubnet"}
-
-
 @rule.check
 def check(snapshot, intents):
     if not intents.checks("default-route-through-hub"):
@@ -50,9 +47,7 @@ def check(snapshot, intents):
     hub_space = [index.address_space(k) for k in vnets_in_role(snapshot, intents, "hub")]
     for key in sorted(vnets_in_role(snapshot, intents, "spoke")):
         vnet = index.vnets[key]
-        for subnet in vnet.subnets:
-            if subnet.name.lower() in _INFRASTRUCTURE or not subnet.address_prefixes:
-                continue
+        for subnet in workload_subnets(vnet):
             table = routes_of(snapshot, subnet.id)
             route = table.lookup("8.8.8.8")
             if route is None or _through_hub(route, hub_space) or table.unknown:

@@ -1,6 +1,6 @@
 """TOPO004 isolated-vnet-reachable."""
 
-from auditor.analysis.reach import endpoint_of_subnet, trace
+from auditor.analysis.reach import endpoint_of_subnet, trace, workload_subnets
 from auditor.engine.intents import vnets_in_role
 from auditor.engine.rule import Rule
 
@@ -41,13 +41,11 @@ def check(snapshot, intents):
         return
     index = snapshot.index
     spokes = sorted(vnets_in_role(snapshot, intents, "spoke"))
-    sources = [endpoint_of_subnet(snapshot, s.key) for k in spokes for s in index.vnets[k].subnets if s.address_prefixes]
+    sources = [endpoint_of_subnet(snapshot, s.key) for k in spokes for s in workload_subnets(index.vnets[k])]
     for key in sorted(vnets_in_role(snapshot, intents, "isolated") - set(spokes)):
         vnet = index.vnets[key]
         reached = []
-        for subnet in vnet.subnets:
-            if not subnet.address_prefixes:
-                continue
+        for subnet in workload_subnets(vnet):
             target = endpoint_of_subnet(snapshot, subnet.key)
             for source in sources:
                 allowed = next((p for p in PORTS if trace(snapshot, source, target, "tcp", p).verdict == "allowed"), None)
