@@ -377,3 +377,38 @@ def assumes_transitivity(snapshot: Snapshot, result: Trace) -> list[str] | None:
         return None
     path = peering_path(snapshot, src, dst)
     return path if path is not None and len(path) > 2 else None
+
+
+def routable_vnets(snapshot: Snapshot, subnet_key: str) -> set[str]:
+    """Keys of the VNets a flow from this subnet could end in by routing alone: a superset of where any flow
+    can be allowed (filters only take away). Its own VNet, and for each effective route that carries traffic
+    on, where it leads: peers, hub- and group-connected VNets, VNets behind gateways, and, through an
+    appliance, wherever the appliance's subnet routes. Every other VNet's subnets are dropped by routing
+    (a None route, or the Internet route for private space), so all-pairs checks trace only these."""
+    memo = snapshot.index.memo("reach.routable")
+    if subnet_key in memo:
+        return memo[subnet_key]
+    memo[subnet_key] = found = set()  # entered first: appliances routing back here end the recursion
+    index = snapshot.index
+    vnet = index.vnet_of_subnet[subnet_key]
+    found.add(vnet.key)
+    blocks = None
+    for route in routes_of(snapshot, subnet_key).routes:
+        hop = route.next_hop_type.lower()
+        if hop in ("none", "internet", "vnetlocal"):
+            continue
+        if hop == "virtualappliance":
+            for holder in _subnets_holding(snapshot, route.next_hop_ip or ""):
+                found |= routable_vnets(snapshot, holder)
+            continue
+        if blocks is None:
+            blocks = _vnet_blocks(snapshot)
+        found |= blocks.overlapping(IntervalSet([route.span]))
+    return found
+
+
+def _vnet_blocks(snapshot: Snapshot) -> BlockIndex:
+    memo = snapshot.index.memo("reach.vnet_blocks")
+    if "index" not in memo:
+        memo["index"] = BlockIndex((v.key, snapshot.index.address_space(v.key)) for v in snapshot.virtual_networks)
+    return memo["index"]

@@ -10,7 +10,9 @@ every pair of endpoints in their scopes, like AWS Network Access Analyzer's matc
 A scope selects subnets: `vnets` or `subnets` (names or ids), `names` (VNet name globs), `tags`
 (VNet tags, all must match), `subscriptions` (ids or display names), or `internet: true`. Each subnet
 stands for its first usable address (see `auditor.analysis.reach`). A pair whose ends are the same
-subnet is skipped. Scopes larger than `MAX_PAIRS` pairs are refused with a hint to narrow them.
+subnet is skipped. A forbidden flow is traced only to VNets routing can take it to (`routable_vnets`): the
+rest cannot be allowed, so forbid scopes may span the estate. Required flows are each traced (to say why
+one fails), so a require scope of more than `MAX_PAIRS` pairs is refused with a hint to narrow it.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ class Outcome:
 
 def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
     """Every (intent, pair in scope, port) traced; memoized per snapshot and intents."""
-    from auditor.analysis.reach import trace
+    from auditor.analysis.reach import routable_vnets, trace
 
     memo = snapshot.index.memo("intents.outcomes")
     key = id(intents)
@@ -165,11 +167,15 @@ def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
             for intent in items:
                 sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
                 pairs = len(sources) * len(destinations) * len(intent.ports)
-                if pairs > MAX_PAIRS:
+                if kind == "require" and pairs > MAX_PAIRS:  # every required pair is traced, to say why it fails
                     raise InputError(f"intent {intent.name}: {pairs} flows to check (more than {MAX_PAIRS}); narrow its scopes")
                 for src in sources:
+                    # a forbidden flow matters only where it could be allowed: where routing can take it
+                    reach = routable_vnets(snapshot, src.subnet_key) if kind == "forbid" and src.subnet_key else None
                     for dst in destinations:
                         if src.subnet_key is not None and src.subnet_key == dst.subnet_key:
+                            continue
+                        if reach is not None and dst.vnet_key not in reach:
                             continue
                         for port in intent.ports:
                             outcomes.append(Outcome(intent, kind, port, trace(snapshot, src, dst, intent.protocol, port)))
