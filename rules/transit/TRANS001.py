@@ -17,6 +17,7 @@ from auditor.analysis.routing import (
     component_overlaps,
     connected_vnets,
     effective_routes,
+    may_be_linked,
     next_hop,
     peering_path,
     vnets_overlapping_in_component,
@@ -66,7 +67,15 @@ rule = Rule(
         "VirtualNetworkGateway: a more specific route sending part of C to None, Internet or VnetLocal leaves "
         "that part uncovered and is flagged. Each subnet of A using the NSG is judged with its own route "
         "table (a subnet without one has no route). NSGs attached only to network interfaces are skipped "
-        "(the snapshot does not tie NICs to VNets). One finding per rule, listing every VNet C and subnet."
+        "(the snapshot does not tie NICs to VNets). One finding per rule, listing every VNet C and subnet. "
+        "Paths without a peering count as direct: VNets connected to one Standard Virtual WAN hub, or to "
+        "Standard hubs of one Standard virtual WAN (hub-to-hub), reach each other "
+        "(learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard), and so do static members "
+        "of one AVNM connected group (a Mesh, or a HubAndSpoke group with direct connectivity; same region "
+        "unless global: learn.microsoft.com/azure/virtual-network-manager/concept-connectivity-configuration), "
+        "assuming the configuration is deployed. A Basic hub gives no VNet-to-VNet transit. A VNet that Azure "
+        "Policy could make a dynamic member of a connected group holding A too (both in the network "
+        "manager's scope) is unknown and not flagged."
     ),
 )
 
@@ -121,6 +130,8 @@ def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, t
         c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
         c_keys.discard(a_key)
         c_keys -= snapshot.index.peered_vnets(a_key)
+        c_keys -= connected_vnets(snapshot, a_key)
+        c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
         if c_keys:
             found = (remote, tuple(sorted(c_keys)))
     cache[key] = found
