@@ -13,11 +13,14 @@ MAX_LISTED = 10
 rule = Rule(
     id="OVLP002",
     slug="hub-spokes-overlap",
-    title="VNets peered to the same hub overlap each other",
+    title="VNets connected through the same hub overlap each other",
     severity="high",
     flags=(
-        "Two or more VNets that are all peered with the same VNet (the hub) have overlapping address "
-        "spaces; one finding per hub and cluster of overlapping VNets, naming up to 10 and counting all."
+        "Two or more VNets that share one routed hub have overlapping address spaces: peered with the same "
+        "VNet (the hub), connected to one Virtual WAN hub or to hubs of one Standard virtual WAN, static "
+        "members of one AVNM connected group, or spokes of a chain of peered hubs whose appliances route "
+        "between them. One finding per hub (or group) and cluster of overlapping VNets, naming up to 10 "
+        "and counting all."
     ),
     rationale=(
         "Azure checks overlap only between the two VNets of one peering, so a hub can be peered with "
@@ -43,7 +46,20 @@ rule = Rule(
         "(total_overlapping_vnets) and lists each named VNet's overlapping prefixes. The fingerprint is "
         "the hub plus the cluster's merged range(s), not the spokes, so it stays stable when another "
         "spoke reuses the same range; it changes when the merged range grows (a wider prefix joins) or "
-        "when two clusters join. Output is bounded by the number of peerings, never by pairs."
+        "when two clusters join. Output is bounded by the number of peerings, never by pairs. "
+        "Virtual WAN: one finding per hub, any sku (a Basic hub gives no VNet-to-VNet transit but routes "
+        "its branches to every VNet), and per Standard virtual WAN across its hubs, which are connected "
+        "to each other (learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard); the "
+        "message says 'connected to Virtual WAN hub X'. A hub whose WAN type and sku are unknown counts "
+        "on its own. AVNM: a Mesh configuration, or a HubAndSpoke group with direct connectivity, makes "
+        "its static members a connected group, per region unless global; Azure allows overlap there but "
+        "drops traffic to the overlapping range (learn.microsoft.com/azure/virtual-network-manager/"
+        "concept-connectivity-configuration). Deployment per region cannot be read, so the message says "
+        "'if the configuration is deployed'; dynamic (Azure Policy) members are unknown and never "
+        "counted. Chained hubs: in a chain of peered VNets where some VNet routes to a virtual appliance "
+        "in a VNet it is peered with, hub appliances forward between the hubs, so the chain is one routed "
+        "network; a cluster there is reported when two of its VNets are neither peered nor share a hub, "
+        "naming the hubs between them, resource the first. Without such a route the far VNets are OVLP004's."
     ),
 )
 
