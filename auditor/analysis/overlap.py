@@ -147,7 +147,8 @@ class OverlapIndex:
             return 0
         counts = self._labels.get(id(label_of))
         if counts is None:
-            counts = self._labels[id(label_of)] = [Counter(label_of.get(k) for k in keys) for keys in self.members]
+            counts = [Counter(label_of.get(k) for k in keys) for keys in self.members]
+            self._labels[id(label_of)] = counts
         label = label_of.get(key)
         return sum(counts[g][label] for g in self.neighbours(gid)) - 1
 

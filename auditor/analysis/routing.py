@@ -10,8 +10,8 @@ from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
 from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, ip_in, span_minus
-from auditor.analysis.hubs import wan_hubs
-from auditor.model.ids import norm_id, subscription_of
+from auditor.analysis.hubs import is_hub_connection, wan_hubs
+from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import Route, RouteTable, Snapshot
@@ -45,29 +45,24 @@ def path_groups(snapshot: Snapshot) -> list[PathGroup]:
     return memo[None]
 
 
-def groups_of(snapshot: Snapshot, vnet_id: str) -> list[PathGroup]:
-    """The path groups a VNet is a member of."""
-    memo = snapshot.index.memo("reach.groups_of")
-    if not memo:
-        memo[None] = []
-        for group in path_groups(snapshot):
-            for member in group.members:
-                memo.setdefault(member, []).append(group)
-    return memo.get(norm_id(vnet_id), [])
-
-
-def linked_by(snapshot: Snapshot, a: str, c: str) -> PathGroup | None:
-    """The first path group with transit that holds both VNets: they reach each other without peering."""
-    c = norm_id(c)
-    return next((g for g in groups_of(snapshot, a) if g.transit == "yes" and c in g.members), None)
-
-
 def _wan_groups(snapshot: Snapshot) -> list[PathGroup]:
     out = []
     for key, label, transit, hubs in wan_hubs(snapshot):
         hub_of = {norm_id(c.remote_virtual_network_id): h.name for h in hubs
                   for c in h.virtual_network_connections if c.remote_virtual_network_id}
         out.append(PathGroup(key, "virtual-wan", label, transit, hubs[0].id, frozenset(hub_of), hub_of))
+    known = {k for g in out for k in g.members}
+    unseen: dict[str, list[str]] = {}  # hubs the input lacks, by the managed VNet their spokes peer with
+    for vnet in snapshot.virtual_networks:
+        if vnet.key not in known:
+            for peering in vnet.peerings:
+                if is_hub_connection(peering) and peering.remote_virtual_network_id:
+                    unseen.setdefault(peering.remote_virtual_network_id, []).append(vnet.key)
+    for remote, members in unseen.items():
+        name = name_of(remote)
+        anchor = snapshot.index.vnets[min(members)].id  # the hub is not in the input: its first VNet
+        out.append(PathGroup(f"hub:{norm_id(remote)}", "virtual-wan", f"Virtual WAN hub in {name}", "unknown",
+                             anchor, frozenset(members), dict.fromkeys(members, f"in managed VNet {name}")))
     return out
 
 
@@ -100,7 +95,8 @@ def _connected_groups(snapshot: Snapshot) -> list[PathGroup]:
             for member in group.static_members:
                 key = norm_id(member.resource_id)
                 vnet = index.vnets.get(key)
-                region = "*" if is_global else ((vnet.location if vnet else None) or member.region or "").lower()
+                location = (vnet.location if vnet else None) or member.region or ""
+                region = "*" if is_global else location.lower()
                 by_region.setdefault(region, set()).add(key)
         names = " and ".join(g.name for g in groups)
         for region, members in sorted(by_region.items()):
@@ -130,8 +126,8 @@ def possible_groups(snapshot: Snapshot, vnet_id: str) -> frozenset[str]:
         vnet = snapshot.index.vnets.get(key)
         sub = (subscription_of(key) or "").lower()
         region = ((vnet.location if vnet else None) or "").lower()
-        memo[key] = frozenset(f"{item}:{'*' if is_global else region}" for groups, subs, item, is_global in memo[None]
-                              if groups or sub in subs)
+        memo[key] = frozenset(f"{item}:{'*' if is_global else region}"
+                              for groups, subs, item, is_global in memo[None] if groups or sub in subs)
     return memo[key]
 
 
@@ -435,8 +431,7 @@ def next_hop(route: Route) -> str:
 
 __all__ = [
     "PathGroup", "TRANSIT_NEXT_HOPS", "appliance_components", "component_overlaps", "components", "connected_vnets",
-    "groups_of", "linked_by", "may_be_linked", "path_groups", "possible_groups", "routed_domains", "effective_routes", "is_multi_hop", "multi_hop_vnets",
-    "nested_children", "next_hop", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping",
-    "system_prefixes",
-    "vnets_overlapping_in_component",
+    "effective_routes", "is_multi_hop", "may_be_linked", "multi_hop_vnets", "nested_children", "next_hop",
+    "path_groups", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping", "possible_groups",
+    "routed_domains", "system_prefixes", "vnets_overlapping_in_component",
 ]

@@ -9,6 +9,8 @@ from auditor.engine.rule import Rule
 
 #: How many overlapping VNets a finding names; the evidence always carries the total.
 MAX_LISTED = 10
+DROPPED = ("If the configuration is deployed, traffic to the overlapping range is dropped: routing to it "
+           "is not deterministic.")
 
 rule = Rule(
     id="OVLP002",
@@ -51,7 +53,9 @@ rule = Rule(
         "its branches to every VNet), and per Standard virtual WAN across its hubs, which are connected "
         "to each other (learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard); the "
         "message says 'connected to Virtual WAN hub X'. A hub whose WAN type and sku are unknown counts "
-        "on its own. AVNM: a Mesh configuration, or a HubAndSpoke group with direct connectivity, makes "
+        "on its own; a hub missing from the input is known by the managed VNet (HV_<hub>_<guid>) its "
+        "spokes peer with, and the finding is on the first of them. AVNM: a Mesh configuration, or a "
+        "HubAndSpoke group with direct connectivity, makes "
         "its static members a connected group, per region unless global; Azure allows overlap there but "
         "drops traffic to the overlapping range (learn.microsoft.com/azure/virtual-network-manager/"
         "concept-connectivity-configuration). Deployment per region cannot be read, so the message says "
@@ -97,7 +101,8 @@ def _finding(index, resource_id, where, consequence, spans, members, evidence):
     return rule.finding(
         resource_id=resource_id,
         related_ids=[v.id for v in listed],
-        message=f"{len(members)} VNets {where} overlap each other in {', '.join(ranges)}: {shown}{more}. {consequence}",
+        message=(f"{len(members)} VNets {where} overlap each other in {', '.join(ranges)}: {shown}{more}. "
+                 f"{consequence}"),
         evidence={
             **evidence,
             "overlapping_ranges": ranges,
@@ -132,14 +137,14 @@ def _group_findings(snapshot):
         for spans, members in _clusters(index, keys) if len(keys) > 1 else ():
             if group.kind == "virtual-wan":
                 hubs = sorted({group.hub_of[k] for k in members})
-                where = f"Virtual WAN hub {hubs[0]}" if len(hubs) == 1 else f"{group.label} (hubs {name_list(hubs)})"
+                several = f"{group.label} (hubs {name_list(hubs)})"
+                where = f"Virtual WAN hub {hubs[0]}" if len(hubs) == 1 else several
                 yield _finding(index, group.resource_id, f"connected to {where}",
                                "The hub routes each overlapping range to only one of them.", spans, members,
                                {"virtual_wan_hubs": hubs, "transit": group.transit})
             else:
-                yield _finding(index, group.resource_id, f"in {group.label}",
-                               "If the configuration is deployed, traffic to the overlapping range is dropped: "
-                               "routing to it is not deterministic.", spans, members, {"connected_group": group.label})
+                yield _finding(index, group.resource_id, f"in {group.label}", DROPPED, spans, members,
+                               {"connected_group": group.label})
 
 
 def _chain_findings(snapshot):
@@ -159,9 +164,10 @@ def _chain_findings(snapshot):
             path = peering_path(snapshot, *pair) or list(pair)
             hubs = [index.vnets[k] for k in path[1:-1]]
             chain = " -> ".join(h.name for h in hubs)
-            yield _finding(index, hubs[0].id if hubs else index.vnets[pair[0]].id, f"routed through chained hubs {chain}",
-                           "The hubs' appliances can route each overlapping range to only one of them.", spans, members,
-                           {"chained_hubs": [h.name for h in hubs]})
+            anchor = hubs[0].id if hubs else index.vnets[pair[0]].id
+            yield _finding(index, anchor, f"routed through chained hubs {chain}",
+                           "The hubs' appliances can route each overlapping range to only one of them.",
+                           spans, members, {"chained_hubs": [h.name for h in hubs]})
 
 
 @rule.check

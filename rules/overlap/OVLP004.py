@@ -72,7 +72,8 @@ def _apart(snapshot, overlaps, domains, key: str):
         def apart(k):
             return k not in excluded and domains.get(k) != domain and not may_be_linked(snapshot, key, k)
         return sum(1 for k in overlaps.overlapping(key) if apart(k)), apart
-    near = overlaps.count_alike(key, domains) + overlaps.count_among(key, [k for k in excluded if domains.get(k) != domain])
+    near_elsewhere = [k for k in excluded if domains.get(k) != domain]
+    near = overlaps.count_alike(key, domains) + overlaps.count_among(key, near_elsewhere)
     return overlaps.count(key) - near, lambda k: k not in excluded and domains.get(k) != domain
 
 
@@ -87,7 +88,8 @@ def check(snapshot):
         count, apart = _apart(snapshot, overlaps, domains, vnet.key)
         if count <= 0:
             continue
-        listed = [index.vnets[k] for k in islice((k for k in overlaps.overlapping(vnet.key) if apart(k)), MAX_LISTED)]
+        others = (k for k in overlaps.overlapping(vnet.key) if apart(k))
+        listed = [index.vnets[k] for k in islice(others, MAX_LISTED)]
         details = [overlap_detail(vnet.address_prefixes, o.address_prefixes) for o in listed]
         shown = [f"{o.name} ({describe(d)})" for o, d in zip(listed, details)]
         more = f" and {count - len(listed)} more" if count > len(listed) else ""
