@@ -24,7 +24,7 @@ _HUB_GROUP = re.compile(r"^RG_.+_[0-9a-f-]{36}$", re.IGNORECASE)
 
 def is_managed_hub_vnet(vnet_id: str | None) -> bool:
     """The id has the shape of the VNet Azure runs a Virtual WAN hub in."""
-    return bool(vnet_id) and bool(_HUB_VNET.match(name_of(vnet_id))) and bool(_HUB_GROUP.match(resource_group_of(vnet_id) or ""))
+    return bool(vnet_id) and "/virtualnetworks/hv_" in vnet_id.lower() and bool(_HUB_VNET.match(name_of(vnet_id))) and bool(_HUB_GROUP.match(resource_group_of(vnet_id) or ""))
 
 
 def is_hub_connection(peering: Peering) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
-from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, ip_in, span_minus
+from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, span_minus
 from auditor.analysis.hubs import is_hub_connection, wan_hubs
 from auditor.model.ids import name_of, norm_id, subscription_of
 
@@ -182,18 +182,24 @@ def appliance_components(snapshot: Snapshot) -> set[int]:
     if None not in memo:
         index = snapshot.index
         comp = components(snapshot)
-        found: set[int] = set()
+        hops: dict[str, list[int]] = {}  # route table -> the addresses of its appliance next hops
         for table in snapshot.route_tables:
-            ips = {r.next_hop_ip_address.strip() for r in table.routes
-                   if next_hop(r) == "virtualappliance" and r.next_hop_ip_address}
-            for vnet_key in index.vnets_of(table.id) if ips else ():
-                if comp[vnet_key] in found:
-                    continue
-                peers = index.peered_vnets(vnet_key)
-                if any(ip_in(ip, index.address_space(p)) for ip in ips for p in peers):
-                    found.add(comp[vnet_key])
+            hops[table.key] = [span[0] for r in table.routes if next_hop(r) == "virtualappliance"
+                               and (span := interval((r.next_hop_ip_address or "").strip())) is not None]
+        found: set[int] = set()
+        for vnet in snapshot.virtual_networks:
+            if comp[vnet.key] in found or not index.peered_vnets(vnet.key):
+                continue
+            ips = {ip for s in vnet.subnets if s.route_table_id for ip in hops.get(norm_id(s.route_table_id), ())}
+            if ips and any(_holds(index.vnets[p].address_prefixes, ips) for p in index.peered_vnets(vnet.key)):
+                found.add(comp[vnet.key])
         memo[None] = found
     return memo[None]
+
+
+def _holds(prefixes: list[str], addresses: set[int]) -> bool:
+    spans = [span for p in prefixes if (span := interval(p)) is not None]
+    return any(lo <= ip <= hi for lo, hi in spans for ip in addresses)
 
 
 def routed_domains(snapshot: Snapshot) -> dict[str, int]:
