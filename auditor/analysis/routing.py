@@ -1,4 +1,5 @@
-"""Reachability: peering hops, VNets by address within a peering component, and which
+"""Reachability: peering hops, paths without a peering (Virtual WAN hubs, AVNM connected groups),
+routed domains for overlap, VNets by address within a peering component, and which
 user-defined route wins for which addresses (longest-prefix match, with system routes).
 
 All results are computed once per snapshot and kept on its index.

@@ -32,7 +32,8 @@ rule = Rule(
     ),
     remediation=(
         "Re-address the spokes so that every VNet peered with the hub has a unique range "
-        "(allocate spoke ranges from an IPAM plan), then recreate their peerings."
+        "(allocate spoke ranges from an IPAM plan), then recreate their peerings or hub connections; "
+        "members of an AVNM connected group need unique ranges too."
     ),
     docs="https://learn.microsoft.com/azure/architecture/networking/architecture/hub-spoke",
     example=(
@@ -63,7 +64,9 @@ rule = Rule(
         "counted. Chained hubs: in a chain of peered VNets where some VNet routes to a virtual appliance "
         "in a VNet it is peered with, hub appliances forward between the hubs, so the chain is one routed "
         "network; a cluster there is reported when two of its VNets are neither peered nor share a hub, "
-        "naming the hubs between them, resource the first. Without such a route the far VNets are OVLP004's."
+        "naming the hubs between them, resource the first. Without such a route the far VNets are OVLP004's. "
+        "Virtual WAN custom route tables (VNet isolation) are not read: a hub counts as one network. A VNet "
+        "can be in several of these at once (a hub's spokes are in its chain too): each reports its cluster."
     ),
 )
 

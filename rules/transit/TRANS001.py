@@ -73,7 +73,8 @@ rule = Rule(
         "(learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard), and so do static members "
         "of one AVNM connected group (a Mesh, or a HubAndSpoke group with direct connectivity; same region "
         "unless global: learn.microsoft.com/azure/virtual-network-manager/concept-connectivity-configuration), "
-        "assuming the configuration is deployed. A Basic hub gives no VNet-to-VNet transit. A VNet that Azure "
+        "assuming the configuration is deployed. Virtual WAN custom route tables that isolate VNets are not "
+        "read: the path is assumed, so no finding. A Basic hub gives no VNet-to-VNet transit. A VNet that Azure "
         "Policy could make a dynamic member of a connected group holding A too (both in the network "
         "manager's scope) is unknown and not flagged."
     ),
