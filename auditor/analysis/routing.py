@@ -108,6 +108,18 @@ def _connected_groups(snapshot: Snapshot) -> list[PathGroup]:
     return out
 
 
+def hubs_without_transit(snapshot: Snapshot, vnet_id: str) -> list[PathGroup]:
+    """The Basic Virtual WAN hubs a VNet is connected to: its fellow members do not reach it through them."""
+    memo = snapshot.index.memo("reach.no_transit")
+    if None not in memo:
+        memo[None] = []
+        for group in path_groups(snapshot):
+            if group.transit == "no":
+                for member in group.members:
+                    memo.setdefault(member, []).append(group)
+    return memo.get(norm_id(vnet_id), [])
+
+
 def may_be_linked(snapshot: Snapshot, a: str, c: str) -> bool:
     """Some connected group could hold both VNets through dynamic membership (Azure Policy), which the
     snapshot cannot read: both are in the network manager's scope (and one region, unless global)."""
@@ -438,7 +450,7 @@ def next_hop(route: Route) -> str:
 
 __all__ = [
     "PathGroup", "TRANSIT_NEXT_HOPS", "appliance_components", "component_overlaps", "components", "connected_vnets",
-    "effective_routes", "is_multi_hop", "may_be_linked", "multi_hop_vnets", "nested_children", "next_hop",
+    "effective_routes", "hubs_without_transit", "is_multi_hop", "may_be_linked", "multi_hop_vnets", "nested_children", "next_hop",
     "path_groups", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping", "possible_groups",
     "routed_domains", "system_prefixes", "vnets_overlapping_in_component",
 ]
