@@ -148,3 +148,27 @@ def test_ovlp004_counts_match_judging_each_pair():
             apart = [k for k in overlaps.overlapping(key)
                      if k not in near and domains[k] != domains[key] and not may_be_linked(snap, key, k)]
             assert found.get(key, 0) == len(apart), key
+
+
+def test_management_group_scope_may_hold_any_subscription():
+    """A network manager scoped to a management group may reach any subscription: membership is unknown."""
+    from auditor.analysis.routing import may_be_linked
+
+    def estate(groups):
+        snap = snapshot_from_spec({
+            "subscriptions": {"prod": {}, "lab": {}, "conn": {}},
+            "vnets": {"a": {"subscription": "prod", "address_space": "10.1.0.0/16"},
+                      "b": {"subscription": "lab", "address_space": "10.1.0.0/16"}},
+            "network_managers": {"avnm": {"subscription": "conn", "scope_subscriptions": ["prod"],
+                                          "groups": {"ng": {"members": ["a"]}},
+                                          "connectivity": {"cc": {"topology": "Mesh", "groups": ["ng"]}}}},
+        })
+        snap.network_managers[0].scope_management_groups = groups
+        return snap
+
+    plain = estate([])
+    assert not may_be_linked(plain, plain.virtual_networks[0].id, plain.virtual_networks[1].id)
+    assert sorted(f.resource_name for f in RULES["OVLP004"].run(plain)) == ["a", "b"]
+    wide = estate(["/providers/Microsoft.Management/managementGroups/landing-zones"])
+    assert may_be_linked(wide, wide.virtual_networks[0].id, wide.virtual_networks[1].id)
+    assert RULES["OVLP004"].run(wide) == []
