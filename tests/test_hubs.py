@@ -48,3 +48,24 @@ def test_a_spoke_on_two_hubs_is_matched_by_the_hub_name_in_the_managed_group():
     (spoke,) = snap.virtual_networks
     found = sorted(hub_of(snap, p)[0].name for p in spoke.peerings)
     assert found == ["hub-ne", "hub-we"]
+
+
+@pytest.mark.parametrize("wan_type,sku,keep_wan,expected", [
+    ("Standard", "Standard", True, True),
+    ("Basic", "Basic", True, False),
+    ("Standard", "Basic", True, True),  # the WAN's type decides when the input holds the WAN
+    (None, "Standard", False, True),  # the WAN is not in the input: the hub's sku decides
+    (None, "Basic", False, False),
+    (None, None, False, None),  # neither known
+])
+def test_transit_follows_the_wan_type_then_the_hub_sku(wan_type, sku, keep_wan, expected):
+    from auditor.analysis.hubs import gives_transit
+
+    snap = snapshot_from_spec({
+        "subscriptions": {"conn": {}}, "vnets": {},
+        "virtual_wans": {"vwan": {"subscription": "conn", "type": wan_type or "Standard"}},
+        "virtual_hubs": {"hub": {"subscription": "conn", "virtual_wan": "vwan", "sku": sku}},
+    })
+    if not keep_wan:
+        snap.virtual_wans = []
+    assert gives_transit(snap, snap.virtual_hubs[0]) is expected

@@ -93,3 +93,14 @@ def test_count_among_counts_only_overlapping_others():
     index = OverlapIndex({"a": ["10.0.0.0/16"], "b": ["10.0.1.0/24"], "c": ["10.1.0.0/16"], "d": []})
     assert index.count_among("a", ["a", "b", "c", "d", "unknown"]) == 1
     assert index.count_among("d", ["a", "b"]) == 0
+
+
+def test_count_alike_matches_brute_force():
+    rng = random.Random(5)
+    for _ in range(20):
+        spaces = _random_spaces(rng, 60)
+        labels = {k: rng.randint(0, 3) for k in spaces}
+        index = OverlapIndex(spaces)
+        for key in spaces:
+            want = sum(1 for other in index.overlapping(key) if labels[other] == labels[key])
+            assert index.count_alike(key, labels) == want

@@ -24,7 +24,7 @@ _HUB_GROUP = re.compile(r"^RG_.+_[0-9a-f-]{36}$", re.IGNORECASE)
 
 def is_managed_hub_vnet(vnet_id: str | None) -> bool:
     """The id has the shape of the VNet Azure runs a Virtual WAN hub in."""
-    return bool(vnet_id) and bool(_HUB_VNET.match(name_of(vnet_id))) and bool(_HUB_GROUP.match(resource_group_of(vnet_id) or ""))
+    return bool(vnet_id) and "/virtualnetworks/hv_" in vnet_id.lower() and bool(_HUB_VNET.match(name_of(vnet_id))) and bool(_HUB_GROUP.match(resource_group_of(vnet_id) or ""))
 
 
 def is_hub_connection(peering: Peering) -> bool:
@@ -48,3 +48,34 @@ def hub_of(snapshot: Snapshot, peering: Peering) -> tuple[VirtualHub, HubVirtual
 def hub_connected_vnets(snapshot: Snapshot, hub: VirtualHub) -> list[str]:
     """Normalized ids of the VNets connected to a hub."""
     return sorted(norm_id(c.remote_virtual_network_id) for c in hub.virtual_network_connections if c.remote_virtual_network_id)
+
+
+def gives_transit(snapshot: Snapshot, hub: VirtualHub) -> bool | None:
+    """A Standard hub routes between its VNets (and, in a Standard virtual WAN, to the other hubs'); a Basic
+    one does not (learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard). The WAN's type
+    decides, else the hub's sku; None when neither is known. Route Servers give no VNet-to-VNet transit."""
+    if hub.is_route_server:
+        return False
+    wan = snapshot.index.virtual_wans.get(norm_id(hub.virtual_wan_id)) if hub.virtual_wan_id else None
+    kind = ((wan.virtual_wan_type if wan is not None else None) or hub.sku or "").lower()
+    return {"standard": True, "basic": False}.get(kind)
+
+
+def wan_hubs(snapshot: Snapshot) -> list[tuple[str, str, str, list[VirtualHub]]]:
+    """The Virtual WAN hubs grouped by what their VNets reach: (key, label, transit, hubs). The hubs of
+    one Standard virtual WAN form one group (hub-to-hub transit); any other hub is a group of its own,
+    with transit "yes" (Standard), "no" (Basic) or "unknown"."""
+    index = snapshot.index
+    groups: dict[str, tuple[str, str, str, list[VirtualHub]]] = {}
+    for hub in snapshot.virtual_hubs:
+        if hub.is_route_server:
+            continue
+        transit = gives_transit(snapshot, hub)
+        wan = index.virtual_wans.get(norm_id(hub.virtual_wan_id)) if hub.virtual_wan_id else None
+        if transit and wan is not None:
+            key, label = f"wan:{wan.key}", f"Virtual WAN {wan.name}"
+        else:
+            key, label = f"hub:{hub.key}", f"Virtual WAN hub {hub.name}"
+        status = {True: "yes", False: "no", None: "unknown"}[transit]
+        groups.setdefault(key, (key, label, status, []))[3].append(hub)
+    return list(groups.values())

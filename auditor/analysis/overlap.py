@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from functools import lru_cache
 
@@ -107,6 +107,7 @@ class OverlapIndex:
         self._groups_with_span = groups_with_span
         self._span_neighbours = span_neighbours
         self._neighbours: dict[int, frozenset[int]] = {}
+        self._labels: dict[int, list[Counter]] = {}
 
     def neighbours(self, gid: int) -> frozenset[int]:
         """Groups overlapping group `gid`, itself included."""
@@ -138,6 +139,18 @@ class OverlapIndex:
             return 0
         near, group_of = self.neighbours(gid), self.group_of
         return sum(1 for o in others if o != key and group_of.get(o, -1) in near)
+
+    def count_alike(self, key: str, label_of: Mapping[str, Hashable]) -> int:
+        """How many other keys overlap `key` and carry the same label (a routed domain, say)."""
+        gid = self.group_of.get(key)
+        if gid is None:
+            return 0
+        counts = self._labels.get(id(label_of))
+        if counts is None:
+            counts = [Counter(label_of.get(k) for k in keys) for keys in self.members]
+            self._labels[id(label_of)] = counts
+        label = label_of.get(key)
+        return sum(counts[g][label] for g in self.neighbours(gid)) - 1
 
     def overlapping(self, key: str) -> Iterator[str]:
         """The other keys overlapping `key`, in sorted order, lazily."""

@@ -1,4 +1,5 @@
-"""Reachability: peering hops, VNets by address within a peering component, and which
+"""Reachability: peering hops, paths without a peering (Virtual WAN hubs, AVNM connected groups),
+routed domains for overlap, VNets by address within a peering component, and which
 user-defined route wins for which addresses (longest-prefix match, with system routes).
 
 All results are computed once per snapshot and kept on its index.
@@ -7,10 +8,11 @@ All results are computed once per snapshot and kept on its index.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, span_minus
-from auditor.model.ids import norm_id
+from auditor.analysis.hubs import is_hub_connection, wan_hubs
+from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import Route, RouteTable, Snapshot
@@ -19,11 +21,139 @@ if TYPE_CHECKING:
 TRANSIT_NEXT_HOPS = frozenset({"virtualappliance", "virtualnetworkgateway"})
 
 
+# -- paths without a peering: Virtual WAN hubs, AVNM connected groups ------------------
+class PathGroup(NamedTuple):
+    """VNets joined by something other than a peering of their own.
+
+    kind: "virtual-wan" (a Virtual WAN hub, or the Standard hubs of one virtual WAN) or "connected-group"
+    (AVNM: a Mesh, or a HubAndSpoke group with direct connectivity). transit: "yes" when the members
+    reach each other, "no" (a Basic hub routes only to and from its branches) or "unknown"."""
+
+    key: str
+    kind: str
+    label: str
+    transit: str
+    resource_id: str
+    members: frozenset[str]
+    hub_of: dict  # Virtual WAN: member VNet -> the name of its hub
+
+
+def path_groups(snapshot: Snapshot) -> list[PathGroup]:
+    """Every path group of the snapshot, computed once."""
+    memo = snapshot.index.memo("reach.path_groups")
+    if None not in memo:
+        memo[None] = [*_wan_groups(snapshot), *_connected_groups(snapshot)]
+    return memo[None]
+
+
+def _wan_groups(snapshot: Snapshot) -> list[PathGroup]:
+    out = []
+    for key, label, transit, hubs in wan_hubs(snapshot):
+        hub_of = {norm_id(c.remote_virtual_network_id): h.name for h in hubs
+                  for c in h.virtual_network_connections if c.remote_virtual_network_id}
+        out.append(PathGroup(key, "virtual-wan", label, transit, hubs[0].id, frozenset(hub_of), hub_of))
+    known = {k for g in out for k in g.members}
+    unseen: dict[str, list[str]] = {}  # hubs the input lacks, by the managed VNet their spokes peer with
+    for vnet in snapshot.virtual_networks:
+        if vnet.key not in known:
+            for peering in vnet.peerings:
+                if is_hub_connection(peering) and peering.remote_virtual_network_id:
+                    unseen.setdefault(peering.remote_virtual_network_id, []).append(vnet.key)
+    for remote, members in unseen.items():
+        name = name_of(remote)
+        anchor = snapshot.index.vnets[min(members)].id  # the hub is not in the input: its first VNet
+        out.append(PathGroup(f"hub:{norm_id(remote)}", "virtual-wan", f"Virtual WAN hub in {name}", "unknown",
+                             anchor, frozenset(members), dict.fromkeys(members, f"in managed VNet {name}")))
+    return out
+
+
+def _connected_items(snapshot: Snapshot):
+    """(network manager, configuration, its network groups forming one connected group, global) for each
+    connected group a connectivity configuration declares: a Mesh joins all its groups into one; a
+    HubAndSpoke gives one per group with direct connectivity (learn.microsoft.com/azure/virtual-network-
+    manager/concept-connectivity-configuration)."""
+    for nm in snapshot.network_managers:
+        for config in nm.connectivity_configurations:
+            topology = (config.connectivity_topology or "").lower()
+            items = config.applies_to_groups
+            if topology == "mesh" and items:
+                yield nm, config, [i.network_group_id for i in items], config.is_global
+            elif topology == "hubandspoke":
+                for item in items:
+                    if (item.group_connectivity or "").lower() == "directlyconnected":
+                        yield nm, config, [item.network_group_id], item.is_global or config.is_global
+
+
+def _connected_groups(snapshot: Snapshot) -> list[PathGroup]:
+    """Static members only, split by region unless the group is global. Subnet groups are left out."""
+    index = snapshot.index
+    out = []
+    for nm, config, group_ids, is_global in _connected_items(snapshot):
+        groups = [g for gid in group_ids if (g := index.network_groups.get(norm_id(gid))) is not None
+                  and (g.member_type or "VirtualNetwork").lower() == "virtualnetwork"]
+        by_region: dict[str, set[str]] = {}
+        for group in groups:
+            for member in group.static_members:
+                key = norm_id(member.resource_id)
+                vnet = index.vnets.get(key)
+                location = (vnet.location if vnet else None) or member.region or ""
+                region = "*" if is_global else location.lower()
+                by_region.setdefault(region, set()).add(key)
+        names = " and ".join(g.name for g in groups)
+        for region, members in sorted(by_region.items()):
+            where = "" if region == "*" else f" in {region}"
+            label = f"connected group {names}{where} (network manager {nm.name}, configuration {config.name})"
+            out.append(PathGroup(f"avnm:{config.key}:{','.join(sorted(g.key for g in groups))}:{region}",
+                                 "connected-group", label, "yes", config.id, frozenset(members), {}))
+    return out
+
+
+def hubs_without_transit(snapshot: Snapshot, vnet_id: str) -> list[PathGroup]:
+    """The Basic Virtual WAN hubs a VNet is connected to: its fellow members do not reach it through them."""
+    memo = snapshot.index.memo("reach.no_transit")
+    if None not in memo:
+        memo[None] = []
+        for group in path_groups(snapshot):
+            if group.transit == "no":
+                for member in group.members:
+                    memo.setdefault(member, []).append(group)
+    return memo.get(norm_id(vnet_id), [])
+
+
+def may_be_linked(snapshot: Snapshot, a: str, c: str) -> bool:
+    """Some connected group could hold both VNets through dynamic membership (Azure Policy), which the
+    snapshot cannot read: a group with no static members (its members come from a policy, or it is empty)
+    whose network manager's scope holds both (and one region, unless global). A group with static members
+    is taken to hold those: mixing both kinds in one group is possible but the input cannot show it."""
+    pa, pc = possible_groups(snapshot, a), possible_groups(snapshot, c)
+    return bool(pa) and bool(pc) and not pa.isdisjoint(pc)
+
+
+def possible_groups(snapshot: Snapshot, vnet_id: str) -> frozenset[str]:
+    """Keys of the connected groups a VNet could be a dynamic member of (see `may_be_linked`)."""
+    memo = snapshot.index.memo("reach.possible_groups")
+    if None not in memo:
+        index = snapshot.index
+        memo[None] = [(nm.scope_management_groups, {s.rsplit("/", 1)[-1].lower() for s in nm.scope_subscriptions},
+                       f"{config.key}:{','.join(sorted(map(norm_id, gids)))}", is_global)
+                      for nm, config, gids, is_global in _connected_items(snapshot)
+                      if not any(index.static_members(g) for g in gids)]
+    key = norm_id(vnet_id)
+    if key not in memo:
+        vnet = snapshot.index.vnets.get(key)
+        sub = (subscription_of(key) or "").lower()
+        region = ((vnet.location if vnet else None) or "").lower()
+        memo[key] = frozenset(f"{item}:{'*' if is_global else region}"
+                              for groups, subs, item, is_global in memo[None] if groups or sub in subs)
+    return memo[key]
+
+
 # -- peering graph ---------------------------------------------------------------
 def connected_vnets(snapshot: Snapshot, vnet_id: str) -> set[str]:
     """VNets linked to this one by a peering Connected on both sides, whatever
     allowVirtualNetworkAccess says (that flag only changes the VirtualNetwork tag;
-    routing still works). `index.peered_vnets` is the stricter, access-allowed set."""
+    routing still works), or by a path group with transit (a Standard Virtual WAN, an AVNM
+    connected group's static members). `index.peered_vnets` is the stricter, peered-only set."""
     graph = snapshot.index.memo("reach.connected")
     if not graph and snapshot.virtual_networks:
         index = snapshot.index
@@ -33,6 +163,10 @@ def connected_vnets(snapshot: Snapshot, vnet_id: str) -> set[str]:
                 back = index.reverse_peering(peering)
                 if peering.state == "connected" and back is not None and back.state == "connected":
                     graph.setdefault(vnet.key, set()).add(norm_id(peering.remote_virtual_network_id))
+        for group in path_groups(snapshot):
+            if group.transit == "yes" and len(group.members) > 1:
+                for member in group.members:
+                    graph.setdefault(member, set()).update(group.members - {member})
     return graph.get(norm_id(vnet_id), set())
 
 
@@ -56,6 +190,69 @@ def components(snapshot: Snapshot) -> dict[str, int]:
                         queue.append(nxt)
         memo["comp"] = comp
     return memo["comp"]
+
+
+def appliance_components(snapshot: Snapshot) -> set[int]:
+    """Components (`components`) where some VNet routes to a virtual appliance in a VNet it is peered with:
+    hub appliances forward between the hubs' VNets, so the component is one routed network."""
+    memo = snapshot.index.memo("reach.appliance_components")
+    if None not in memo:
+        index = snapshot.index
+        comp = components(snapshot)
+        hops: dict[str, list[int]] = {}  # route table -> the addresses of its appliance next hops
+        for table in snapshot.route_tables:
+            hops[table.key] = [span[0] for r in table.routes if next_hop(r) == "virtualappliance"
+                               and (span := interval((r.next_hop_ip_address or "").strip())) is not None]
+        found: set[int] = set()
+        for vnet in snapshot.virtual_networks:
+            if comp[vnet.key] in found or not index.peered_vnets(vnet.key):
+                continue
+            ips = {ip for s in vnet.subnets if s.route_table_id for ip in hops.get(norm_id(s.route_table_id), ())}
+            if ips and any(_holds(index.vnets[p].address_prefixes, ips) for p in index.peered_vnets(vnet.key)):
+                found.add(comp[vnet.key])
+        memo[None] = found
+    return memo[None]
+
+
+def _holds(prefixes: list[str], addresses: set[int]) -> bool:
+    spans = [span for p in prefixes if (span := interval(p)) is not None]
+    return any(lo <= ip <= hi for lo, hi in spans for ip in addresses)
+
+
+def routed_domains(snapshot: Snapshot) -> dict[str, int]:
+    """VNet -> its routed domain, for overlap: the VNets of one path group (a Basic hub too: it routes each
+    of them to its branches), and a whole component where hub appliances route (`appliance_components`).
+    VNets elsewhere are domains of their own (peers and their peers are the overlap rules' own concern)."""
+    memo = snapshot.index.memo("reach.domains")
+    if None not in memo:
+        comp = components(snapshot)
+        parent = {key: key for key in comp}
+
+        def root(key: str) -> str:
+            while parent[key] != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        def join(keys) -> None:
+            keys = [k for k in keys if k in parent]
+            for k in keys[1:]:
+                a, b = root(keys[0]), root(k)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+
+        for group in path_groups(snapshot):
+            join(sorted(group.members))
+        routed = appliance_components(snapshot)
+        by_comp: dict[int, list[str]] = {}
+        for key, cid in comp.items():
+            if cid in routed:
+                by_comp.setdefault(cid, []).append(key)
+        for keys in by_comp.values():
+            join(keys)
+        ids: dict[str, int] = {}
+        memo[None] = {key: ids.setdefault(root(key), len(ids)) for key in sorted(parent)}
+    return memo[None]
 
 
 def is_multi_hop(snapshot: Snapshot, a: str, c: str) -> bool:
@@ -256,8 +453,8 @@ def next_hop(route: Route) -> str:
 
 
 __all__ = [
-    "TRANSIT_NEXT_HOPS", "component_overlaps", "components", "connected_vnets", "effective_routes", "is_multi_hop", "multi_hop_vnets",
-    "nested_children", "next_hop", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping",
-    "system_prefixes",
-    "vnets_overlapping_in_component",
+    "PathGroup", "TRANSIT_NEXT_HOPS", "appliance_components", "component_overlaps", "components", "connected_vnets",
+    "effective_routes", "hubs_without_transit", "is_multi_hop", "may_be_linked", "multi_hop_vnets", "nested_children", "next_hop",
+    "path_groups", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping", "possible_groups",
+    "routed_domains", "system_prefixes", "vnets_overlapping_in_component",
 ]

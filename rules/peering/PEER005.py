@@ -1,5 +1,6 @@
 """PEER005 peering-remote-out-of-scope."""
 
+from auditor.analysis.hubs import is_hub_connection
 from auditor.engine.rule import Rule
 from auditor.model.ids import name_of, norm_id, subscription_of
 
@@ -32,7 +33,12 @@ rule = Rule(
         "coverage is partial or failed. If the remote VNet was read (even from a partly read "
         "subscription) the two-sided checks run, so nothing is reported. A remote VNet absent from a "
         "completely scanned subscription is PEER002. Reported in every peering state: even a "
-        "Disconnected peering's remote side is unknown."
+        "Disconnected peering's remote side is unknown. The spoke's half of a Virtual WAN hub "
+        "connection (a peering named RemoteVnetToHubPeering_<guid> to the hub's managed VNet HV_<hub>_<guid>) "
+        "is never reported, whether or not the hub is in the snapshot: that VNet lives in a subscription "
+        "Microsoft owns, which no customer can scan, so the finding could never be fixed; the hub and its "
+        "connections are read from the virtual hub resource instead "
+        "(learn.microsoft.com/azure/virtual-wan/virtual-wan-faq)."
     ),
 )
 
@@ -42,7 +48,7 @@ def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
         for peering in vnet.peerings:
-            if index.remote_vnet(peering) is not None:
+            if index.remote_vnet(peering) is not None or is_hub_connection(peering):
                 continue
             remote_id = peering.remote_virtual_network_id or ""
             sub_id = subscription_of(remote_id)

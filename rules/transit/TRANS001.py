@@ -17,6 +17,8 @@ from auditor.analysis.routing import (
     component_overlaps,
     connected_vnets,
     effective_routes,
+    hubs_without_transit,
+    may_be_linked,
     next_hop,
     peering_path,
     vnets_overlapping_in_component,
@@ -35,8 +37,9 @@ rule = Rule(
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
     flags=(
         "A custom Allow rule in an NSG of VNet A whose source or destination prefix overlaps VNet C's "
-        "address space, where C is not peered with A but reachable over two or more peering hops, and the "
-        "route table of the rule's subnet has no route sending C's range to a virtual appliance or gateway."
+        "address space, where C is not peered with A but reachable over two or more peering hops (or shares "
+        "only a Basic Virtual WAN hub with A), and the route table of the rule's subnet has no route sending "
+        "C's range to a virtual appliance or gateway."
     ),
     rationale=(
         "Peering is not transitive: spoke1 peered with hub and hub peered with spoke2 does not connect spoke1 "
@@ -67,7 +70,17 @@ rule = Rule(
         "VirtualNetworkGateway: a more specific route sending part of C to None, Internet or VnetLocal leaves "
         "that part uncovered and is flagged. Each subnet of A using the NSG is judged with its own route "
         "table (a subnet without one has no route). NSGs attached only to network interfaces are skipped "
-        "(the snapshot does not tie NICs to VNets). One finding per rule, listing every VNet C and subnet."
+        "(the snapshot does not tie NICs to VNets). One finding per rule, listing every VNet C and subnet. "
+        "Paths without a peering count as direct: VNets connected to one Standard Virtual WAN hub, or to "
+        "Standard hubs of one Standard virtual WAN (hub-to-hub), reach each other "
+        "(learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard), and so do static members "
+        "of one AVNM connected group (a Mesh, or a HubAndSpoke group with direct connectivity; same region "
+        "unless global: learn.microsoft.com/azure/virtual-network-manager/concept-connectivity-configuration), "
+        "assuming the configuration is deployed. Virtual WAN custom route tables that isolate VNets are not "
+        "read: the path is assumed, so no finding. A Basic hub gives no VNet-to-VNet transit: VNets that "
+        "share only a Basic hub count as two hops apart (A -> hub -> C), like spokes of a peered hub. A VNet that Azure "
+        "Policy could make a dynamic member of a connected group holding A too (both in the network "
+        "manager's scope) is unknown and not flagged."
     ),
 )
 
@@ -114,14 +127,18 @@ def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, t
     local = _local_space(snapshot, a_key, cache)
     k = bisect.bisect_right(local.starts, span[0]) - 1
     found = _NO_TARGETS
+    basic = hubs_without_transit(snapshot, a_key)
     # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
-    if (k < 0 or span[1] > local.ends[k]) and component_overlaps(snapshot, a_key, *span) \
+    if (k < 0 or span[1] > local.ends[k]) and (basic or component_overlaps(snapshot, a_key, *span)) \
             and not _is_summary(snapshot, a_key, span, cache):
         # addresses A routes to itself or a directly peered VNet cannot be C's
         remote = subtract(IntervalSet([span]), local)
         c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
+        c_keys |= {c for hub in basic for c in hub.members if overlaps(remote, snapshot.index.address_space(c))}
         c_keys.discard(a_key)
         c_keys -= snapshot.index.peered_vnets(a_key)
+        c_keys -= connected_vnets(snapshot, a_key)
+        c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
         if c_keys:
             found = (remote, tuple(sorted(c_keys)))
     cache[key] = found
@@ -229,8 +246,8 @@ def _finding(snapshot, nsg, r, hits: list[_Hit], no_table: list[str]):
     listed = [(h, h.missing(index)) for h in hits[:LIMIT]]
     first, missing = listed[0]
     a, c = index.vnets[first.a_key], index.vnets[first.c_key]
-    path = peering_path(snapshot, first.a_key, first.c_key) or [first.a_key, first.c_key]
-    hops = " -> ".join(_names(index, path))
+    path = _path(snapshot, first.a_key, first.c_key)
+    hops = " -> ".join(path)
     no_route = f" (no route table on {name_list(no_table)})" if no_table else ""
     others = hits[1:]
     names = name_list(index.vnets[h.c_key].name for h in others)
@@ -242,7 +259,7 @@ def _finding(snapshot, nsg, r, hits: list[_Hit], no_table: list[str]):
         message=(
             f"Rule {r.name} (priority {r.priority}, {r.direction} Allow) in NSG {nsg.name} allows "
             f"{first.prefix}, which overlaps VNet {c.name} ({describe_space(index.address_space(first.c_key))}); "
-            f"{c.name} is not peered with {a.name} but {len(path) - 1} peering hops away ({hops}), and subnet "
+            f"{c.name} is not peered with {a.name} but {len(path) - 1} {_hops(path)} ({hops}), and subnet "
             f"{name_list(s.name for s, _ in missing)} of {a.name} has no route sending "
             f"{describe_space(missing[0][1])} to a virtual appliance or gateway{no_route}: peering is not "
             f"transitive, so this traffic has no path{more}."
@@ -251,7 +268,7 @@ def _finding(snapshot, nsg, r, hits: list[_Hit], no_table: list[str]):
             "nsg": nsg.name, "priority": r.priority, "direction": r.direction,
             "pairs": [
                 {"vnet": index.vnets[h.a_key].name, "remote_vnet": index.vnets[h.c_key].name, "prefix": h.prefix,
-                 "path": _names(index, peering_path(snapshot, h.a_key, h.c_key) or []) if i < 5 else None,
+                 "path": _path(snapshot, h.a_key, h.c_key) if i < 5 else None,
                  "subnets_without_route": {s.name: describe_space(u) for s, u in m}}
                 for i, (h, m) in enumerate(listed)
             ],
@@ -262,3 +279,19 @@ def _finding(snapshot, nsg, r, hits: list[_Hit], no_table: list[str]):
 
 def _names(index, keys) -> list[str]:
     return [index.vnets[k].name for k in keys]
+
+
+def _path(snapshot, a_key, c_key) -> list[str]:
+    """Names along the chain of peerings from A to C, or through the Basic hub they share."""
+    index = snapshot.index
+    chain = peering_path(snapshot, a_key, c_key)
+    if chain:
+        return _names(index, chain)
+    hub = next((g for g in hubs_without_transit(snapshot, a_key) if c_key in g.members), None)
+    middle = [f"{hub.label} (Basic)"] if hub is not None else []
+    return [index.vnets[a_key].name, *middle, index.vnets[c_key].name]
+
+
+def _hops(path: list[str]) -> str:
+    basic = any(p.endswith("(Basic)") for p in path)
+    return "hops away through a Basic hub, which gives no VNet-to-VNet transit" if basic else "peering hops away"

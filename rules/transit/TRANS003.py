@@ -41,7 +41,10 @@ rule = Rule(
         "on both sides, even with allowVirtualNetworkAccess false: that flag only changes the VirtualNetwork "
         "service tag, routing still works. A Connected peering to a VNet outside the snapshot counts with its "
         "recorded remote address space. IPs reached only through a VPN/ExpressRoute gateway are flagged. "
-        "A VirtualAppliance route without a next-hop IP is flagged too."
+        "A VirtualAppliance route without a next-hop IP is flagged too. VNets reached without a peering "
+        "of their own count like peered ones (connected to one Standard Virtual WAN hub or virtual WAN, "
+        "static members of one AVNM connected group): the snapshot cannot tell whether Azure accepts such "
+        "a next hop, so no finding."
     ),
 )
 
