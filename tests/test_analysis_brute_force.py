@@ -15,7 +15,7 @@ from auditor.analysis.addresses import (
     aligned_blocks,
     describe_space,
     interval,
-    is_any,
+    is_family_wide,
     span_minus,
     span_text,
     subtract,
@@ -382,7 +382,7 @@ def _trans001_brute(snapshot) -> dict[str, list[dict]]:
                         interval(p) for v in near if v in index.vnets for p in index.vnets[v].address_prefixes
                     ]
                     for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes):
-                        span = None if is_any(prefix) else interval(prefix)
+                        span = None if is_family_wide(prefix) else interval(prefix)
                         if span is None or local.covers(IntervalSet([span])):
                             continue
                         if any(span[0] <= s and e <= span[1] for s, e in own):

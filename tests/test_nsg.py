@@ -4,7 +4,13 @@ import copy
 
 import pytest
 
-from auditor.analysis.addresses import IntervalSet, subtract
+from auditor.analysis.addresses import (
+    IntervalSet,
+    families,
+    is_any,
+    is_family_wide,
+    subtract,
+)
 from auditor.analysis.nsg import (
     ALL_PORTS,
     Addresses,
@@ -69,11 +75,39 @@ def test_reaches_admin_ports():
 
 
 # -- address sides -----------------------------------------------------------------
-@pytest.mark.parametrize("spelling", ["*", "Any", "0.0.0.0/0", "::/0"])
-def test_any_spellings_cover_everything(spelling):
+@pytest.mark.parametrize("spelling,v4,v6", [
+    ("*", Coverage.FULL, Coverage.FULL),
+    ("Any", Coverage.FULL, Coverage.FULL),
+    ("0.0.0.0/0", Coverage.FULL, Coverage.NONE),  # every IPv4 address, no IPv6 one
+    ("::/0", Coverage.NONE, Coverage.FULL),
+])
+def test_any_spellings_cover_their_families(spelling, v4, v6):
     side = Addresses.parse([spelling])
-    assert side.coverage(S(["10.1.0.0/16"])) == Coverage.FULL
-    assert side.coverage(S(["2001:db8::/32"])) == Coverage.FULL
+    assert side.coverage(S(["10.1.0.0/16"])) == v4
+    assert side.coverage(S(["2001:db8::/32"])) == v6
+    assert side.coverage(S(["10.1.0.0/16", "2001:db8::/32"])) == (
+        Coverage.FULL if v4 == v6 else Coverage.PARTIAL)
+
+
+def test_family_helpers():
+    assert is_any("*") and is_any(" ANY ") and not is_any("0.0.0.0/0") and not is_any("::/0")
+    assert all(is_family_wide(p) for p in ("*", "0.0.0.0/0", "::/0", "0.0.0.0/0 "))
+    assert not is_family_wide("10.0.0.0/8") and not is_family_wide("VirtualNetwork")
+    v4, v6 = families(S(["10.0.0.0/8", "fd00::/8", "*"]))
+    assert v4 == S(["0.0.0.0/0"]) and v6 == S(["::/0"])
+    assert families(S(["10.0.0.0/8"]))[1] == IntervalSet()
+    # a 0.0.0.0/0 route or prefix covers no IPv6 prefix
+    assert not S(["0.0.0.0/0"]).overlaps(S(["fd00:1::/48"]))
+
+
+def test_asg_members_resolve_when_known():
+    asg = "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/applicationsecuritygroups/asg-web"
+    side = Addresses.parse([], [asg])
+    members = {asg: S(["10.1.1.4"])}
+    assert side.coverage(S(["10.1.1.4"]), asg_space=members.get) == Coverage.FULL
+    assert side.coverage(S(["10.2.0.0/16"]), asg_space=members.get) == Coverage.NONE  # resolved: not a member
+    assert side.coverage(S(["10.2.0.0/16"]), asg_space=lambda _: None) == Coverage.UNKNOWN
+    assert side.coverage(S(["10.2.0.0/16"])) == Coverage.UNKNOWN
 
 
 def test_cidr_coverage_full_partial_none():
