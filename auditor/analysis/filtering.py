@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import IntervalSet, subtract, union
+from auditor.analysis.addresses import IntervalSet, families, subtract, union
 from auditor.analysis.admin_rules import admin_rules_for
 from auditor.analysis.nics import asg_space, nic_space, nic_subnet, nsg_of_nic
 from auditor.analysis.nsg import (
@@ -99,26 +99,30 @@ def decide(snapshot: Snapshot, target_id: str, inbound: bool, remote: IntervalSe
            layers: tuple[str, ...] = LAYERS) -> list[Verdict]:
     """Pieces of `remote`, sorted by address, each with its verdict for traffic of `protocol`
     ("tcp", "udp", "icmp", ...) to destination `port` from any source port, between the remote
-    addresses and every address of the target (a VNet, subnet or NIC id). `layers` picks the
-    steps walked, in Azure's order: "admin", "subnet", "nic". An unknown target gives []."""
+    addresses and every address of the target (a VNet, subnet or NIC id) of the same family:
+    IPv4 never meets IPv6, and remote addresses of a family the target has none of are left out.
+    `layers` picks the steps walked, in Azure's order: "admin", "subnet", "nic". An unknown
+    target gives []."""
     target = target_of(snapshot, target_id)
     if target is None or not remote:
         return []
-    walk = _Walk(normalize_protocol(protocol), port, inbound, target.space,
-                 partial(vnet_tag_space, snapshot, target.vnet_key), asg_space(snapshot, target.vnet_key))
     steps = _layers(snapshot, target, inbound, layers)
-    open_ = [(remote, None, "")]  # (space, last allowing rule, its layer) still being filtered
-    done: list[Verdict] = []
-    for layer, rules in steps:
-        after = []
-        for space, last, last_layer in open_:
-            passed, verdicts = walk.layer(layer, rules, space)
-            done += verdicts
-            for piece, rule in passed:
-                after.append((piece, rule or last, layer if rule else last_layer))
-        open_ = after
     final = "allow" if target.kind != "vnet" and {"subnet", "nic"} & set(layers) else "pass"
-    done += [Verdict(space, final, last, last_layer) for space, last, last_layer in open_ if space]
+    tag, asgs = partial(vnet_tag_space, snapshot, target.vnet_key), asg_space(snapshot, target.vnet_key)
+    done: list[Verdict] = []
+    for part, local in zip(families(remote), families(target.space)):
+        if not part or not local:
+            continue
+        walk = _Walk(normalize_protocol(protocol), port, inbound, local, tag, asgs)
+        open_ = [(part, None, "")]  # (space, last allowing rule, its layer) still being filtered
+        for layer, rules in steps:
+            after = []
+            for space, last, last_layer in open_:
+                passed, verdicts = walk.layer(layer, rules, space)
+                done += verdicts
+                after += [(piece, rule or last, layer if rule else last_layer) for piece, rule in passed]
+            open_ = after
+        done += [Verdict(space, final, last, last_layer) for space, last, last_layer in open_ if space]
     return sorted(done, key=lambda v: v.space.starts[0])
 
 
