@@ -13,6 +13,13 @@ from auditor.analysis.addresses import (
     union,
 )
 from auditor.analysis.filtering import decide
+from auditor.analysis.nics import (
+    asg_space,
+    nic_label,
+    nics_by_nsg,
+    nics_with_nsg_in,
+    nsg_of_nic,
+)
 from auditor.analysis.nsg import (
     ALL_PORTS,
     Addresses,
@@ -33,6 +40,7 @@ from auditor.analysis.routing import (
 )
 from auditor.analysis.wording import name_list
 from auditor.input.synthetic import snapshot_from_spec
+from auditor.model.ids import norm_id
 from auditor.model.snapshot import SecurityRule
 
 S = IntervalSet.of
@@ -385,3 +393,39 @@ def test_decide_vnet_and_subnet_targets():
     pieces = decide(snap, vnet.subnets[0].id, True, S(["10.0.0.0/16", "fd00::/48"]), "tcp", 22)
     assert union([v.space for v in pieces]) == S(["10.0.0.0/16", "fd00::/48"])
     assert [v.rule.rule.name for v in pieces] == ["ad", "deny-hub", "AllowVnetInBound"]
+
+
+def test_default_route_and_tag_stay_in_their_family():
+    spec = copy.deepcopy(CHAIN)
+    spec["vnets"]["spoke1"]["address_space"] = ["10.1.0.0/16", "fd00:1::/48"]
+    snap = snapshot_from_spec(spec)
+    k = {v.name: v.key for v in snap.virtual_networks}
+    # a 0.0.0.0/0 user-defined route widens VirtualNetwork to every IPv4 address, and to no IPv6 one
+    tag = vnet_tag_space(snap, k["spoke1"])
+    assert tag.covers(S(["0.0.0.0/0", "fd00:1::/48"])) and not tag.overlaps(S(["2001:db8::/32"]))
+    eff = {route.name: space for route, space in effective_routes(snap, snap.route_tables[0], k["spoke1"])}
+    assert not eff["default"].overlaps(S(["::/0"]))
+
+
+def test_nic_nsgs_are_read_from_either_side():
+    snap = _filtering_estate(nic=[])
+    nic = snap.network_interfaces[0]
+    nsg = snap.index.nsgs[norm_id(nic.network_security_group_id)]
+    assert nsg_of_nic(snap, nic) is nsg and nics_by_nsg(snap)[nsg.key] == [nic]
+    assert nics_with_nsg_in(snap, nic.ip_configurations[0].subnet_id) == [nic]
+    assert nic_label(nic) == "vm1-nic"
+    # the NSG's own list of NICs counts as well (Azure shows both sides; an export may hold one)
+    other = _filtering_estate(nic=[])
+    other.network_interfaces[0].network_security_group_id = None
+    other.network_security_groups[0].network_interface_ids.append(other.network_interfaces[0].id.upper())
+    assert nsg_of_nic(other, other.network_interfaces[0]).name == "nsg-vm1"
+    asg = norm_id(nic.ip_configurations[0].application_security_group_ids[0])
+    assert asg_space(snap, snap.index.vnet_of_subnet[norm_id(nic.ip_configurations[0].subnet_id)].key)(asg) == S(
+        ["10.1.1.4", "fd00:1:0:1::4"])
+
+
+def test_asg_members_unknown_when_imported_files_hold_no_nics():
+    snap = _filtering_estate()
+    vnet = next(v for v in snap.virtual_networks if v.name == "spoke")
+    snap.subscriptions[0].resource_types = ["microsoft.network/virtualnetworks"]  # an export of VNets only
+    assert asg_space(snap, vnet.key) is None

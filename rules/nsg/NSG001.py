@@ -111,6 +111,8 @@ class _Judge:
         self.snapshot, self.vnet, self.found = snapshot, vnet, found
         index = snapshot.index
         self.peers = {p: index.address_space(p) for p in sorted(index.peered_vnets(vnet.key))}
+        split = {p: families(space) for p, space in self.peers.items()}
+        self.by_family = [{p: parts[f] for p, parts in split.items() if parts[f]} for f in (0, 1)]
         self.tag = partial(vnet_tag_space, snapshot, vnet.key)  # computed only if a rule needs it
         self.by_address = peered_by_address(snapshot, vnet.key)
         self.asgs = asg_space(snapshot, vnet.key)
@@ -125,9 +127,7 @@ class _Judge:
             return
         label = f"{self.vnet.name}/{subnet.name}"
         subnet_space = IntervalSet.of(subnet.address_prefixes) or index.address_space(self.vnet.key)
-        for family in (0, 1):
-            space = families(subnet_space)[family]
-            peers = {p: part for p, s in self.peers.items() if (part := families(s)[family])}
+        for space, peers in zip(families(subnet_space), self.by_family):
             if not space or not peers:
                 continue
             peers = self._admin(admin, space, peers, label)
@@ -137,7 +137,7 @@ class _Judge:
                 self._record(denied, peers, (label, None), f"NSG {nsg.name}", nsg.name, nsg.id, "subnet NSG")
                 peers = {p: s for p, s in peers.items() if p not in denied}
             for nic, nic_nsg in nics:
-                nic_part = families(nic_space(nic))[family]
+                nic_part = nic_space(nic).intersection(space)
                 if nic_part and peers:
                     denied = first_denies(rules_in_order(self.snapshot, nic_nsg), nic_part, self.tag, peers,
                                           self.by_address, self.asgs)
