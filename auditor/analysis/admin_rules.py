@@ -43,8 +43,10 @@ class AppliedAdminRule:
     @property
     def origin(self) -> str:
         """`configuration sac (collection rc) of network manager avnm`."""
-        return (f"configuration {self.configuration.name} (collection {self.collection.name}) of network manager "
-                f"{self.manager.name}")
+        return (
+            f"configuration {self.configuration.name} (collection {self.collection.name}) of network manager "
+            f"{self.manager.name}"
+        )
 
     def label(self) -> str:
         r = self.parsed.rule
@@ -58,9 +60,9 @@ def _order(applied: AppliedAdminRule) -> tuple:
 
 def _by_member(snapshot: Snapshot) -> dict[str, list[AppliedAdminRule]]:
     """Static member (VNet or subnet) -> the admin rules of the collections applying to it, sorted."""
-    memo = snapshot.index.memo("admin_rules.by_member")
-    if memo:
-        return memo
+    memo = snapshot.index.memo("admin_rules")
+    if "by_member" in memo:
+        return memo["by_member"]
     index = snapshot.index
     found: dict[str, dict[str, AppliedAdminRule]] = {}
     for manager in snapshot.network_managers:
@@ -71,13 +73,13 @@ def _by_member(snapshot: Snapshot) -> dict[str, list[AppliedAdminRule]]:
                     applied = AppliedAdminRule(ParsedRule(rule), manager, configuration, collection)
                     for member in members:
                         found.setdefault(member, {})[rule.key] = applied
-    memo.update({m: sorted(rules.values(), key=_order) for m, rules in found.items()})
-    memo.setdefault("", [])  # built, even when nothing applies
-    return memo
+    memo["by_member"] = {m: sorted(rules.values(), key=_order) for m, rules in found.items()}
+    return memo["by_member"]
 
 
-def admin_rules_for(snapshot: Snapshot, vnet_key: str, subnet_key: str | None = None,
-                    inbound: bool = True) -> list[AppliedAdminRule]:
+def admin_rules_for(
+    snapshot: Snapshot, vnet_key: str, subnet_key: str | None = None, inbound: bool = True
+) -> list[AppliedAdminRule]:
     """The admin rules of one direction applying to a VNet (and to the subnet, when a network group
     lists subnets), in evaluation order."""
     memo = snapshot.index.memo("admin_rules.for")
@@ -92,5 +94,6 @@ def admin_rules_for(snapshot: Snapshot, vnet_key: str, subnet_key: str | None = 
 def member_names(snapshot: Snapshot, collection: AdminRuleCollection) -> list[str]:
     """Names of the static members of the collection's groups, sorted."""
     index = snapshot.index
-    return sorted({name_of(m) for g in collection.applies_to_group_ids for m in index.static_members(g)},
-                  key=str.lower)
+    return sorted(
+        {name_of(m) for g in collection.applies_to_group_ids for m in index.static_members(g)}, key=str.lower
+    )

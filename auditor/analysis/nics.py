@@ -39,8 +39,8 @@ def nic_label(nic: NetworkInterface) -> str:
 
 def nics_by_nsg(snapshot: Snapshot) -> dict[str, list[NetworkInterface]]:
     """NSG -> the NICs it is attached to, from either side (the NIC's reference or the NSG's list)."""
-    memo = snapshot.index.memo("nics.by_nsg")
-    if not memo:
+    memo = snapshot.index.memo("nics")
+    if "by_nsg" not in memo:
         index = snapshot.index
         found: dict[str, dict[str, NetworkInterface]] = {}
         for nic in snapshot.network_interfaces:
@@ -50,30 +50,29 @@ def nics_by_nsg(snapshot: Snapshot) -> dict[str, list[NetworkInterface]]:
             for ref in nsg.network_interface_ids:
                 if (nic := index.nics.get(norm_id(ref))) is not None:
                     found.setdefault(nsg.key, {})[nic.key] = nic
-        memo.update({k: sorted(v.values(), key=lambda n: n.key) for k, v in found.items()})
-        memo.setdefault("", [])  # marks the memo as built even when no NSG sits on a NIC
-    return memo
+        memo["by_nsg"] = {k: sorted(v.values(), key=lambda n: n.key) for k, v in found.items()}
+    return memo["by_nsg"]
 
 
 def nsg_of_nic(snapshot: Snapshot, nic: NetworkInterface):
     """The NSG attached to the NIC, from either side, if the snapshot holds it."""
-    memo = snapshot.index.memo("nics.nsg_of")
-    if not memo:
-        memo.update({n.key: nsg_key for nsg_key, nics in nics_by_nsg(snapshot).items() for n in nics})
-        memo.setdefault("", "")
-    return snapshot.index.nsgs.get(memo.get(nic.key, ""))
+    memo = snapshot.index.memo("nics")
+    if "nsg_of" not in memo:
+        memo["nsg_of"] = {n.key: nsg_key for nsg_key, nics in nics_by_nsg(snapshot).items() for n in nics}
+    return snapshot.index.nsgs.get(memo["nsg_of"].get(nic.key, ""))
 
 
 def nics_with_nsg_in(snapshot: Snapshot, subnet_key: str) -> list[NetworkInterface]:
     """The NICs of a subnet that carry an NSG of their own."""
-    memo = snapshot.index.memo("nics.with_nsg_in")
-    if not memo:
+    memo = snapshot.index.memo("nics")
+    if "with_nsg_in" not in memo:
+        found: dict[str, dict[str, NetworkInterface]] = {}
         for nics in nics_by_nsg(snapshot).values():
             for nic in nics:
-                if (subnet := nic_subnet(nic)) is not None and nic not in memo.get(subnet, []):
-                    memo.setdefault(subnet, []).append(nic)
-        memo.setdefault("", [])
-    return memo.get(norm_id(subnet_key), [])
+                if (subnet := nic_subnet(nic)) is not None:
+                    found.setdefault(subnet, {})[nic.key] = nic
+        memo["with_nsg_in"] = {s: sorted(n.values(), key=lambda n: n.key) for s, n in found.items()}
+    return memo["with_nsg_in"].get(norm_id(subnet_key), [])
 
 
 def nics_known(snapshot: Snapshot, vnet_key: str) -> bool:
@@ -88,7 +87,7 @@ def asg_space(snapshot: Snapshot, vnet_key: str) -> AsgSpace:
     this VNet; None (membership unknown) unless the snapshot holds every NIC of the VNet."""
     if not nics_known(snapshot, vnet_key):
         return None
-    memo = snapshot.index.memo("nics.asg_members")
+    memo = snapshot.index.memo("nics.asg_members")  # VNet -> resolver
     key = norm_id(vnet_key)
     if key not in memo:
         index = snapshot.index

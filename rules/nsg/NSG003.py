@@ -40,8 +40,8 @@ rule = Rule(
     decisions=(
         "Only the VirtualNetwork tag as source counts (`*`/Any is a different, openly broad exposure). Ports: "
         "`*`, 0-65535, and any range or list containing 22 or 3389; protocol Tcp or `*`, and Udp for RDP "
-        "(which also runs over UDP; SSH does not); Icmp/Esp/Ah rules pass. Peers are VNets peered per the catalogue plus Connected, access-allowed "
-        "peerings to VNets outside the snapshot; peerings that are Initiated, Disconnected or have access "
+        "(which also runs over UDP; SSH does not); Icmp/Esp/Ah rules pass. Peers are VNets peered per the "
+        "catalogue plus Connected, access-allowed peerings to VNets outside the snapshot; peerings that are Initiated, Disconnected or have access "
         "disabled do not enter the tag and do not count. The VNets of an NSG are those of its subnets and of "
         "its network interfaces' subnets (VM wizards put SSH/RDP rules on the NIC's NSG). Order, per "
         "https://learn.microsoft.com/azure/virtual-network/network-security-group-how-it-works and "
@@ -92,7 +92,9 @@ class _Exposure:
                         if v.access in ("allow", "pass") and v.layer != "admin":
                             pieces.append(v.space)
                         elif v.access == "deny" and v.layer == "admin":
-                            self.admin_denied[v.rule.rule.key] = _admin_label(self.snapshot, vnet_key, subnet_key, v.rule)
+                            self.admin_denied[v.rule.rule.key] = _admin_label(
+                                self.snapshot, vnet_key, subnet_key, v.rule
+                            )
                 reached[port] = union(pieces)
         for port, space in reached.items():
             hit = [(name, pid) for name, pid, s in peers if s.overlaps(space)]
@@ -137,21 +139,30 @@ def _finding(snapshot, nsg, pr, seen: _Exposure, nics):
     names = [n for n, _ in seen.peers.values()]
     nic_names = [nic_label(n) for n in nics]
     on = f", on NIC {name_list(nic_names)}," if nics and not index.subnets_of(nsg.id) else ""
-    admin = (f" Security admin rules already deny some of this traffic ({IF_DEPLOYED}): "
-             f"{name_list(seen.admin_denied.values())}." if seen.admin_denied else "")
+    admin = (
+        f" Security admin rules already deny some of this traffic ({IF_DEPLOYED}): "
+        f"{name_list(seen.admin_denied.values())}."
+        if seen.admin_denied
+        else ""
+    )
     return rule.finding(
         resource_id=r.id,
         related_ids=[nsg.id, *(pid for _, pid in sorted(seen.peers.values())[:LIMIT])],
         fingerprint_ids=[norm_id(r.id)],
         message=(
             f"Rule {r.name} (priority {r.priority}, Allow {r.protocol}) in NSG {nsg.name}{on} allows "
-            f"{' and '.join(reach)} from VirtualNetwork; for VNet {name_list(index.vnets[v].name for v in seen.vnets)} "
-            f"that tag includes peered VNet {name_list(names)}, so all of them can reach these admin ports.{admin}"
+            f"{' and '.join(reach)} from VirtualNetwork; for VNet "
+            f"{name_list(index.vnets[v].name for v in seen.vnets)} that tag includes peered VNet "
+            f"{name_list(names)}, so all of them can reach these admin ports.{admin}"
         ),
         evidence={
-            "nsg": nsg.name, "priority": r.priority, "protocol": r.protocol,
-            "destination_port_ranges": r.destination_port_ranges, "admin_access": reach,
-            "peered_vnets": sorted(names, key=str.lower)[:LIMIT], "peer_count": len(names),
+            "nsg": nsg.name,
+            "priority": r.priority,
+            "protocol": r.protocol,
+            "destination_port_ranges": r.destination_port_ranges,
+            "admin_access": reach,
+            "peered_vnets": sorted(names, key=str.lower)[:LIMIT],
+            "peer_count": len(names),
             **({"nics": nic_names} if nics else {}),
             **({"admin_rules_denying": sorted(seen.admin_denied.values())} if seen.admin_denied else {}),
         },

@@ -55,7 +55,9 @@ rule = Rule(
 
 
 def _ports(pr) -> list[int]:
-    return [p for p in ADMIN_PORTS if pr.protocol in ("*", *PROTOCOLS[p]) and pr.reaches_port(p, PROTOCOLS[p])]
+    return [
+        p for p in ADMIN_PORTS if pr.protocol in ("*", *PROTOCOLS[p]) and pr.reaches_port(p, PROTOCOLS[p])
+    ]
 
 
 def _broad(side: Addresses, prefixes: list[str]) -> list[str]:
@@ -94,7 +96,9 @@ def check(snapshot):
                         continue
                     broad = _broad(pr.source, admin_rule.source_address_prefixes)
                     if broad:
-                        yield _finding(manager, configuration, collection, admin_rule, pr, ports, broad, members)
+                        yield _finding(
+                            manager, configuration, collection, admin_rule, pr, ports, broad, members
+                        )
 
 
 def _finding(manager, configuration, collection, r, pr, ports, broad, members):
@@ -109,9 +113,16 @@ def _finding(manager, configuration, collection, r, pr, ports, broad, members):
             f"no NSG can stop it."
         ),
         evidence={
-            "network_manager": manager.name, "configuration": configuration.name, "collection": collection.name,
-            "priority": r.priority, "protocol": r.protocol, "destination_port_ranges": r.destination_port_ranges,
-            "admin_access": [PORT_NAMES[p] for p in ports], "broad_sources": broad,
-            "member_vnets": members[:LIMIT], "member_count": len(members), "deployment": "unknown",
+            "network_manager": manager.name,
+            "configuration": configuration.name,
+            "collection": collection.name,
+            "priority": r.priority,
+            "protocol": r.protocol,
+            "destination_port_ranges": r.destination_port_ranges,
+            "admin_access": [PORT_NAMES[p] for p in ports],
+            "broad_sources": broad,
+            "member_vnets": members[:LIMIT],
+            "member_count": len(members),
+            "deployment": "unknown",
         },
     )
