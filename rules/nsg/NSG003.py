@@ -1,8 +1,8 @@
 """NSG003 vnet-tag-exposes-peers."""
 
-from auditor.analysis.addresses import union
+from auditor.analysis.addresses import families, union
 from auditor.analysis.admin_rules import IF_DEPLOYED, admin_rules_for
-from auditor.analysis.filtering import decide
+from auditor.analysis.filtering import decide, target_of
 from auditor.analysis.nics import nic_label, nic_subnet, nics_by_nsg
 from auditor.analysis.nsg import ADMIN_PORTS, rules_in_order
 from auditor.analysis.routing import peer_spaces
@@ -50,7 +50,9 @@ rule = Rule(
         "Deny drops (static network group members; if the configuration is deployed in the VNet's region) or "
         "an AlwaysAllow takes past the NSGs (NSG004 judges those) never reaches the rule, and neither does, for "
         "a NIC's NSG, traffic the subnet's NSG denies: such peers do not count and the evidence names the "
-        "admin rules; where no peer remains, nothing is flagged. Where the answer depends on what the snapshot "
+        "admin rules; where no peer remains, nothing is flagged. A subnet NSG's rule is reported even when the "
+        "NSGs of the NICs now in the subnet deny the traffic: it admits every NIC added later. IPv4 and IPv6 "
+        "are judged apart: a peer counts only in the families the subnet or NIC has addresses in. Where the answer depends on what the snapshot "
         "cannot tell (an application security group whose NICs were not read, a rule matching part of the "
         "subnet), the peer does not count. The destination is not narrowed: any host is exposed. Rules "
         "shadowed by a higher-priority Deny in the same NSG are still reported (the Deny may be removed later)."
@@ -81,10 +83,13 @@ class _Exposure:
         if not peers:
             return
         reached: dict[int, object] = {}
+        remote = union(s for _, _, s in peers)
         if layers == ("admin",) and not admin_rules_for(self.snapshot, vnet_key, subnet_key):
-            reached = {port: union(s for _, _, s in peers) for port in ports}  # nothing before the NSG
+            # nothing before the NSG: every peer address of a family the target has reaches it
+            local = families(target_of(self.snapshot, target_id).space)
+            space = union(part for part, mine in zip(families(remote), local) if mine)
+            reached = dict.fromkeys(ports, space)
         else:
-            remote = union(s for _, _, s in peers)
             for port in ports:
                 pieces = []
                 for proto, p in _queries(self.pr, port):
