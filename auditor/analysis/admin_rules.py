@@ -6,7 +6,9 @@ evaluation (no NSG sees the traffic), Deny drops it whatever the NSGs say, Allow
 applies to the VNets of the network groups it names. Only static members are readable: members
 added by Azure Policy (dynamic membership) are unknown, and so are the regions a configuration is
 deployed to (https://learn.microsoft.com/azure/virtual-network-manager/concept-deployments): every
-statement built on these rules holds "if the configuration is deployed in the VNet's region".
+statement built on these rules holds "if the configuration is deployed in the VNet's region". Only
+one security admin configuration is deployed per region, which one cannot be read: the rules of every
+configuration applying to a VNet are walked together, and findings name the configuration.
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ from auditor.analysis.addresses import IntervalSet, families, subtract, union
 from auditor.analysis.admin_rules import admin_rules_for
 from auditor.analysis.nics import asg_space, nic_space, nic_subnet, nsg_of_nic
 from auditor.analysis.nsg import (
+    AsgSpace,
     Coverage,
     ParsedRule,
+    TagSpace,
     normalize_protocol,
     rules_in_order,
     vnet_tag_space,
@@ -79,30 +81,17 @@ def target_of(snapshot: Snapshot, resource_id: str) -> Target | None:
     return Target("nic", index.vnet_of_subnet[subnet_key].key, subnet_key, key, nic_space(nic))
 
 
-def _layers(
-    snapshot: Snapshot, target: Target, inbound: bool, wanted: tuple[str, ...]
-) -> list[tuple[str, list]]:
+def _layers(snapshot: Snapshot, target: Target, inbound: bool, wanted: tuple[str, ...]) -> list[tuple]:
+    """(layer, rules in order) for the steps wanted, in Azure's order for the direction."""
     index = snapshot.index
     out: list[tuple[str, list]] = []
     if "admin" in wanted:
-        out.append(
-            (
-                "admin",
-                [a.parsed for a in admin_rules_for(snapshot, target.vnet_key, target.subnet_key, inbound)],
-            )
-        )
+        applied = admin_rules_for(snapshot, target.vnet_key, target.subnet_key, inbound)
+        out.append(("admin", [a.parsed for a in applied]))
     nsgs = []
-    if (
-        target.subnet_key
-        and "subnet" in wanted
-        and (nsg := index.nsg_of_subnet(target.subnet_key)) is not None
-    ):
+    if target.subnet_key and "subnet" in wanted and (nsg := index.nsg_of_subnet(target.subnet_key)):
         nsgs.append(("subnet", nsg))
-    if (
-        target.nic_key
-        and "nic" in wanted
-        and (nsg := nsg_of_nic(snapshot, index.nics[target.nic_key])) is not None
-    ):
+    if target.nic_key and "nic" in wanted and (nsg := nsg_of_nic(snapshot, index.nics[target.nic_key])):
         nsgs.append(("nic", nsg))
     if not inbound:
         nsgs.reverse()
@@ -110,15 +99,8 @@ def _layers(
     return out
 
 
-def decide(
-    snapshot: Snapshot,
-    target_id: str,
-    inbound: bool,
-    remote: IntervalSet,
-    protocol: str,
-    port: int,
-    layers: tuple[str, ...] = LAYERS,
-) -> list[Verdict]:
+def decide(snapshot: Snapshot, target_id: str, inbound: bool, remote: IntervalSet, protocol: str, port: int,
+           layers: tuple[str, ...] = LAYERS) -> list[Verdict]:
     """Pieces of `remote`, sorted by address, each with its verdict for traffic of `protocol`
     ("tcp", "udp", "icmp", ...) to destination `port` from any source port, between the remote
     addresses and every address of the target (a VNet, subnet or NIC id) of the same family:
@@ -148,18 +130,16 @@ def decide(
     return sorted(done, key=lambda v: v.space.starts[0])
 
 
+@dataclass(frozen=True, slots=True)
 class _Walk:
-    """One query (protocol, port, direction, target) walked through rule lists."""
+    """One query (protocol, port, direction, target addresses of one family) walked through rule lists."""
 
-    def __init__(self, protocol, port, inbound, local, tag, asgs):
-        self.protocol, self.port, self.inbound, self.local, self.tag, self.asgs = (
-            protocol,
-            port,
-            inbound,
-            local,
-            tag,
-            asgs,
-        )
+    protocol: str
+    port: int
+    inbound: bool
+    local: IntervalSet
+    tag: TagSpace
+    asgs: AsgSpace
 
     def layer(self, layer: str, rules: list[ParsedRule], space: IntervalSet):
         """(pieces passed on, each with the Allow that passed it or None) and the final verdicts."""
@@ -171,8 +151,7 @@ class _Walk:
             if query == Coverage.NONE:
                 continue
             remote_side, local_side = (
-                (pr.source, pr.destination) if self.inbound else (pr.destination, pr.source)
-            )
+                (pr.source, pr.destination) if self.inbound else (pr.destination, pr.source))
             local = local_side.coverage(self.local, self.tag, target_in_tag=True, asg_space=self.asgs)
             if local == Coverage.NONE:
                 continue
