@@ -84,6 +84,8 @@ def admin_rules_for(
 ) -> list[AppliedAdminRule]:
     """The admin rules of one direction applying to a VNet (and to the subnet, when a network group
     lists subnets), in evaluation order."""
+    if not _by_member(snapshot):
+        return []  # no network manager applies security admin rules to anything in the snapshot
     memo = snapshot.index.memo("admin_rules.for")
     key = (norm_id(vnet_key), norm_id(subnet_key) if subnet_key else None, inbound)
     if key not in memo:

@@ -1,7 +1,7 @@
 """NSG001 peer-traffic-denied."""
 
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 
 from auditor.analysis.addresses import IntervalSet, describe_space, families, union
 from auditor.analysis.admin_rules import IF_DEPLOYED, admin_rules_for
@@ -109,13 +109,23 @@ class _Judge:
 
     def __init__(self, snapshot, vnet, found: dict[str, _Denial]):
         self.snapshot, self.vnet, self.found = snapshot, vnet, found
-        index = snapshot.index
-        self.peers = {p: index.address_space(p) for p in sorted(index.peered_vnets(vnet.key))}
-        split = {p: families(space) for p, space in self.peers.items()}
-        self.by_family = [{p: parts[f] for p, parts in split.items() if parts[f]} for f in (0, 1)]
         self.tag = partial(vnet_tag_space, snapshot, vnet.key)  # computed only if a rule needs it
-        self.by_address = peered_by_address(snapshot, vnet.key)
-        self.asgs = asg_space(snapshot, vnet.key)
+
+    # computed for the first subnet that has an NSG, a NIC with one, or admin rules
+    @cached_property
+    def by_family(self) -> list[dict[str, IntervalSet]]:
+        """Per family (IPv4, IPv6), the peers' addresses of that family."""
+        index = self.snapshot.index
+        split = {p: families(index.address_space(p)) for p in sorted(index.peered_vnets(self.vnet.key))}
+        return [{p: parts[f] for p, parts in split.items() if parts[f]} for f in (0, 1)]
+
+    @cached_property
+    def by_address(self):
+        return peered_by_address(self.snapshot, self.vnet.key)
+
+    @cached_property
+    def asgs(self):
+        return asg_space(self.snapshot, self.vnet.key)
 
     def subnet(self, subnet) -> None:
         index = self.snapshot.index
