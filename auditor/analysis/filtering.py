@@ -71,9 +71,9 @@ def target_of(snapshot: Snapshot, resource_id: str) -> Target | None:
     if key in index.vnets:
         return Target("vnet", key, None, None, index.address_space(key))
     if key in index.subnets:
-        subnet = index.subnets[key]
-        space = IntervalSet.of(subnet.address_prefixes)
-        return Target("subnet", index.vnet_of_subnet[key].key, key, None, space)
+        vnet_key = index.vnet_of_subnet[key].key
+        space = IntervalSet.of(index.subnets[key].address_prefixes) or index.address_space(vnet_key)
+        return Target("subnet", vnet_key, key, None, space)  # a subnet listed without prefixes: its VNet
     nic = index.nics.get(key)
     subnet_key = nic_subnet(nic) if nic is not None else None
     if subnet_key is None or subnet_key not in index.subnets:
