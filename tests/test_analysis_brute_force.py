@@ -7,6 +7,8 @@ from collections import deque
 from itertools import pairwise
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.analysis.addresses import (
     V6_OFFSET,
@@ -15,13 +17,23 @@ from auditor.analysis.addresses import (
     aligned_blocks,
     describe_space,
     interval,
-    is_any,
+    is_family_wide,
     span_minus,
     span_text,
     subtract,
     union,
 )
-from auditor.analysis.nsg import Coverage, ParsedRule, first_denies, rules_in_order
+from auditor.analysis.admin_rules import admin_rules_for
+from auditor.analysis.filtering import decide
+from auditor.analysis.nics import nic_subnet, nsg_of_nic
+from auditor.analysis.nsg import (
+    NON_PUBLIC,
+    Coverage,
+    ParsedRule,
+    first_denies,
+    rules_in_order,
+    vnet_tag_space,
+)
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
     component_overlaps,
@@ -382,7 +394,7 @@ def _trans001_brute(snapshot) -> dict[str, list[dict]]:
                         interval(p) for v in near if v in index.vnets for p in index.vnets[v].address_prefixes
                     ]
                     for prefix in (*r.source_address_prefixes, *r.destination_address_prefixes):
-                        span = None if is_any(prefix) else interval(prefix)
+                        span = None if is_family_wide(prefix) else interval(prefix)
                         if span is None or local.covers(IntervalSet([span])):
                             continue
                         if any(span[0] <= s and e <= span[1] for s, e in own):
@@ -423,3 +435,217 @@ def test_trans001_matches_judging_each_pair(estate):
         evidence = findings[rule_id].evidence
         assert evidence["pair_count"] == len(pairs)
         assert [{k: p[k] for k in pairs[0]} for p in evidence["pairs"]] == pairs[: len(evidence["pairs"])]
+
+
+# -- Azure's order of filtering against a per-address-and-port evaluator ----------------------
+SIDES = ["*", "Any", "0.0.0.0/0", "::/0", "VirtualNetwork", "Internet", "AzureLoadBalancer", "10.0.0.0/16",
+         "10.0.0.0/17", "10.0.128.0/24", "10.1.1.4", "10.1.1.5", "10.1.1.0/24", "10.0.0.0/8", "fd00::/48", "fd00::/64",
+         "fd00:1:0:1::4", "20.0.0.0/8", "2001:db8::/32"]
+REMOTE = ["10.0.0.0/8", "fd00::/16", "20.0.0.0/8", "2001:db8::/32"]
+ASG = "asg-web"
+
+
+def _side_strategy(st, asgs: bool):
+    prefixes = st.lists(st.sampled_from(SIDES), min_size=1, max_size=2)
+    if not asgs:
+        return prefixes.map(lambda p: {"prefixes": p})
+    return st.one_of(prefixes.map(lambda p: {"prefixes": p}), st.just({"asgs": [ASG]}))
+
+
+def _rule_strategy(st, admin: bool):
+    return st.fixed_dictionaries({
+        "access": st.sampled_from(["Allow", "Deny", "AlwaysAllow"] if admin else ["Allow", "Deny"]),
+        "direction": st.sampled_from(["Inbound", "Outbound"]),
+        "protocol": st.sampled_from(["Any", "Tcp", "Udp", "Icmp"] if admin else ["*", "Tcp", "Udp", "Icmp"]),
+        "source": _side_strategy(st, not admin),
+        "destination": _side_strategy(st, not admin),
+        "ports": st.sampled_from(["0-65535" if admin else "*", "22", "20-25", "443", "3389"]),
+        "source_ports": st.sampled_from(["*"] * 6 + ["1024-65535"]),
+    })
+
+
+def _spec_rule(name: str, priority: int, drawn: dict, admin: bool) -> dict:
+    out = {"name": name, "priority": priority, "access": drawn["access"], "direction": drawn["direction"],
+           "protocol": drawn["protocol"], "ports": drawn["ports"]}
+    if drawn["source_ports"] != "*":
+        out["source_ports"] = drawn["source_ports"]
+    for side in ("source", "destination"):
+        if "asgs" in drawn[side]:
+            out[f"{side}_asgs"] = drawn[side]["asgs"]
+        else:
+            out[side] = drawn[side]["prefixes"]
+    if admin and out.get("source_ports") is None:
+        out["source_ports"] = "0-65535"
+    return out
+
+
+def _ranges(values: list[str]) -> list[tuple[int, int]]:
+    """`*`, `22`, `1024-65535` as (first, last) port pairs."""
+    pairs = [(v if v != "*" else "0-65535").partition("-") for v in values or ["*"]]
+    return [(int(a), int(b or a)) for a, _, b in pairs]
+
+
+def _brute_addr(value: int):
+    return ipaddress.IPv4Address(value) if value < V6_OFFSET else ipaddress.IPv6Address(value - V6_OFFSET)
+
+
+class _Brute:
+    """Azure's evaluation for one (remote address, NIC address, protocol, port, source port), rule by rule."""
+
+    def __init__(self, snapshot, nic, asg_world):
+        index = snapshot.index
+        subnet = nic_subnet(nic)
+        vnet = index.vnet_of_subnet[subnet].key
+        self.tag, self.non_public = vnet_tag_space(snapshot, vnet), NON_PUBLIC
+        self.asg_world = asg_world  # address -> member of asg-web
+        self.admin = {d: [a.parsed.rule for a in admin_rules_for(snapshot, vnet, subnet, d)] for d in (True, False)}
+        nsgs = [("subnet", index.nsg_of_subnet(subnet)), ("nic", nsg_of_nic(snapshot, nic))]
+        self.nsgs = {d: [(layer, sorted((r for r in (*n.security_rules, *n.default_security_rules)
+                                         if (r.direction == "Inbound") == d), key=lambda r: r.priority))
+                         for layer, n in (nsgs if d else nsgs[::-1]) if n is not None] for d in (True, False)}
+
+    def side(self, prefixes, asgs, value: int) -> bool:
+        address = _brute_addr(value)
+        for p in prefixes:
+            text = p.strip().lower()
+            if text in ("*", "any") or (text == "virtualnetwork" and self.tag.contains_point(value)):
+                return True
+            if text == "internet" and not self.non_public.contains_point(value) and not self.tag.contains_point(value):
+                return True
+            try:
+                net = ipaddress.ip_network(p, strict=False)
+            except ValueError:
+                continue
+            if net.version == address.version and address in net:
+                return True
+        return bool(asgs) and self.asg_world(value)
+
+    def matches(self, r, inbound, remote, local, protocol, port, source_port) -> bool:
+        if (r.direction == "Inbound") != inbound:
+            return False
+        if r.protocol.lower() not in ("*", "any", protocol):
+            return False
+        if protocol in ("tcp", "udp") and not any(a <= port <= b for a, b in _ranges(r.destination_port_ranges)):
+            return False
+        if not any(a <= source_port <= b for a, b in _ranges(r.source_port_ranges)):
+            return False
+        src, dst = (remote, local) if inbound else (local, remote)
+        return (self.side(r.source_address_prefixes, getattr(r, "source_application_security_group_ids", []), src)
+                and self.side(r.destination_address_prefixes,
+                              getattr(r, "destination_application_security_group_ids", []), dst))
+
+    def verdict(self, inbound, remote, local, protocol, port, source_port):
+        for r in self.admin[inbound]:
+            if self.matches(r, inbound, remote, local, protocol, port, source_port):
+                if r.access == "Deny":
+                    return "deny", r.id, "admin"
+                if r.access == "AlwaysAllow":
+                    return "allow", r.id, "admin"
+                break  # Allow: on to the NSGs
+        last = (None, "")
+        for layer, rules in self.nsgs[inbound]:
+            for r in rules:
+                if self.matches(r, inbound, remote, local, protocol, port, source_port):
+                    if r.access == "Deny":
+                        return "deny", r.id, layer
+                    last = (r.id, layer)
+                    break
+        return "allow", *last
+
+
+def _points(spaces) -> list[int]:
+    """Every address where some prefix starts or ends, and its neighbours: the decisions are constant between."""
+    out = set()
+    for span in spaces:
+        out.update({span[0] - 1, span[0], span[1], span[1] + 1})
+    return sorted(out)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    admin=st.lists(_rule_strategy(st, admin=True), max_size=4),
+    subnet=st.one_of(st.none(), st.lists(_rule_strategy(st, admin=False), max_size=4)),
+    nic=st.one_of(st.none(), st.lists(_rule_strategy(st, admin=False), max_size=4)),
+    nics_read=st.booleans(),
+    inbound=st.booleans(),
+    query=st.sampled_from([("tcp", 22), ("tcp", 443), ("udp", 3389), ("icmp", 0), ("tcp", 24)]),
+)
+def test_decide_matches_evaluating_each_address_and_port(admin, subnet, nic, nics_read, inbound, query):
+    spec = {
+        "subscriptions": {"prod": {} if nics_read else {"coverage": "partial", "error": "networkInterfaces: 403"}},
+        "vnets": {
+            "hub": {"subscription": "prod", "address_space": ["10.0.0.0/16", "fd00::/48"]},
+            "spoke": {"subscription": "prod", "address_space": ["10.1.0.0/16", "fd00:1::/48"], "subnets": {"app": {
+                "prefix": ["10.1.1.0/24", "fd00:1:0:1::/64"], **({"nsg": "nsg-app"} if subnet is not None else {})}}},
+        },
+        "peerings": [{"from": "hub", "to": "spoke"}, {"from": "spoke", "to": "hub"}],
+        "asgs": {ASG: {"subscription": "prod"}},
+        "nics": {
+            "vm1-nic": {"subscription": "prod", "vnet": "spoke", "subnet": "app", "ip": ["10.1.1.4", "fd00:1:0:1::4"],
+                        **({"nsg": "nsg-vm1"} if nic is not None else {})},
+            "vm2-nic": {"subscription": "prod", "vnet": "spoke", "subnet": "app", "ip": "10.1.1.5", "asgs": [ASG]},
+        },
+        "nsgs": {name: {"subscription": "prod", "rules": [_spec_rule(f"r{i}", 100 + i, r, False) for i, r in enumerate(rules)]}
+                 for name, rules in (("nsg-app", subnet), ("nsg-vm1", nic)) if rules is not None},
+        "network_managers": {"avnm": {"subscription": "prod", "groups": {"ng": {"members": ["spoke"]}},
+                                      "security_admin": {"sac": {"collections": {"rc": {"groups": ["ng"], "rules": [
+                                          _spec_rule(f"a{i}", 10 + i, r, True) for i, r in enumerate(admin)]}}}}}},
+    }
+    snap = snapshot_from_spec(spec)
+    nic_model = next(n for n in snap.network_interfaces if n.name == "vm1-nic")
+    locals_ = [interval(c.private_ip_address)[0] for c in nic_model.ip_configurations]
+    member = interval("10.1.1.5")[0]
+    worlds = [lambda a: a == member] if nics_read else [lambda a: True, lambda a: False]
+    brutes = [_Brute(snap, nic_model, w) for w in worlds]
+    remote = IntervalSet.of(REMOTE)
+    verdicts = decide(snap, nic_model.id, inbound, remote, *query)
+    strict = nics_read and all(r["source_ports"] == "*" for r in (*admin, *(subnet or []), *(nic or [])))
+    spans = [interval(p) for p in [*SIDES, *REMOTE] if interval(p)] + list(vnet_tag_space_of(snap, nic_model))
+    for point in _points(spans):
+        if not remote.contains_point(point):
+            continue
+        got = [v for v in verdicts if v.space.contains_point(point)]
+        family = [d for d in locals_ if (d >= V6_OFFSET) == (point >= V6_OFFSET)]
+        assert len(got) == (1 if family else 0), (point, got)
+        if not family:
+            continue
+        v = got[0]
+        want = {b.verdict(inbound, point, d, query[0], query[1], sp)
+                for b in brutes for d in family for sp in (0, 1023, 1024, 65535)}
+        if v.access == "unknown":
+            assert not strict, (describe_space(IntervalSet([(point, point)])), v)
+            continue
+        assert want == {(v.access, v.rule.rule.id if v.rule else None, v.layer)}, (
+            describe_space(IntervalSet([(point, point)])), want, v)
+
+
+def vnet_tag_space_of(snapshot, nic):
+    return [*vnet_tag_space(snapshot, snapshot.index.vnet_of_subnet[nic_subnet(nic)].key), *NON_PUBLIC]
+
+
+def test_brute_evaluator_is_not_vacuous():
+    """The per-address evaluator above tells the layers, the families and the kinds of allow apart."""
+    spec = {
+        "subscriptions": {"prod": {}},
+        "vnets": {"spoke": {"subscription": "prod", "address_space": ["10.1.0.0/16", "fd00:1::/48"], "subnets": {
+            "app": {"prefix": ["10.1.1.0/24", "fd00:1:0:1::/64"], "nsg": "nsg-app"}}}},
+        "nics": {"vm1-nic": {"subscription": "prod", "vnet": "spoke", "subnet": "app", "ip": ["10.1.1.4", "fd00:1:0:1::4"]}},
+        "nsgs": {"nsg-app": {"subscription": "prod", "rules": [
+            {"name": "deny-v4", "priority": 100, "access": "Deny", "source": "0.0.0.0/0"}]}},
+        "network_managers": {"avnm": {"subscription": "prod", "groups": {"ng": {"members": ["spoke"]}},
+                                      "security_admin": {"sac": {"collections": {"rc": {"groups": ["ng"], "rules": [
+                                          {"name": "aa", "priority": 1, "access": "AlwaysAllow", "source": "20.0.0.1"},
+                                          {"name": "al", "priority": 2, "access": "Allow", "source": "20.0.0.2"}]}}}}}},
+    }
+    snap = snapshot_from_spec(spec)
+    nic = snap.network_interfaces[0]
+    brute = _Brute(snap, nic, lambda a: False)
+    v4, v6 = interval("10.1.1.4")[0], interval("fd00:1:0:1::4")[0]
+
+    def at(remote, local):
+        return brute.verdict(True, interval(remote)[0], local, "tcp", 22, 0)[::2]
+
+    assert at("20.0.0.1", v4) == ("allow", "admin")
+    assert at("20.0.0.2", v4) == ("deny", "subnet")
+    assert at("2001:db8::1", v6) == ("deny", "subnet")  # DenyAllInBound: not the IPv4 deny
+    assert brute.verdict(True, interval("2001:db8::1")[0], v6, "tcp", 22, 0)[1].endswith("DenyAllInBound")

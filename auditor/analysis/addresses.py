@@ -13,8 +13,12 @@ from collections.abc import Hashable, Iterable
 from functools import lru_cache
 
 V6_OFFSET = 1 << 32
-#: Spellings that mean "every address" in NSG rules and route tables.
-ANY_SPELLINGS = frozenset({"*", "any", "0.0.0.0/0", "::/0"})
+#: Every IPv4 address, and every IPv6 address, on the shared line.
+V4_SPAN = (0, V6_OFFSET - 1)
+V6_SPAN = (V6_OFFSET, V6_OFFSET + (1 << 128) - 1)
+#: Spellings that mean every address of both families in NSG and admin rules. `0.0.0.0/0` is
+#: every IPv4 address and no IPv6 one, `::/0` the reverse: they are plain prefixes.
+ANY_SPELLINGS = frozenset({"*", "any"})
 
 
 # Parsing is cached: large estates repeat the same few prefixes and tags in thousands of rules,
@@ -53,20 +57,19 @@ def _v4(text: str) -> tuple[int, int, int] | None:
 
 
 @lru_cache(maxsize=_CACHE)
-def _is_any(text: str) -> bool:
-    if text in ANY_SPELLINGS:
-        return True
-    if (fast := _v4(text)) is not None:
-        return fast[2] == 0
-    net = _network(text)
-    return net is not None and net.prefixlen == 0
+def is_any(prefix: str | None) -> bool:
+    """`*` or `Any`: every address of both families (not `0.0.0.0/0` or `::/0`, one family each).
+    Cached on the spelling as written (rules ask about the same prefixes many times)."""
+    return (prefix or "").strip().lower() in ANY_SPELLINGS
 
 
 @lru_cache(maxsize=_CACHE)
-def is_any(prefix: str | None) -> bool:
-    """`*`, `Any` or a /0 prefix: every address. Cached on the spelling as written, too (rules ask
-    about the same prefixes of the same rules many times)."""
-    return _is_any((prefix or "").strip().lower())
+def is_family_wide(prefix: str | None) -> bool:
+    """`*`, `Any` or a /0 of either family: a prefix that names no network in particular."""
+    if is_any(prefix):
+        return True
+    span = interval(prefix)
+    return span in (V4_SPAN, V6_SPAN)
 
 
 @lru_cache(maxsize=_CACHE)
@@ -112,11 +115,11 @@ class IntervalSet:
 
     @classmethod
     def of(cls, prefixes: Iterable[str]) -> IntervalSet:
-        """Parse prefixes; `*`/`Any`/`/0` become everything, service tags are ignored."""
+        """Parse prefixes; `*`/`Any` become both families, a /0 its own family; service tags are ignored."""
         spans = []
         for p in prefixes:
             if is_any(p):
-                spans.extend([(0, V6_OFFSET - 1), (V6_OFFSET, V6_OFFSET + (1 << 128) - 1)])
+                spans.extend([V4_SPAN, V6_SPAN])
             elif (span := interval(p)) is not None:
                 spans.append(span)
         return cls(spans)
@@ -164,6 +167,23 @@ class IntervalSet:
     def prefixes_overlapping(self, prefixes: Iterable[str]) -> list[str]:
         """The given prefixes that share at least one address with this set."""
         return [p for p in prefixes if self.overlaps(IntervalSet.of([p]))]
+
+
+def families(space: IntervalSet) -> tuple[IntervalSet, IntervalSet]:
+    """The IPv4 and the IPv6 part of a space: traffic never crosses from one family to the other."""
+    v4 = IntervalSet._merged(*_clip(space, V4_SPAN))
+    v6 = IntervalSet._merged(*_clip(space, V6_SPAN))
+    return v4, v6
+
+
+def _clip(space: IntervalSet, span: tuple[int, int]) -> tuple[list[int], list[int]]:
+    starts, ends = [], []
+    for start, end in space:
+        lo, hi = max(start, span[0]), min(end, span[1])
+        if lo <= hi:
+            starts.append(lo)
+            ends.append(hi)
+    return starts, ends
 
 
 def ip_in(address: str, space: IntervalSet) -> bool:

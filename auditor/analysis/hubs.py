@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 from auditor.model.ids import name_of, norm_id, resource_group_of
 
 if TYPE_CHECKING:
-    from auditor.model.snapshot import HubVirtualNetworkConnection, Peering, Snapshot, VirtualHub
+    from auditor.model.snapshot import (
+        HubVirtualNetworkConnection,
+        Peering,
+        Snapshot,
+        VirtualHub,
+    )
 
 _PEERING_NAME = re.compile(r"^RemoteVnetToHubPeering_", re.IGNORECASE)
 _HUB_VNET = re.compile(r"^HV_.+_[0-9a-f-]{36}$", re.IGNORECASE)

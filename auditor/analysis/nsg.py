@@ -7,12 +7,16 @@ depends on it), as one of:
     NONE     the side matches no address of the target
     PARTIAL  it matches some addresses of the target, not all
     FULL     it matches every address of the target
-    UNKNOWN  it may match (application security groups: membership is not in the snapshot)
+    UNKNOWN  it may match (application security groups whose membership the snapshot lacks)
 
-Service tags: `*`, `Any`, `0.0.0.0/0`, `::/0` match everything; `VirtualNetwork` expands to
-`vnet_tag_space`; `Internet` is public space outside that tag; every other tag
-(AzureLoadBalancer, Storage, AzureCloud, ...) names Azure service addresses and matches
-nothing of a VNet or an on-premises range.
+Service tags: `*` and `Any` match every address of both families; `0.0.0.0/0` is every IPv4
+address and no IPv6 one, `::/0` the reverse (plain prefixes); `VirtualNetwork` expands to
+`vnet_tag_space`; `Internet` is public space outside that tag, in both families; every other
+tag (AzureLoadBalancer, Storage, AzureCloud, ...) names Azure service addresses and matches
+nothing of a VNet or an on-premises range. Application security groups match their member
+NICs' addresses when the caller can resolve them (`AsgSpace`, see `analysis.nics`).
+See https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview and
+https://learn.microsoft.com/azure/virtual-network/service-tags-overview.
 """
 
 from __future__ import annotations
@@ -38,7 +42,12 @@ from auditor.analysis.gateways import behind_gateways
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
-    from auditor.model.snapshot import NetworkSecurityGroup, SecurityRule, Snapshot
+    from auditor.model.snapshot import (
+        AdminRule,
+        NetworkSecurityGroup,
+        SecurityRule,
+        Snapshot,
+    )
 
 ALL_ADDRESSES = IntervalSet.of(["0.0.0.0/0", "::/0"])
 #: Never routed on the Internet: the Internet tag does not include these.
@@ -53,6 +62,8 @@ ADMIN_PORTS = (22, 3389)
 
 #: The VirtualNetwork tag's addresses, or a function computing them on demand.
 TagSpace = IntervalSet | Callable[[], IntervalSet] | None
+#: An application security group's member addresses by id; None when membership is unknown.
+AsgSpace = Callable[[str], IntervalSet | None] | None
 
 
 class Coverage(enum.IntEnum):
@@ -164,15 +175,33 @@ class Addresses:
             parts.append(subtract(subtract(ALL_ADDRESSES, NON_PUBLIC), tag))
         return union(parts)
 
-    def coverage(self, target: IntervalSet, vnet_tag_space: TagSpace = None, target_in_tag: bool = False) -> Coverage:
+    def asgs_unknown(self, asg_space: AsgSpace = None) -> bool:
+        """Some application security group of this side has members the snapshot cannot tell."""
+        return bool(self.asgs) and (asg_space is None or any(asg_space(a) is None for a in self.asgs))
+
+    def asg_members(self, asg_space: AsgSpace = None) -> IntervalSet:
+        """The addresses of the member NICs of this side's resolvable application security groups."""
+        if not self.asgs or asg_space is None:
+            return IntervalSet()
+        return union(found for a in self.asgs if (found := asg_space(a)) is not None)
+
+    def named(self, asg_space: AsgSpace = None) -> IntervalSet:
+        """What the side matches inside the VirtualNetwork tag apart from the tag itself: written
+        prefixes and resolvable application security groups (Internet adds nothing there)."""
+        return union([self.literal, self.asg_members(asg_space)]) if self.asgs else self.literal
+
+    def coverage(self, target: IntervalSet, vnet_tag_space: TagSpace = None, target_in_tag: bool = False,
+                 asg_space: AsgSpace = None) -> Coverage:
         """How much of `target` this side matches, with the VirtualNetwork tag as given.
         `target_in_tag`: the caller knows the target lies inside the tag (a subnet of the
         VNet, a peered VNet), which spares computing the tag."""
         if self.any or (target_in_tag and self.vnet_tag):
             return Coverage.FULL if target else Coverage.NONE
-        # inside the tag, Internet adds nothing: only the written prefixes can match
-        found = coverage_of(self.literal if target_in_tag else self.space(vnet_tag_space), target)
-        if found == Coverage.NONE and self.asgs:
+        matched = self.named(asg_space) if target_in_tag else self.space(vnet_tag_space)
+        if self.asgs and not target_in_tag:
+            matched = union([matched, self.asg_members(asg_space)])
+        found = coverage_of(matched, target)
+        if found == Coverage.NONE and self.asgs_unknown(asg_space):
             return Coverage.UNKNOWN
         return found
 
@@ -190,17 +219,23 @@ def _parse_addresses(prefixes: tuple[str, ...], asg_ids: tuple[str, ...]) -> Add
 
 # -- parsed rules --------------------------------------------------------------
 class ParsedRule:
-    """A security rule with its sides, ports and protocol parsed on first use (a walk by
-    priority usually stops long before the default rules)."""
+    """A security rule (or a security admin rule, which has the same fields but no application
+    security groups) with its sides, ports and protocol parsed on first use (a walk by
+    priority usually stops long before the default rules).
 
-    __slots__ = ("rule", "priority", "inbound", "allow", "is_default", "_source", "_destination", "_ports", "_protocol")
+    `access` is "allow", "deny" or, for admin rules only, "alwaysallow"; `allow` is true for
+    both kinds of allow."""
 
-    def __init__(self, rule: SecurityRule):
+    __slots__ = ("rule", "priority", "inbound", "access", "allow", "is_default", "_source", "_destination",
+                 "_ports", "_protocol")
+
+    def __init__(self, rule: SecurityRule | AdminRule):
         self.rule = rule
-        self.priority = rule.priority
+        self.priority = rule.priority if rule.priority is not None else 0
         self.inbound = (rule.direction or "Inbound").lower() == "inbound"
-        self.allow = (rule.access or "Allow").lower() == "allow"
-        self.is_default = rule.is_default
+        self.access = (rule.access or "Allow").lower()
+        self.allow = self.access != "deny"
+        self.is_default = getattr(rule, "is_default", False)
         self._source = self._destination = self._ports = self._protocol = None
 
     @classmethod
@@ -217,14 +252,15 @@ class ParsedRule:
     @property
     def source(self) -> Addresses:
         if self._source is None:
-            self._source = Addresses.parse(self.rule.source_address_prefixes, self.rule.source_application_security_group_ids)
+            self._source = Addresses.parse(self.rule.source_address_prefixes,
+                                           getattr(self.rule, "source_application_security_group_ids", ()))
         return self._source
 
     @property
     def destination(self) -> Addresses:
         if self._destination is None:
             self._destination = Addresses.parse(self.rule.destination_address_prefixes,
-                                                self.rule.destination_application_security_group_ids)
+                                                getattr(self.rule, "destination_application_security_group_ids", ()))
         return self._destination
 
     @property
@@ -259,6 +295,15 @@ class ParsedRule:
     def label(self) -> str:
         return f"{self.rule.name} (priority {self.priority}, {self.rule.access})"
 
+    def matches_query(self, protocol: str, port: int) -> Coverage:
+        """Whether the rule matches traffic of `protocol` to destination `port` from any source
+        port: FULL, PARTIAL (only some source ports) or NONE. Ports count for TCP and UDP only."""
+        if self.protocol != "*" and self.protocol != protocol:
+            return Coverage.NONE
+        if protocol in ("tcp", "udp") and not ports_contain(self.destination_ports, port):
+            return Coverage.NONE
+        return Coverage.FULL if self.source_ports == ALL_PORTS else Coverage.PARTIAL
+
 
 def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool = True) -> list[ParsedRule]:
     """Custom and default rules of one direction, by priority; parsed once per snapshot."""
@@ -284,48 +329,61 @@ def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool 
 # -- the first rule deciding each peer ------------------------------------------
 def first_denies(
     rules: Iterable[ParsedRule], subnet_space: IntervalSet, tag: TagSpace, peers: dict[str, IntervalSet],
-    by_address: BlockIndex,
+    by_address: BlockIndex, asg_space: AsgSpace = None,
 ) -> dict[str, tuple[ParsedRule, Coverage]]:
-    """Peers whose traffic into the subnet is first matched by a Deny of all traffic, with that rule
-    and how much of the peer its source covers; rules walked in the given (priority) order.
+    """The Deny entries of `first_decisions`."""
+    decided = first_decisions(rules, subnet_space, tag, peers, by_address, asg_space)
+    return {p: found for p, found in decided.items() if not found[0].allow}
 
-    An Allow decides a peer when its destination matches the subnet and its source matches
+
+def first_decisions(
+    rules: Iterable[ParsedRule], subnet_space: IntervalSet, tag: TagSpace, peers: dict[str, IntervalSet],
+    by_address: BlockIndex, asg_space: AsgSpace = None,
+) -> dict[str, tuple[ParsedRule, Coverage]]:
+    """Each peer whose traffic into the subnet some rule decides first, with that rule and how much
+    of the peer its source covers; rules walked in the given (priority) order.
+
+    An Allow (or an admin AlwaysAllow or Allow) decides a peer when its destination matches the subnet and its source matches
     the peer at all (an unresolvable ASG counts as matching); a Deny of every protocol and
     port whose destination covers the whole subnet decides a peer whose range its source
     covers in full or in part. `peers` are targets inside the VirtualNetwork tag; `by_address`
-    indexes their spaces, so each rule looks only at the peers its written prefixes meet."""
+    indexes their spaces, so each rule looks only at the peers its written prefixes meet.
+    `subnet_space` may be any destination inside the VNet (a NIC's addresses); `asg_space`
+    resolves application security groups where the snapshot knows their members."""
     undecided = dict(peers)
-    denied: dict[str, tuple[ParsedRule, Coverage]] = {}
+    decided: dict[str, tuple[ParsedRule, Coverage]] = {}
     for pr in rules:
         if not undecided:
             break
         if not pr.allow and not pr.all_traffic:
             continue
         # the peers the source may match first: most rules of a long list name none of them
-        candidates = _candidates(pr.source, undecided, by_address, asg_matches=pr.allow)
+        candidates = _candidates(pr.source, undecided, by_address, pr.allow, asg_space)
         if not candidates:
             continue
-        dest = pr.destination.coverage(subnet_space, tag, target_in_tag=True)
+        dest = pr.destination.coverage(subnet_space, tag, target_in_tag=True, asg_space=asg_space)
         if pr.allow and dest != Coverage.NONE:
             for p in candidates:
-                if pr.source.coverage(undecided[p], tag, target_in_tag=True) != Coverage.NONE:
+                cov = pr.source.coverage(undecided[p], tag, target_in_tag=True, asg_space=asg_space)
+                if cov != Coverage.NONE:
                     del undecided[p]
+                    decided[p] = (pr, cov)
         elif not pr.allow and dest == Coverage.FULL:
             for p in candidates:
-                cov = pr.source.coverage(undecided[p], tag, target_in_tag=True)
+                cov = pr.source.coverage(undecided[p], tag, target_in_tag=True, asg_space=asg_space)
                 if cov in (Coverage.FULL, Coverage.PARTIAL):
                     del undecided[p]
-                    denied[p] = (pr, cov)
-    return denied
+                    decided[p] = (pr, cov)
+    return decided
 
 
 def _candidates(side: Addresses, undecided: dict[str, IntervalSet], by_address: BlockIndex,
-                asg_matches: bool) -> list[str]:
+                asg_matches: bool, asg_space: AsgSpace = None) -> list[str]:
     """The undecided peers the side may match, sorted: every one for `*` and the VirtualNetwork tag
-    (and for ASGs, when they count as matching), else those its written prefixes meet."""
-    if side.any or side.vnet_tag or (asg_matches and side.asgs):
+    (and for unknown ASGs, when they count as matching), else those its prefixes and known ASGs meet."""
+    if side.any or side.vnet_tag or (asg_matches and side.asgs_unknown(asg_space)):
         return list(undecided)
-    return sorted(p for p in by_address.overlapping(side.literal) if p in undecided)
+    return sorted(p for p in by_address.overlapping(side.named(asg_space)) if p in undecided)
 
 
 # -- the VirtualNetwork tag ------------------------------------------------------

@@ -6,7 +6,7 @@ from auditor.analysis.addresses import (
     IntervalSet,
     describe_space,
     interval,
-    is_any,
+    is_family_wide,
     overlaps,
     subtract,
     union,
@@ -87,7 +87,7 @@ rule = Rule(
 
 def _prefix_span(prefix: str) -> tuple[int, int] | None:
     """The interval of a written CIDR; None for `*`/Any, service tags and junk."""
-    return None if is_any(prefix) else interval(prefix)
+    return None if is_family_wide(prefix) else interval(prefix)
 
 
 def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
