@@ -18,6 +18,7 @@ rule = Rule(
     slug="admin-rule-always-allows-management-ports",
     title="Security admin rule always allows SSH/RDP from a broad source",
     severity="high",
+    reads=("virtualNetworks", "networkManagers"),
     flags=(
         "An inbound AlwaysAllow security admin rule of Azure Virtual Network Manager reaching port 22 (TCP) or "
         "3389 (TCP or UDP) from `*`/Any, a /0, Internet, VirtualNetwork, AzureCloud, a public address or a "
