@@ -31,6 +31,7 @@ class RuleSummary(BaseModel):
     severity: Severity
     docs: str
     findings: int
+    controls: list[str] = Field(default_factory=list)
 
 
 class Evaluation(BaseModel):
@@ -143,7 +144,9 @@ def evaluate(snapshot: Snapshot, rules: list[Rule]) -> Evaluation:
         },
         coverage=coverage_of(snapshot, rules),
         rules=[
-            RuleSummary(id=r.id, slug=r.slug, title=r.title, severity=r.severity, docs=r.docs, findings=0) for r in rules
+            RuleSummary(id=r.id, slug=r.slug, title=r.title, severity=r.severity, docs=r.docs, findings=0,
+                        controls=list(r.controls))
+            for r in rules
         ],
         findings=findings,
         errors=errors,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from auditor.engine.controls import CONTROLS
 from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Finding(BaseModel):
     waived: bool = False
     waiver: WaiverRef | None = None
     baseline_status: Literal["new", "unchanged"] | None = None  # set only when compared with a baseline
+    controls: list[str] = Field(default_factory=list)  # the rule's controls (engine.controls); older files: none
 
 
 def rule_matches(rule_id: str, slug: str, pattern: str) -> bool:
@@ -98,10 +100,15 @@ class Rule:
     #: (`microsoft.network/virtualnetworkgateways`): an input that lacks one for a subscription
     #: limits the check there, and every report says so.
     reads: tuple[str, ...] = ()
+    #: Controls the rule checks, ids from `auditor.engine.controls.CONTROLS`; none when no mapping is clear.
+    controls: tuple[str, ...] = ()
     func: Callable[[Snapshot], Iterable[Finding]] | None = field(default=None, repr=False)
 
     def __post_init__(self):
         self.severity = Severity(self.severity)
+        unknown = [c for c in self.controls if c not in CONTROLS]
+        if unknown:
+            raise ValueError(f"rule {self.id}: unknown control(s) {', '.join(unknown)} (auditor/engine/controls.py)")
 
     def check(self, func: Callable[[Snapshot], Iterable[Finding]]):
         self.func = func
@@ -136,4 +143,5 @@ class Rule:
             remediation=self.remediation,
             docs=self.docs,
             fingerprint=fingerprint(self.id, resource_id, related if fingerprint_ids is None else fingerprint_ids),
+            controls=list(self.controls),
         )

@@ -14,6 +14,7 @@ rule = Rule(
     title="VNets peered to the same hub overlap each other",
     severity="high",
     reads=("virtualNetworks",),
+    controls=("ALZ-NET", "ALZ-IP"),
     flags=(
         "Two or more VNets that are all peered with the same VNet (the hub) have overlapping address "
         "spaces; one finding per hub and cluster of overlapping VNets, naming up to 10 and counting all."

@@ -15,6 +15,7 @@ rule = Rule(
     title="VNet overlaps VNets it is not connected with",
     severity="low",
     reads=("virtualNetworks",),
+    controls=("ALZ-NET", "ALZ-IP"),
     flags=(
         "A VNet whose address space overlaps other VNets that are neither peered with it nor share a "
         "peered VNet with it; one finding per VNet, naming up to 10 of them and counting all."
