@@ -63,8 +63,8 @@ def _result(f: Finding, rule_index: dict[str, int], where: tuple[str, int]) -> d
             "logicalLocations": [{"fullyQualifiedName": f.resource_id, "name": f.resource_name, "kind": "resource"}],
         }],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
-        "properties": {"severity": f.severity.value, "subscription_id": f.subscription_id, "evidence": f.evidence,
-                       "controls": f.controls},
+        "properties": {"severity": f.severity.value, "subscription_id": f.subscription_id,
+                       "evidence": f.evidence, "controls": f.controls},
     }
     if f.rule_id in rule_index:
         result["ruleIndex"] = rule_index[f.rule_id]

@@ -103,23 +103,27 @@ def main() -> int:
                 browser.screenshot(args.out / f"verdict-{state}-{width}.png", full_page=False)
         # the findings as cards at 400 px, and the findings of one peering picked in the topology
         browser.open(real)
-        browser.screenshot(args.out / "findings-400.png", clip_selector="#findings-table tbody tr:nth-child(2)")
+        card = "#findings-table tbody tr:nth-child(2)"
+        browser.screenshot(args.out / "findings-400.png", clip_selector=card)
         browser.send("Emulation.clearDeviceMetricsOverride")
         browser.open(real)
-        browser.js("document.querySelector('#topo path.flagged[data-pair]').dispatchEvent(new MouseEvent('click'))")
+        edge = "document.querySelector('#topo path.flagged[data-pair]')"
+        browser.js(edge + ".dispatchEvent(new MouseEvent('click'))")
         browser.screenshot(args.out / "findings-pair-filter.png", clip_selector="#findings")
         # the printed demo's first pages (pdftoppm, from poppler-utils, when installed)
         demo = work / "demo"
-        subprocess.run([sys.executable, "-c", "from auditor.cli import main; main()", "scan", "--demo", "-o", str(demo),
-                        "--format", "html"],
-                       cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False, capture_output=True)
+        scan = [sys.executable, "-c", "from auditor.cli import main; main()",
+                "scan", "--demo", "-o", str(demo), "--format", "html"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run(scan, cwd=ROOT, env=env, check=False, capture_output=True)
         browser.open(demo / "report.html")
         pdf = demo / "report.pdf"
         pdf.write_bytes(base64.b64decode(browser.send("Page.printToPDF", {
             "printBackground": True, "paperWidth": 8.27, "paperHeight": 11.69})["data"]))
         if shutil.which("pdftoppm"):
-            subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "3", str(pdf), str(args.out / "print-demo-page")],
-                           check=True)
+            pages = ["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "3", str(pdf),
+                     str(args.out / "print-demo-page")]
+            subprocess.run(pages, check=True)
     for name in ("report-light.png", "report-dark.png", "topology-300.png", "topology-300-expanded.png",
                  "topology-300-collapsed.png", "topology-300-zoomed.png"):
         print(args.out / name)

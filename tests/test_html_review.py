@@ -18,7 +18,10 @@ from auditor.engine import discover_rules, evaluate  # noqa: E402
 from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
 from reports import write_outputs  # noqa: E402
 
-pytestmark = pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (run scripts/ensure-chromium)")
+pytestmark = pytest.mark.skipif(find_chromium() is None,
+                                reason="chromium is not installed (run scripts/ensure-chromium)")
+COUNT = "document.getElementById('f-count').textContent"
+PAIR_HIDDEN = "document.getElementById('f-pair').hidden"
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 DEMO_PAGE_BUDGET = 8  # A4 pages for the 26-finding demo (46 before issue 12, 16 before the compact print)
@@ -52,19 +55,21 @@ def test_the_control_filter_keeps_the_findings_of_one_control(page, report):
     choose(page, "f-control", "ns-9")
     shown = page.js(VISIBLE + ".map(r => r.dataset.controls.split('|'))")
     assert len(shown) == len(ns9) and all("ns-9" in c for c in shown)
-    assert page.js("document.getElementById('f-count').textContent") == f"Showing {len(ns9)} of {len(active)} findings."
+    assert page.js(COUNT) == f"Showing {len(ns9)} of {len(active)} findings."
     page.js("document.getElementById('f-reset').click()")
     assert page.js(VISIBLE + ".length") == len(active)
     # the chips link to the control's page, in the findings and in the rules appendix
     href = page.js("document.querySelector('#findings-table a.chip').href")
     assert href.startswith("https://learn.microsoft.com/")
-    assert page.js("document.querySelectorAll('#rules a.chip').length") >= len([r for r in result.rules if r.controls])
+    mapped = [r for r in result.rules if r.controls]
+    assert page.js("document.querySelectorAll('#rules a.chip').length") >= len(mapped)
 
 
 def _flagged_pair(page) -> tuple[list[str], str]:
     """A flagged topology edge whose two VNets are both named by at least one finding row."""
     return page.js("""(() => {
-      const rows = Array.from(document.querySelectorAll('#findings-table tbody tr')).map(r => r.dataset.vnet.split('|'));
+      const rows = Array.from(document.querySelectorAll('#findings-table tbody tr'))
+        .map(r => r.dataset.vnet.split('|'));
       for (const e of document.querySelectorAll('#topo path.flagged[data-pair]')) {
         const keys = e.dataset.pair.split('|');
         const n = rows.filter(v => keys.every(k => v.includes(k))).length;
@@ -76,19 +81,19 @@ def _flagged_pair(page) -> tuple[list[str], str]:
 def test_an_edge_click_filters_the_findings_to_its_pair_and_the_chip_clears_it(page):
     keys, expected = _flagged_pair(page)
     total = page.js(ROWS + ".length")
-    assert expected < total and page.js("document.getElementById('f-pair').hidden") is True
+    assert expected < total and page.js(PAIR_HIDDEN) is True
     page.js("document.getElementById('picked-edge').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
     shown = page.js(VISIBLE + ".map(r => r.dataset.vnet.split('|'))")
     assert len(shown) == expected and all(set(keys) <= set(v) for v in shown)
-    assert page.js("document.getElementById('f-pair').hidden") is False
+    assert page.js(PAIR_HIDDEN) is False
     label = page.js("document.getElementById('f-pair-label').textContent")
     assert "↔" in label and label == page.js("document.getElementById('picked-edge').dataset.pairLabel")
     page.js("document.getElementById('f-pair-clear').click()")
-    assert page.js(VISIBLE + ".length") == total and page.js("document.getElementById('f-pair').hidden") is True
+    assert page.js(VISIBLE + ".length") == total and page.js(PAIR_HIDDEN) is True
 
 
 def test_enter_on_a_focused_edge_filters_too(page):
-    keys, expected = _flagged_pair(page)
+    _, expected = _flagged_pair(page)
     page.js("document.getElementById('picked-edge').focus()")
     assert page.js("document.activeElement.id") == "picked-edge"
     page.key("Enter", text="\r")
@@ -113,8 +118,13 @@ def test_the_drawing_downloads_as_a_standalone_svg_with_its_styles(page, tmp_pat
     w, h = page.js("[document.getElementById('topo').dataset.w, document.getElementById('topo').dataset.h]")
     assert root.get("viewBox") == f"0 0 {w} {h}" and root.get("width") == w
     style = root.find(f"{SVG_NS}style")
-    assert style is not None and ".edge" in style.text and "--edge-ok" in style.text and ".node-box" in style.text
-    assert len(root.findall(f".//{SVG_NS}path")) == page.js("document.querySelectorAll('#topo path').length")
+    assert style is not None
+    assert all(rule in style.text for rule in (".edge", "--edge-ok", ".node-box", "prefers-color-scheme"))
+    # what is on screen: the page's toggles and the hidden (collapsed or expanded) half are left out
+    shown = page.js("document.querySelectorAll('#topo path:not(.off)').length")
+    assert len(root.findall(f".//{SVG_NS}path")) == shown
+    classes = [(e.get("class") or "").split() for e in root.iter()]
+    assert not [c for c in classes if "off" in c] and not root.findall(".//*[@data-toggle]")
     # the file draws on its own: rendered in the browser, an edge gets its stroke from the inlined style
     page.open(tmp_path / "topology.svg")
     stroke = page.js("getComputedStyle(document.querySelector('path.edge')).stroke")
@@ -135,21 +145,24 @@ def test_the_demo_prints_within_the_page_budget(browser, tmp_path, capsys, monke
         assert browser.js("getComputedStyle(document.querySelector('table.vnet-summary')).display") == "table"
         assert browser.js("getComputedStyle(document.querySelector('details.vnet')).display") == "none"
         for selector in ("#verdict", ".attestation", "#fix-first", "#findings-table", "#waived"):
-            assert browser.js(f"getComputedStyle(document.querySelector({json.dumps(selector)})).display") != "none"
+            shown = f"getComputedStyle(document.querySelector({json.dumps(selector)})).display"
+            assert browser.js(shown) != "none", selector
     finally:
         browser.send("Emulation.setEmulatedMedia", {"media": ""})
         browser.send("Emulation.clearDeviceMetricsOverride")
 
 
-RG = "rg-platform-connectivity-weu-prod-01"  # long resource group and names: peering ids of about 265 characters
+# a long resource group and long names: peering ids of about 265 characters
+RG = "rg-platform-connectivity-weu-prod-01"
 LONG_A, LONG_B = "vnet-corp-weu-prod-app-lz-0001", "vnet-corp-weu-prod-app-lz-0002"
 
 # each long id: its width, font size, line count and whether its box is wider than the page
-LONG_IDS = """Array.from(document.querySelectorAll('.id')).filter(e => e.textContent.length > 200 && e.getClientRects().length)
+LONG_IDS = """Array.from(document.querySelectorAll('.id'))
+  .filter(e => e.textContent.length > 200 && e.getClientRects().length)
   .map(e => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
     const line = parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.45;
-    return [e.textContent.length, r.width, parseFloat(s.fontSize), Math.round(r.height / line), r.right > innerWidth + 1,
-            e.parentElement.className + ' in ' + e.closest('section').id]; })"""
+    return [e.textContent.length, r.width, parseFloat(s.fontSize), Math.round(r.height / line),
+            r.right > innerWidth + 1, e.parentElement.className + ' in ' + e.closest('section').id]; })"""
 
 
 def _long_id_report(tmp_path) -> Path:
@@ -180,8 +193,9 @@ def test_a_250_character_id_wraps_in_a_few_lines_without_overflow_at_400px(brows
         assert browser.js("[document.documentElement.scrollWidth, innerWidth]") == [400, 400]
         assert _long_id_problems(browser) == []
         # not vacuous: the layout this replaced (ids broken anywhere in a squeezed column) is caught
-        browser.js("""document.head.insertAdjacentHTML('beforeend', '<style>.id { overflow-wrap: anywhere !important;'
-          + ' word-break: break-all !important; } td.wrap { min-width: 0 !important; width: 1px !important; }</style>')""")
+        browser.js("""document.head.insertAdjacentHTML('beforeend', '<style>'
+          + '.id { overflow-wrap: anywhere !important; word-break: break-all !important; }'
+          + ' td.wrap { min-width: 0 !important; width: 1px !important; }</style>')""")
         assert _long_id_problems(browser)
     finally:
         browser.send("Emulation.clearDeviceMetricsOverride")
@@ -194,7 +208,8 @@ def test_fix_first_expands_to_the_full_id_and_copies_it(page, report):
     page.js(details + ".querySelector('summary').click()")
     assert page.js(details + ".open") is True
     shown = page.js(details + ".querySelector('.id').textContent")
-    assert shown in {f.resource_id for f in result.findings} | {r for f in result.findings for r in f.related_ids}
+    ids = {f.resource_id for f in result.findings} | {r for f in result.findings for r in f.related_ids}
+    assert shown in ids
     page.js("""(() => { window.__copied = [];
       Object.defineProperty(navigator, 'clipboard', {configurable: true,
         value: {writeText: t => { window.__copied.push(t); return Promise.resolve(); }}}); })()""")

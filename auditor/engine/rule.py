@@ -66,7 +66,8 @@ class Finding(BaseModel):
     waived: bool = False
     waiver: WaiverRef | None = None
     baseline_status: Literal["new", "unchanged"] | None = None  # set only when compared with a baseline
-    controls: list[str] = Field(default_factory=list)  # the rule's controls (engine.controls); older files: none
+    # the rule's controls (auditor.engine.controls); findings files written before have none
+    controls: list[str] = Field(default_factory=list)
 
 
 def rule_matches(rule_id: str, slug: str, pattern: str) -> bool:
@@ -108,7 +109,8 @@ class Rule:
         self.severity = Severity(self.severity)
         unknown = [c for c in self.controls if c not in CONTROLS]
         if unknown:
-            raise ValueError(f"rule {self.id}: unknown control(s) {', '.join(unknown)} (auditor/engine/controls.py)")
+            names = ", ".join(unknown)
+            raise ValueError(f"rule {self.id}: unknown control(s) {names} (auditor/engine/controls.py)")
 
     def check(self, func: Callable[[Snapshot], Iterable[Finding]]):
         self.func = func

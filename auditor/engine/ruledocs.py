@@ -14,7 +14,8 @@ def controls_doc(control_ids) -> list[dict]:
     out = []
     for cid in control_ids:
         c = control(cid)
-        out.append({"id": cid, "framework": c.framework, "title": c.title, "url": c.url} if c else {"id": cid})
+        out.append({"id": cid, "framework": c.framework, "title": c.title, "url": c.url}
+                   if c else {"id": cid})
     return out
 
 
@@ -65,7 +66,8 @@ def render_catalogue(rules: list[Rule], as_json: bool = False) -> str:
     if as_json:
         return json.dumps([rule_doc(r) for r in rules], indent=2)
     width = max((len(r.slug) for r in rules), default=10)
-    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}{_controls_note(r)}" for r in rules)
+    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}{_controls_note(r)}"
+                     for r in rules)
 
 
 def _controls_note(rule: Rule) -> str:

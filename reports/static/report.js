@@ -213,6 +213,9 @@
       copy.setAttribute("width", svg.dataset.w);
       copy.setAttribute("height", svg.dataset.h);
       copy.removeAttribute("tabindex");
+      // what is on screen, without the page's buttons: collapse toggles and the hidden half of each picture
+      copy.querySelectorAll(".toggles, .off").forEach(function (el) { el.remove(); });
+      copy.querySelectorAll("[tabindex]").forEach(function (el) { el.removeAttribute("tabindex"); });
       var style = document.createElementNS("http://www.w3.org/2000/svg", "style");
       var css = Array.prototype.map.call(document.querySelectorAll("head style"), function (s) { return s.textContent; }).join("\n");
       style.textContent = css + "\nsvg { background: var(--bg); font: 12px system-ui, sans-serif; }";
