@@ -17,6 +17,7 @@ COLUMNS = [
     "rule_id", "severity", "title", "resource_id", "resource_name", "subscription_id",
     "related_ids", "message", "remediation", "waived", "fingerprint",
 ]
+CONTROLS_COLUMN = "controls"  # appended last, so readers of the earlier columns are unaffected
 BASELINE_COLUMN = "baseline_status"  # only with --baseline: new or unchanged
 COVERAGE_ROW = "coverage"  # the rule_id of a row about limited checks, not a finding
 #: A spreadsheet treats a cell starting with one of these as a formula (or strips it).
@@ -59,11 +60,12 @@ def frame(result: Evaluation) -> pd.DataFrame:
             "waived": "true" if f.waived else "false",
             "fingerprint": f.fingerprint,
             BASELINE_COLUMN: f.baseline_status or "",
+            CONTROLS_COLUMN: ";".join(f.controls),
         }
         for f in result.findings
     ]
     rows += [_limited_row(entry) for entry in result.coverage.get("limited", [])]
-    columns = [*COLUMNS, BASELINE_COLUMN] if result.baseline else COLUMNS
+    columns = [*COLUMNS, BASELINE_COLUMN, CONTROLS_COLUMN] if result.baseline else [*COLUMNS, CONTROLS_COLUMN]
     df = pd.DataFrame(rows, columns=columns, dtype=object).fillna("")
     return df.map(lambda v: neutralise(str(v)))
 

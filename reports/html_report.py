@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from auditor.engine import Evaluation
+from auditor.engine.controls import control, control_label
 from auditor.engine.limits import limited_line, subscriptions_complete
 from auditor.engine.rule import Finding
 from auditor.model.ids import norm_id
@@ -47,6 +48,7 @@ def _env() -> Environment:
     env.filters["safe_url"] = safe_url
     env.filters["evidence"] = evidence_text
     env.filters["id_breaks"] = id_breaks
+    env.globals["control"], env.globals["control_label"] = control, control_label
     env.globals["NODE_W"], env.globals["NODE_H"] = topology.NODE_W, topology.NODE_H
     env.globals["TOGGLE_W"], env.globals["TOGGLE_H"] = topology.TOGGLE_W, topology.TOGGLE_H
     env.globals["collapse_min"] = topology.COLLAPSE_MIN
@@ -218,6 +220,7 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         for r in result.rules
     ]
     options = {
+        "control": sorted({c for r in active for c in r["f"].controls}, key=_control_order),
         "severity": [s for s in SEVERITIES if any(r["f"].severity.value == s for r in active)],
         "rule": sorted({r["f"].rule_id for r in active}),
         "sub": sorted({(r["sub_key"], r["sub_name"]) for r in active}, key=lambda x: (x[1].lower(), x[0])),
@@ -253,6 +256,13 @@ def context(result: Evaluation, snapshot: Snapshot | None) -> dict:
         "css": _static("report.css"),
         "js": _static("report.js"),
     }
+
+
+def _control_order(control_id: str) -> tuple:
+    """MCSB controls first, in number order (NS-9 before NS-10), then the ALZ design areas."""
+    c = control(control_id)
+    number = int(control_id.rsplit("-", 1)[1]) if control_id.rsplit("-", 1)[-1].isdigit() else 0
+    return (c.framework != "MCSB" if c else True, number, control_id)
 
 
 def render(result: Evaluation, snapshot: Snapshot | None = None) -> str:

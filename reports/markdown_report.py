@@ -104,10 +104,12 @@ def render(result: Evaluation, snapshot: Snapshot | None = None, max_rows: int =
     else:
         out.append(f"### Findings ({len(active)})")
         out.append("")
-        out.append("| Severity | Rule | Resource | Message |")
-        out.append("|---|---|---|---|")
+        out.append("| Severity | Rule | Resource | Message | Controls |")
+        out.append("|---|---|---|---|---|")
         for f in active[:max_rows]:
-            out.append(f"| {_ICON[f.severity.value]} {f.severity.value} | {md(f.rule_id)} | {md(f.resource_name)} | {md(f.message)} |")
+            sev = f"{_ICON[f.severity.value]} {f.severity.value}"
+            controls = md(", ".join(f.controls)) or "–"
+            out.append(f"| {sev} | {md(f.rule_id)} | {md(f.resource_name)} | {md(f.message)} | {controls} |")
         if len(active) > max_rows:
             out.append("")
             out.append(f"_{len(active) - max_rows} more finding(s) not shown; see the HTML, CSV or SARIF report for all {len(active)}._")

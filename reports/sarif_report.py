@@ -14,6 +14,7 @@ import json
 from auditor.engine import Evaluation
 from auditor.engine.limits import limited_line
 from auditor.engine.rule import Finding
+from auditor.engine.ruledocs import controls_doc
 from auditor.model.ids import norm_id
 from auditor.model.snapshot import Snapshot
 from reports.common import catalogue
@@ -42,7 +43,8 @@ def _descriptor(summary, rule) -> dict:
         "properties": {
             "security-severity": SECURITY_SEVERITY[severity],
             "severity": severity,
-            "tags": ["security", "azure", "network"],
+            "tags": ["security", "azure", "network", *summary.controls],
+            "controls": controls_doc(summary.controls),
         },
     }
     if summary.docs:
@@ -61,7 +63,8 @@ def _result(f: Finding, rule_index: dict[str, int], where: tuple[str, int]) -> d
             "logicalLocations": [{"fullyQualifiedName": f.resource_id, "name": f.resource_name, "kind": "resource"}],
         }],
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
-        "properties": {"severity": f.severity.value, "subscription_id": f.subscription_id, "evidence": f.evidence},
+        "properties": {"severity": f.severity.value, "subscription_id": f.subscription_id,
+                       "evidence": f.evidence, "controls": f.controls},
     }
     if f.rule_id in rule_index:
         result["ruleIndex"] = rule_index[f.rule_id]

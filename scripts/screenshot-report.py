@@ -9,13 +9,19 @@ section-vnets-dark.png, and for 300 VNets in 12 subscriptions: topology-300.png 
 big subscriptions collapsed), topology-300-expanded.png, topology-300-collapsed.png and
 topology-300-zoomed.png (one subscription expanded, zoomed in on the hubs), and the top of the
 page (the verdict) for a clean, a failing and an incomplete estate at 1400 and 400 px:
-verdict-{clean,failing,incomplete}-{1400,400}.png; the HTML files stay in a temp directory
-(printed at the end).
+verdict-{clean,failing,incomplete}-{1400,400}.png; a finding as a card at 400 px
+(findings-400.png), the findings of one peering picked in the topology (findings-pair-filter.png) and the
+printed demo's first three A4 pages (print-demo-page-N.png, with pdftoppm); the HTML files stay in a temp
+directory (printed at the end).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -95,6 +101,29 @@ def main() -> int:
                              {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
                 browser.open(path)
                 browser.screenshot(args.out / f"verdict-{state}-{width}.png", full_page=False)
+        # the findings as cards at 400 px, and the findings of one peering picked in the topology
+        browser.open(real)
+        card = "#findings-table tbody tr:nth-child(2)"
+        browser.screenshot(args.out / "findings-400.png", clip_selector=card)
+        browser.send("Emulation.clearDeviceMetricsOverride")
+        browser.open(real)
+        edge = "document.querySelector('#topo path.flagged[data-pair]')"
+        browser.js(edge + ".dispatchEvent(new MouseEvent('click'))")
+        browser.screenshot(args.out / "findings-pair-filter.png", clip_selector="#findings")
+        # the printed demo's first pages (pdftoppm, from poppler-utils, when installed)
+        demo = work / "demo"
+        scan = [sys.executable, "-c", "from auditor.cli import main; main()",
+                "scan", "--demo", "-o", str(demo), "--format", "html"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run(scan, cwd=ROOT, env=env, check=False, capture_output=True)
+        browser.open(demo / "report.html")
+        pdf = demo / "report.pdf"
+        pdf.write_bytes(base64.b64decode(browser.send("Page.printToPDF", {
+            "printBackground": True, "paperWidth": 8.27, "paperHeight": 11.69})["data"]))
+        if shutil.which("pdftoppm"):
+            pages = ["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "3", str(pdf),
+                     str(args.out / "print-demo-page")]
+            subprocess.run(pages, check=True)
     for name in ("report-light.png", "report-dark.png", "topology-300.png", "topology-300-expanded.png",
                  "topology-300-collapsed.png", "topology-300-zoomed.png"):
         print(args.out / name)

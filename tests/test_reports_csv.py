@@ -35,7 +35,7 @@ def test_columns_are_stable_and_one_row_per_finding():
     text = csv_report.render(result, snapshot)
     header = text.splitlines()[0].split(",")
     assert header == ["rule_id", "severity", "title", "resource_id", "resource_name", "subscription_id",
-                      "related_ids", "message", "remediation", "waived", "fingerprint"]
+                      "related_ids", "message", "remediation", "waived", "fingerprint", "controls"]
     parsed = rows(text)
     assert len(parsed) == len(result.findings) > 5
     for row, f in zip(parsed, result.findings):
@@ -76,7 +76,7 @@ def test_bom_option_and_plain_utf8(tmp_path):
 
 
 def test_no_findings_still_has_the_header():
-    assert csv_report.render(Evaluation()).strip() == ",".join(csv_report.COLUMNS)
+    assert csv_report.render(Evaluation()).strip() == ",".join([*csv_report.COLUMNS, "controls"])
 
 
 # Each variant -> the exact cell text: a quote in front of the value as it was.

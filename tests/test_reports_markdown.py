@@ -43,7 +43,7 @@ def test_azure_values_cannot_break_the_table_or_inject_markup():
                 message="line1\nline2 | [click](javascript:alert(1)) @team", remediation="r", fingerprint="f")
     text = markdown_report.render(Evaluation(findings=[f]))
     row = [line for line in text.splitlines() if "PEER001" in line][0]
-    assert row.count("|") - row.count("\\|") == 5  # exactly four cells
+    assert row.count("|") - row.count("\\|") == 6  # exactly five cells (the last: controls)
     assert "<img" not in text and "&lt;img" in text
     assert "[click](" not in text and "\\[click\\]" in text and "@team" not in text
 
@@ -89,7 +89,7 @@ def test_names_and_messages_in_the_findings_table_are_inert(value, expected):
                 message=value, remediation="r", fingerprint="f")
     text = markdown_report.render(Evaluation(findings=[f]))
     row = [line for line in text.splitlines() if "PEER001" in line][0]
-    assert row == f"| 🟧 high | PEER001 | {expected} | {expected} |"
+    assert row == f"| 🟧 high | PEER001 | {expected} | {expected} | – |"
 
 
 def test_the_reports_own_markup_is_left_alone():

@@ -36,7 +36,8 @@ def test_catalogue_lists_every_rule_once(monkeypatch, capsys):
     assert [line.split()[0] for line in lines] == RULE_IDS
     for rule, line in zip(RULES, lines):
         assert line.split()[1:3] == [rule.severity.value, rule.slug]
-        assert line.endswith(rule.title)
+        controls = f"  [{', '.join(rule.controls)}]" if rule.controls else ""
+        assert line.endswith(rule.title + controls)
 
 
 def test_issue_catalogue_is_installed():

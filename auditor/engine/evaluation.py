@@ -36,6 +36,7 @@ class RuleSummary(BaseModel):
     severity: Severity
     docs: str
     findings: int
+    controls: list[str] = Field(default_factory=list)
 
 
 class Evaluation(BaseModel):
@@ -150,7 +151,9 @@ def evaluate(snapshot: Snapshot, rules: list[Rule], intents: Intents | None = No
         },
         coverage=coverage_of(snapshot, rules),
         rules=[
-            RuleSummary(id=r.id, slug=r.slug, title=r.title, severity=r.severity, docs=r.docs, findings=0) for r in rules
+            RuleSummary(id=r.id, slug=r.slug, title=r.title, severity=r.severity, docs=r.docs, findings=0,
+                        controls=list(r.controls))
+            for r in rules
         ],
         findings=findings,
         errors=errors,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from auditor.engine.controls import CONTROLS
 from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class Finding(BaseModel):
     waived: bool = False
     waiver: WaiverRef | None = None
     baseline_status: Literal["new", "unchanged"] | None = None  # set only when compared with a baseline
+    # the rule's controls (auditor.engine.controls); findings files written before have none
+    controls: list[str] = Field(default_factory=list)
 
 
 def rule_matches(rule_id: str, slug: str, pattern: str) -> bool:
@@ -99,6 +102,8 @@ class Rule:
     #: (`microsoft.network/virtualnetworkgateways`): an input that lacks one for a subscription
     #: limits the check there, and every report says so.
     reads: tuple[str, ...] = ()
+    #: Controls the rule checks, ids from `auditor.engine.controls.CONTROLS`; none when no mapping is clear.
+    controls: tuple[str, ...] = ()
     #: The check judges declared intents (`--intents`): it is called as check(snapshot, intents), and
     #: finds nothing when no intents were given.
     uses_intents: bool = False
@@ -106,6 +111,10 @@ class Rule:
 
     def __post_init__(self):
         self.severity = Severity(self.severity)
+        unknown = [c for c in self.controls if c not in CONTROLS]
+        if unknown:
+            names = ", ".join(unknown)
+            raise ValueError(f"rule {self.id}: unknown control(s) {names} (auditor/engine/controls.py)")
 
     def check(self, func: Callable[[Snapshot], Iterable[Finding]]):
         self.func = func
@@ -142,4 +151,5 @@ class Rule:
             remediation=self.remediation,
             docs=self.docs,
             fingerprint=fingerprint(self.id, resource_id, related if fingerprint_ids is None else fingerprint_ids),
+            controls=list(self.controls),
         )

@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 import textwrap
 
+from auditor.engine.controls import control, control_label
 from auditor.engine.rule import Rule
+
+
+def controls_doc(control_ids) -> list[dict]:
+    """Each control id with its framework, title and link (an unknown id keeps only its id)."""
+    out = []
+    for cid in control_ids:
+        c = control(cid)
+        out.append({"id": cid, "framework": c.framework, "title": c.title, "url": c.url}
+                   if c else {"id": cid})
+    return out
 
 
 def rule_doc(rule: Rule) -> dict:
@@ -20,6 +31,7 @@ def rule_doc(rule: Rule) -> dict:
         "how_to_fix": rule.remediation,
         "decisions": rule.decisions,
         "docs": rule.docs,
+        "controls": controls_doc(rule.controls),
     }
 
 
@@ -42,6 +54,10 @@ def render_rule(rule: Rule, as_json: bool = False) -> str:
                 lines.extend(textwrap.wrap(para, 88, initial_indent="  ", subsequent_indent="  ",
                                            break_long_words=False, break_on_hyphens=False) or [""])
             lines.append("")
+    if rule.controls:
+        lines.append("Controls:")
+        lines.extend(f"  {control_label(c)}: {control(c).url}" for c in rule.controls)
+        lines.append("")
     lines.append(f"Docs: {rule.docs}")
     return "\n".join(lines)
 
@@ -50,4 +66,9 @@ def render_catalogue(rules: list[Rule], as_json: bool = False) -> str:
     if as_json:
         return json.dumps([rule_doc(r) for r in rules], indent=2)
     width = max((len(r.slug) for r in rules), default=10)
-    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}" for r in rules)
+    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}{_controls_note(r)}"
+                     for r in rules)
+
+
+def _controls_note(rule: Rule) -> str:
+    return f"  [{', '.join(rule.controls)}]" if rule.controls else ""

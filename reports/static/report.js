@@ -4,6 +4,16 @@
   var table = document.getElementById("findings-table");
   var controls = document.querySelectorAll("[data-filter]");
   var count = document.getElementById("f-count");
+  var pair = null;  // [vnet key, vnet key] picked by clicking a topology edge
+  var pairBox = document.getElementById("f-pair");
+  function setPair(keys, label) {
+    pair = keys;
+    if (pairBox) {
+      pairBox.hidden = !keys;
+      document.getElementById("f-pair-label").textContent = label || "";
+    }
+    applyFilters();
+  }
   function applyFilters() {
     if (!table) return;
     var want = {};
@@ -15,7 +25,9 @@
         (!want.rule || d.rule.toLowerCase() === want.rule) &&
         (!want.sub || d.sub === want.sub) &&
         (!want.vnet || d.vnet.split("|").indexOf(want.vnet) >= 0) &&
-        (!want.text || r.textContent.toLowerCase().indexOf(want.text) >= 0);
+        (!want.control || (d.controls || "").split("|").indexOf(want.control) >= 0) &&
+        (!want.text || r.textContent.toLowerCase().indexOf(want.text) >= 0) &&
+        (!pair || pair.every(function (k) { return d.vnet.split("|").indexOf(k) >= 0; }));
       r.hidden = !ok;
       if (ok) shown++;
     }
@@ -25,7 +37,9 @@
   if (form) form.addEventListener("submit", function (e) { e.preventDefault(); });
   controls.forEach(function (c) { c.addEventListener(c.tagName === "INPUT" ? "input" : "change", applyFilters); });
   var reset = document.getElementById("f-reset");
-  if (reset) reset.addEventListener("click", function () { controls.forEach(function (c) { c.value = ""; }); applyFilters(); });
+  if (reset) reset.addEventListener("click", function () { controls.forEach(function (c) { c.value = ""; }); setPair(null); });
+  var pairClear = document.getElementById("f-pair-clear");
+  if (pairClear) pairClear.addEventListener("click", function () { setPair(null); });
 
   // -- sortable tables: a button in each sortable header --------------------------
   document.querySelectorAll("table.sortable").forEach(function (t) {
@@ -49,21 +63,34 @@
     });
   });
 
-  // -- fix first: a copy button after each az command ------------------------------
-  document.querySelectorAll("code.cmd").forEach(function (code) {
+  // -- fix first: a copy button after each az command and full id --------------------------
+  // The clipboard API needs permission; without it the text is left selected for Ctrl+C.
+  function selectText(el) {
+    var range = document.createRange(); range.selectNodeContents(el);
+    var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+  }
+  document.querySelectorAll("code.cmd, .copyable").forEach(function (el) {
     var btn = document.createElement("button");
     btn.type = "button";
     btn.className = "copy";
     btn.textContent = "Copy";
-    btn.setAttribute("aria-label", "Copy command");
+    btn.setAttribute("aria-label", el.tagName === "CODE" ? "Copy command" : "Copy id");
     btn.addEventListener("click", function () {
-      var text = code.textContent, done = function () { btn.textContent = "Copied"; };
-      if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done, function () {}); return; }
-      var range = document.createRange(); range.selectNodeContents(code);
-      var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
-      try { if (document.execCommand("copy")) done(); } catch (e) { /* the text stays selected */ }
+      var text = el.textContent;
+      var done = function () { btn.textContent = "Copied"; };
+      var fallback = function () {
+        selectText(el);
+        var ok = false;
+        try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+        if (ok) done(); else btn.textContent = "Selected: press Ctrl+C";
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else {
+        fallback();
+      }
     });
-    code.insertAdjacentElement("afterend", btn);
+    el.insertAdjacentElement("afterend", btn);
   });
 
   // -- VNet details: expand all, and open everything for printing ---------------------
@@ -162,6 +189,43 @@
         toggles.forEach(function (t) { setGroup(t, open); });
         refresh();
       });
+    });
+    // -- an edge picks its pair of VNets in the findings table ---------------------------
+    var pickEdge = function (el) {
+      if (!table) return;
+      setPair(el.dataset.pair.split("|"), el.dataset.pairLabel);
+      document.getElementById("findings").scrollIntoView();
+      document.getElementById("f-pair-clear").focus({ preventScroll: true });
+    };
+    svg.querySelectorAll("[data-pair]").forEach(function (el) {
+      el.addEventListener("click", function () { pickEdge(el); });
+      el.addEventListener("keydown", function (e) {
+        if (e.key !== "Enter" && e.key !== " ") return;
+        e.preventDefault(); e.stopPropagation(); pickEdge(el);
+      });
+    });
+    // -- download: the drawing as a standalone .svg, the page's styles inside it ----------
+    var download = document.getElementById("topo-download");
+    if (download) download.addEventListener("click", function () {
+      var copy = svg.cloneNode(true);
+      copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+      copy.setAttribute("viewBox", "0 0 " + svg.dataset.w + " " + svg.dataset.h);
+      copy.setAttribute("width", svg.dataset.w);
+      copy.setAttribute("height", svg.dataset.h);
+      copy.removeAttribute("tabindex");
+      // what is on screen, without the page's buttons: collapse toggles and the hidden half of each picture
+      copy.querySelectorAll(".toggles, .off").forEach(function (el) { el.remove(); });
+      copy.querySelectorAll("[tabindex]").forEach(function (el) { el.removeAttribute("tabindex"); });
+      var style = document.createElementNS("http://www.w3.org/2000/svg", "style");
+      var css = Array.prototype.map.call(document.querySelectorAll("head style"), function (s) { return s.textContent; }).join("\n");
+      style.textContent = css + "\nsvg { background: var(--bg); font: 12px system-ui, sans-serif; }";
+      copy.insertBefore(style, copy.firstChild);
+      var text = '<?xml version="1.0" encoding="UTF-8"?>\n' + new XMLSerializer().serializeToString(copy);
+      var url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
+      var a = document.createElement("a");
+      a.href = url; a.download = "vnet-topology.svg";
+      document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
     });
     document.querySelectorAll("[data-zoom]").forEach(function (b) {
       b.addEventListener("click", function () {

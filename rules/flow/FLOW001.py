@@ -11,6 +11,7 @@ rule = Rule(
     title="A flow declared forbidden is allowed",
     severity="high",
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
+    controls=("NS-1", "ALZ-SEC"),
     uses_intents=True,
     flags=(
         "A flow declared under `forbid:` in the intents file that the estate allows on some path: every route, "

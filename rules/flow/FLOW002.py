@@ -11,6 +11,7 @@ rule = Rule(
     title="A required flow works only if peering were transitive",
     severity="high",
     reads=("virtualNetworks", "routeTables"),
+    controls=("ALZ-NET",),
     uses_intents=True,
     flags=(
         "A flow declared under `require:` in the intents file that Azure drops for lack of a route (the "

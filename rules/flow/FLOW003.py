@@ -11,6 +11,7 @@ rule = Rule(
     title="A VM with a public IP is reachable from the Internet on SSH or RDP",
     severity="info",
     reads=("virtualNetworks", "networkSecurityGroups", "networkInterfaces"),
+    controls=("NS-1", "ALZ-SEC"),
     flags=(
         "A network interface with a public IP whose private address the Internet reaches on TCP 22 or 3389 through "
         "every filter in its way (AVNM admin rules, subnet NSG, NIC NSG), traced as `vnet-audit reach` does."

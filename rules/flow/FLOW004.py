@@ -12,6 +12,7 @@ rule = Rule(
     title="Peered VNets reach this VNet's SSH or RDP",
     severity="info",
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
+    controls=("NS-1",),
     flags=(
         "A VNet whose subnets a directly peered (or AVNM-connected) VNet reaches on TCP 22 or 3389 through every route "
         "and filter in the way: an inventory of lateral management paths, with the path of the first one."

@@ -11,6 +11,7 @@ rule = Rule(
     title="Peering uses a remote gateway that is not available",
     severity="high",
     reads=("virtualNetworks", "virtualNetworkGateways"),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A peering with useRemoteGateways true whose remote VNet has no VPN or ExpressRoute gateway and no "
         "Route Server, or whose remote VNet's peering back does not set allowGatewayTransit."

@@ -10,6 +10,7 @@ rule = Rule(
     title="Spoke does not use the gateway transit its hub offers",
     severity="medium",
     reads=("virtualNetworks", "virtualNetworkGateways"),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "VNet H has a VPN or ExpressRoute gateway and its peering to S sets allowGatewayTransit, S has "
         "no gateway of its own, and S's peering to H has useRemoteGateways false."

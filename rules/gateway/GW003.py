@@ -10,6 +10,7 @@ rule = Rule(
     title="Peering offers gateway transit but its VNet has no gateway",
     severity="low",
     reads=("virtualNetworks", "virtualNetworkGateways"),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "allowGatewayTransit true on a peering of a VNet that has no VPN or ExpressRoute gateway and no "
         "Route Server."

@@ -11,6 +11,7 @@ rule = Rule(
     title="VNet's gateway use is ambiguous",
     severity="medium",
     reads=("virtualNetworks", "virtualNetworkGateways"),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A peering with useRemoteGateways true on a VNet that has its own VPN or ExpressRoute gateway, "
         "or on a VNet where more than one peering sets useRemoteGateways; every such peering is reported."

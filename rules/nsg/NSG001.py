@@ -32,6 +32,7 @@ rule = Rule(
     title="NSG denies all traffic from a peered VNet",
     severity="medium",
     reads=("virtualNetworks", "networkSecurityGroups"),
+    controls=("NS-1", "ALZ-NET"),
     flags=(
         "For a subnet of VNet A and a VNet P peered with A: the first inbound rule (by priority, default rules "
         "included) whose source covers any of P's range and whose destination covers the subnet is a Deny for "

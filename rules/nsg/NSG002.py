@@ -12,6 +12,7 @@ rule = Rule(
     title="A flow declared required is blocked",
     severity="high",
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
+    controls=("NS-1", "ALZ-NET"),
     uses_intents=True,
     flags=(
         "A flow declared under `require:` in the intents file that a rule or route blocks: an admin rule, an "

@@ -20,6 +20,7 @@ rule = Rule(
     title="SSH/RDP allowed from the VirtualNetwork tag, which includes peered VNets",
     severity="medium",
     reads=("virtualNetworks", "networkSecurityGroups"),
+    controls=("NS-1", "ALZ-NET", "ALZ-SEC"),
     flags=(
         "A custom inbound Allow with source VirtualNetwork to port 22, 3389 or all ports, in an NSG of a subnet "
         "or a network interface of a VNet that has peerings: the VirtualNetwork tag includes every peered VNet."

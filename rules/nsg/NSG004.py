@@ -19,6 +19,7 @@ rule = Rule(
     title="Security admin rule always allows SSH/RDP from a broad source",
     severity="high",
     reads=("virtualNetworks", "networkManagers"),
+    controls=("NS-1", "ALZ-SEC"),
     flags=(
         "An inbound AlwaysAllow security admin rule of Azure Virtual Network Manager reaching port 22 (TCP) or "
         "3389 (TCP or UDP) from `*`/Any, a /0, Internet, VirtualNetwork, AzureCloud, a public address or a "

@@ -10,6 +10,7 @@ rule = Rule(
     title="Peered VNets have overlapping address spaces",
     severity="critical",
     reads=("virtualNetworks",),
+    controls=("ALZ-NET", "ALZ-IP"),
     flags=(
         "A peering whose two VNets overlap: this VNet's address space against the remote VNet's "
         "current address space or the remote space the peering recorded."

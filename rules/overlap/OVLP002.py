@@ -18,6 +18,7 @@ rule = Rule(
     title="VNets connected through the same hub overlap each other",
     severity="high",
     reads=("virtualNetworks",),
+    controls=("ALZ-NET", "ALZ-IP"),
     flags=(
         "Two or more VNets that share one routed hub have overlapping address spaces: peered with the same "
         "VNet (the hub), connected to one Virtual WAN hub or to hubs of one Standard virtual WAN, static "

@@ -12,6 +12,7 @@ rule = Rule(
     title="VNet overlaps an on-premises range reached through its gateway",
     severity="high",
     reads=("virtualNetworks", "virtualNetworkGateways", "localNetworkGateways", "connections"),
+    controls=("NS-9", "ALZ-NET", "ALZ-IP"),
     flags=(
         "A VNet whose address space overlaps the prefixes of a local network gateway connected to the "
         "gateway the VNet uses: its own, or the hub's gateway it uses through useRemoteGateways."

@@ -16,6 +16,7 @@ rule = Rule(
     title="VNet overlaps VNets it is not connected with",
     severity="low",
     reads=("virtualNetworks",),
+    controls=("ALZ-NET", "ALZ-IP"),
     flags=(
         "A VNet whose address space overlaps other VNets in another routed network: not peered with it, "
         "sharing no peered VNet, Virtual WAN hub or virtual WAN, AVNM connected group or appliance-routed "

@@ -9,6 +9,7 @@ rule = Rule(
     title="Peering exists on one side only",
     severity="high",
     reads=("virtualNetworks",),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A peering in state Initiated, or a peering whose remote VNet is in the snapshot "
         "but has no peering back to this VNet."

@@ -9,6 +9,7 @@ rule = Rule(
     title="Peering is disconnected or its remote VNet no longer exists",
     severity="high",
     reads=("virtualNetworks",),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A peering in state Disconnected, or a peering whose remote VNet lies in a subscription "
         "whose VNets the input lists, read completely, but does not exist there."

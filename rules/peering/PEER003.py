@@ -10,6 +10,7 @@ rule = Rule(
     title="Peering is not in sync with the remote VNet's address space",
     severity="medium",
     reads=("virtualNetworks",),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A peering whose peeringSyncLevel is not FullyInSync, or whose recorded remote address "
         "space (remoteAddressSpace) differs from what it peers now: the remote VNet's current address space, "

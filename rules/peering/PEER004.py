@@ -9,6 +9,7 @@ rule = Rule(
     title="Connected peering has virtual network access disabled",
     severity="medium",
     reads=("virtualNetworks",),
+    controls=("NS-1", "ALZ-NET"),
     flags="A peering in state Connected with allowVirtualNetworkAccess false.",
     rationale=(
         "allowVirtualNetworkAccess false does not disconnect the peering: it only drops the remote "

@@ -10,6 +10,7 @@ rule = Rule(
     title="Peering's remote VNet was not scanned",
     severity="info",
     reads=("virtualNetworks",),
+    controls=(),
     flags=(
         "A peering whose remote VNet is not in the snapshot because its subscription was not scanned "
         "completely (another tenant, not selected, failed or partly read)."

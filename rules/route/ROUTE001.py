@@ -9,6 +9,7 @@ rule = Rule(
     title="Route drops traffic to a peered VNet",
     severity="high",
     reads=("virtualNetworks", "routeTables"),
+    controls=("ALZ-NET",),
     flags=(
         "A user-defined route with next hop None whose prefix overlaps the address space of a VNet "
         "peered with the route table's VNet."

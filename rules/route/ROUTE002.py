@@ -13,6 +13,7 @@ rule = Rule(
     title="Route to a virtual network gateway in a VNet without one",
     severity="high",
     reads=("virtualNetworks", "routeTables", "virtualNetworkGateways"),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A user-defined route with next hop VirtualNetworkGateway in a VNet that has no VPN or ExpressRoute "
         "gateway of its own and no Connected peering with useRemoteGateways, whose gateway (its own, or the "

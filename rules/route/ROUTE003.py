@@ -9,6 +9,7 @@ rule = Rule(
     title="Route sends a peered VNet's range to the Internet",
     severity="high",
     reads=("virtualNetworks", "routeTables"),
+    controls=("NS-9", "ALZ-NET"),
     flags=(
         "A user-defined route with next hop Internet whose prefix overlaps the address space of a VNet "
         "peered with the route table's VNet."

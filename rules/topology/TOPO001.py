@@ -9,6 +9,7 @@ rule = Rule(
     title="Two spokes are peered directly, against the declared hub-and-spoke design",
     severity="medium",
     reads=("virtualNetworks",),
+    controls=("NS-1", "ALZ-NET"),
     uses_intents=True,
     flags="A peering between two VNets the intents file's `roles` declares as spokes (policy no-spoke-to-spoke-peering).",
     rationale=(

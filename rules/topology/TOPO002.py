@@ -10,6 +10,7 @@ rule = Rule(
     title="A spoke is peered with more than one hub",
     severity="medium",
     reads=("virtualNetworks",),
+    controls=("ALZ-NET",),
     uses_intents=True,
     flags="A VNet declared a spoke with peerings to two or more VNets declared hubs (policy one-hub-per-spoke).",
     rationale=(

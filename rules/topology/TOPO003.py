@@ -11,6 +11,7 @@ rule = Rule(
     title="A spoke subnet's default route does not go through a hub",
     severity="high",
     reads=("virtualNetworks", "routeTables"),
+    controls=("NS-3", "ALZ-NET"),
     uses_intents=True,
     flags=(
         "A subnet of a VNet declared a spoke whose effective 0.0.0.0/0 route is not a virtual appliance in a VNet "

@@ -12,6 +12,7 @@ rule = Rule(
     title="A VNet declared isolated is reachable from a spoke",
     severity="high",
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
+    controls=("NS-1", "ALZ-SEC"),
     uses_intents=True,
     flags=(
         "A subnet of a VNet declared isolated that a subnet of a spoke reaches on SSH, HTTPS or RDP, by any path "

@@ -35,6 +35,7 @@ rule = Rule(
     title="NSG rule assumes a VNet two or more peering hops away is reachable",
     severity="high",
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
+    controls=("ALZ-NET",),
     flags=(
         "A custom Allow rule in an NSG of VNet A whose source or destination prefix overlaps VNet C's "
         "address space, where C is not peered with A but reachable over two or more peering hops (or shares "

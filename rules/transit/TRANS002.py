@@ -14,6 +14,7 @@ rule = Rule(
     title="Peering refuses traffic forwarded by the hub appliance",
     severity="high",
     reads=("virtualNetworks", "routeTables"),
+    controls=("NS-3", "ALZ-NET"),
     flags=(
         "A route in VNet A sends VNet C's range to a virtual appliance IP inside VNet H, peered with A; C is "
         "peered with H, and C's peering to H has allowForwardedTraffic false."

@@ -16,6 +16,7 @@ rule = Rule(
     title="Virtual appliance next hop outside the VNet and its peers",
     severity="high",
     reads=("virtualNetworks", "routeTables"),
+    controls=("NS-3", "ALZ-NET"),
     flags=(
         "A route with next hop VirtualAppliance whose next-hop IP lies neither in the route table's VNet "
         "nor in a VNet peered with it."
