@@ -10,7 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.analysis.flow_filters import Flow, nsg_decision
+from auditor.analysis.addresses import IntervalSet, interval
+from auditor.analysis.filtering import decide
 from auditor.analysis.reach import resolve, trace
 from auditor.input.synthetic import snapshot_from_spec
 from tests.conftest import run_cli
@@ -83,7 +84,7 @@ def test_cli_bad_endpoint_is_one_line(snapshot_file, capsys, monkeypatch, args, 
     assert code == 2 and message in err and "Traceback" not in err
 
 
-# -- property: the point filter agrees with a brute-force reading of the rules -------------------
+# -- property: filtering at one flow's two addresses agrees with a brute-force reading of the rules --
 PREFIXES = ["10.1.0.0/16", "10.1.1.0/24", "10.1.1.128/25", "10.2.0.0/16", "10.0.0.0/8", "*", "0.0.0.0/0", "10.1.1.4"]
 PORTS = ["*", "22", "443", "1000-2000", "0-1023"]
 rule_st = st.fixed_dictionaries({
@@ -114,16 +115,16 @@ def brute_force(rules: list[dict], source: str, destination: str, protocol: str,
 @given(rules=st.lists(rule_st, max_size=6, unique_by=lambda r: r["priority"]),
        source=st.sampled_from(["10.1.1.4", "10.1.1.200", "10.2.3.4", "10.9.0.1"]),
        protocol=st.sampled_from(["tcp", "udp"]), port=st.sampled_from([22, 443, 1500, 3389]))
-def test_point_filter_agrees_with_brute_force(rules, source, protocol, port):
+def test_filtering_at_a_point_agrees_with_brute_force(rules, source, protocol, port):
     named = [{**r, "name": f"r{i}"} for i, r in enumerate(rules)]
     spec = {"subscriptions": {"prod": {}},
             "vnets": {"a": {"subscription": "prod", "address_space": "10.1.0.0/16", "subnets": {"s": {"prefix": "10.1.1.0/24", "nsg": "n"}}}},
             "nsgs": {"n": {"subscription": "prod", "rules": named}}}
     snap = snapshot_from_spec(spec)
-    nsg = snap.network_security_groups[0]
-    decision = nsg_decision(snap, nsg.id, True, Flow(source, "10.1.1.4", protocol, port), snap.virtual_networks[0].key,
-                            lambda _: set(), "subnet NSG")
+    subnet = snap.virtual_networks[0].subnets[0]
+    (verdict,) = decide(snap, subnet.id, True, IntervalSet([interval(source)]), protocol, port,
+                        local=IntervalSet([interval("10.1.1.4")]))
     expected = brute_force(named, source, "10.1.1.4", protocol, port)
     if expected == "default":  # the default rules: the VNet's own space (and nothing else here) is let in
         expected = "allowed" if ipaddress.ip_address(source) in ipaddress.ip_network("10.1.0.0/16") else "denied"
-    assert decision.verdict == expected, decision.text
+    assert {"allow": "allowed", "deny": "denied"}[verdict.access] == expected, verdict

@@ -100,13 +100,13 @@ def _layers(snapshot: Snapshot, target: Target, inbound: bool, wanted: tuple[str
 
 
 def decide(snapshot: Snapshot, target_id: str, inbound: bool, remote: IntervalSet, protocol: str, port: int,
-           layers: tuple[str, ...] = LAYERS) -> list[Verdict]:
+           layers: tuple[str, ...] = LAYERS, local: IntervalSet | None = None) -> list[Verdict]:
     """Pieces of `remote`, sorted by address, each with its verdict for traffic of `protocol`
     ("tcp", "udp", "icmp", ...) to destination `port` from any source port, between the remote
     addresses and every address of the target (a VNet, subnet or NIC id) of the same family:
     IPv4 never meets IPv6, and remote addresses of a family the target has none of are left out.
-    `layers` picks the steps walked, in Azure's order: "admin", "subnet", "nic". An unknown
-    target gives []."""
+    `layers` picks the steps walked, in Azure's order: "admin", "subnet", "nic". `local` narrows the
+    target to some of its addresses (one flow's end: `vnet-audit reach`). An unknown target gives []."""
     target = target_of(snapshot, target_id)
     if target is None or not remote:
         return []
@@ -114,10 +114,11 @@ def decide(snapshot: Snapshot, target_id: str, inbound: bool, remote: IntervalSe
     final = "allow" if target.kind != "vnet" and {"subnet", "nic"} & set(layers) else "pass"
     tag, asgs = partial(vnet_tag_space, snapshot, target.vnet_key), asg_space(snapshot, target.vnet_key)
     done: list[Verdict] = []
-    for part, local in zip(families(remote), families(target.space)):
-        if not part or not local:
+    space = target.space if local is None else local
+    for part, own in zip(families(remote), families(space)):
+        if not part or not own:
             continue
-        walk = _Walk(normalize_protocol(protocol), port, inbound, local, tag, asgs)
+        walk = _Walk(normalize_protocol(protocol), port, inbound, own, tag, asgs)
         open_ = [(part, None, "")]  # (space, last allowing rule, its layer) still being filtered
         for layer, rules in steps:
             after = []

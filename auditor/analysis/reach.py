@@ -4,7 +4,8 @@ At the source the flow meets its outbound filters; then, at each subnet, the eff
 destination (`effective_routes`) says where it goes: VnetLocal, a peering (the receiving side must
 allow forwarded traffic when an appliance forwarded it), a virtual appliance (which must sit in a
 subnet the flow can reach), a gateway, a Virtual WAN hub, an AVNM connected group, the Internet or
-None. At the destination it meets the inbound filters (`flow_filters`). Loops are detected. The
+None. At the destination it meets the inbound filters (`filtering.decide`, at the flow's two addresses).
+Loops are detected. The
 verdict is allowed, denied (by which rule or route), or unknown (naming what the input lacks).
 """
 
@@ -16,23 +17,16 @@ from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import BlockIndex, IntervalSet, interval
 from auditor.analysis.effective_routes import EffectiveRoute, routes_of
-from auditor.analysis.flow_filters import (
-    ALLOWED,
-    DENIED,
-    PASSED,
-    UNKNOWN,
-    Decision,
-    Flow,
-    filters,
-)
+from auditor.analysis.filtering import decide
 from auditor.analysis.gateways import gateway_vnets_used
 from auditor.analysis.nsg import NON_PUBLIC
 from auditor.errors import InputError
-from auditor.model.ids import norm_id
+from auditor.model.ids import name_of, norm_id, parent_id
 
 if TYPE_CHECKING:
     from auditor.model.snapshot import NetworkInterface, Snapshot
 
+ALLOWED, DENIED, UNKNOWN = "allowed", "denied", "unknown"
 MAX_HOPS = 32
 #: Subnets that hold no workloads of their own to reach or start from (gateways, firewalls, Route Server, Bastion).
 INFRASTRUCTURE_SUBNETS = frozenset({"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet",
@@ -192,23 +186,53 @@ def _from_outside(snapshot: Snapshot, result: Trace, flow: Flow) -> Trace:
     return result
 
 
+@dataclass(frozen=True)
+class Flow:
+    source: str  # an address
+    destination: str
+    protocol: str  # tcp | udp | icmp | any
+    port: int
+
+
+_VERDICTS = {"allow": ALLOWED, "deny": DENIED, "unknown": UNKNOWN, "pass": ALLOWED}
+_LAYERS = {"admin": "admin rule", "subnet": "subnet NSG", "nic": "NIC NSG"}
+
+
 def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subnet_key: str | None,
               nic: NetworkInterface | None, inbound: bool) -> bool:
-    """Record the filters at one end; True when the flow passes them."""
+    """Record the filters at one end (admin rules, subnet NSG, NIC NSG in Azure's order); True when the
+    flow passes them."""
+    here, there = (flow.destination, flow.source) if inbound else (flow.source, flow.destination)
+    target = nic.id if nic is not None else subnet_key
+    verdicts = decide(snapshot, target or vnet_key, inbound, _point(there), flow.protocol, flow.port,
+                      local=_point(here)) if target else []
     where = snapshot.index.vnets[vnet_key].name
-    for decision in filters(snapshot, flow, vnet_key, subnet_key or "", nic, inbound):
-        result.hops.append(Hop(where, "filter", _decision_text(decision, inbound), decision.rule_id))
-        if decision.verdict in (DENIED, UNKNOWN):
-            _finish(result, decision.verdict, decision.text, decision.rule_id, "filter")
-            return False
-        if decision.verdict == ALLOWED:
-            result.decided_by, result.decided_at = decision.rule_id, "filter"
+    direction = "inbound" if inbound else "outbound"
+    if not verdicts:  # no filter on the way (or a family the target does not have)
+        return True
+    verdict = verdicts[0]
+    access = _VERDICTS[verdict.access]
+    rule = verdict.rule
+    if rule is None:  # no NSG on the way
+        return True
+    if verdict.layer == "admin":
+        label = f"admin rule {rule.label()}, if its configuration is deployed"
+    else:
+        label = f"{_LAYERS.get(verdict.layer, verdict.layer)} {name_of(parent_id(rule.rule.id))}: {rule.label()}"
+    word = {ALLOWED: "allows", DENIED: "denies", UNKNOWN: "may decide (not known from the input)"}[access]
+    result.hops.append(Hop(where, "filter", f"{direction}: {label} {word} it", rule.rule.id))
+    if access != ALLOWED:
+        why = "" if access == DENIED else (": the input cannot tell whether it matches (an application security group "
+                                           "whose members are not in the input, a service tag, or source ports)")
+        _finish(result, access, label + why, rule.rule.id, "filter")
+        return False
+    result.decided_by, result.decided_at = rule.rule.id, "filter"
     return True
 
 
-def _decision_text(decision: Decision, inbound: bool) -> str:
-    word = {ALLOWED: "allows", DENIED: "denies", UNKNOWN: "may decide", PASSED: "passes to the NSGs"}[decision.verdict]
-    return f"{'inbound' if inbound else 'outbound'}: {decision.text} {word} it"
+def _point(address: str) -> IntervalSet:
+    span = interval(address)
+    return IntervalSet([span]) if span is not None else IntervalSet()
 
 
 def _finish(result: Trace, verdict: str, reason: str, by: str | None = None, at: str = "") -> Trace:
