@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from auditor.analysis.addresses import interval
 from auditor.analysis.gateways import gateway_vnets_used
 from auditor.analysis.hubs import hub_of, is_hub_connection
+from auditor.analysis.routing import path_groups
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _compute(snapshot: Snapshot, subnet_key: str) -> RouteTableView:
         routes.append(_route("::/0", "Internet", "Default"))
     routes += [_route(p, "None", "Default") for p in RESERVED if p not in own]
     routes += _peering_routes(snapshot, vnet, unknown)
-    routes += _connected_group_routes(snapshot, vnet)
+    routes += _group_routes(snapshot, vnet, unknown)
     table = index.route_table_of_subnet(subnet_key)
     if table is None or not table.disable_bgp_route_propagation:
         routes += _gateway_routes(snapshot, vnet, unknown)
@@ -111,7 +112,7 @@ def _peering_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]
         if peering.state != "connected":
             continue
         if is_hub_connection(peering):
-            out += _hub_routes(snapshot, vnet, peering, unknown)
+            out += _hub_prefix_routes(snapshot, peering, unknown)
             continue
         remote = index.remote_vnet(peering)
         space = peering.remote_address_space or (remote.address_prefixes if remote else [])
@@ -121,48 +122,33 @@ def _peering_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]
     return out
 
 
-def _hub_routes(snapshot: Snapshot, vnet: VirtualNetwork, peering, unknown: list[str]) -> list[EffectiveRoute | None]:
-    """A Virtual WAN hub's prefix, and the VNets it (and, when Standard, its WAN's other hubs) connects."""
+def _hub_prefix_routes(snapshot: Snapshot, peering, unknown: list[str]) -> list[EffectiveRoute | None]:
+    """A hub connection's own peering: the hub's prefix (the VNets behind the hub come from `_group_routes`)."""
     found = hub_of(snapshot, peering)
     if found is None:
         unknown.append(f"routes from the Virtual WAN hub behind {peering.name} (the hub is not in the input)")
-        return [_route(p, "VirtualHub", "Default", via=peering.id) for p in peering.remote_address_space]
-    hub, _ = found
-    index = snapshot.index
-    out = [_route(hub.address_prefix, "VirtualHub", "Default", via=hub.id)] if hub.address_prefix else []
-    wan = index.virtual_wans.get(norm_id(hub.virtual_wan_id))
-    standard = wan is not None and (wan.virtual_wan_type or "").lower() == "standard"
-    hubs = [h for h in snapshot.virtual_hubs if standard and norm_id(h.virtual_wan_id) == norm_id(hub.virtual_wan_id)] or [hub]
-    for other_hub in hubs:
-        for connection in other_hub.virtual_network_connections:
-            other = index.vnets.get(norm_id(connection.remote_virtual_network_id))
-            if other is not None and other.key != vnet.key:
-                out += [_route(p, "VirtualHub", "Default", via=other_hub.id) for p in other.address_prefixes]
-    if wan is None:
-        unknown.append(f"whether hub {hub.name}'s virtual WAN is Standard (the WAN is not in the input)")
-    if hub.vpn_gateway_id or hub.express_route_gateway_id:
-        unknown.append(f"branch routes hub {hub.name} learns from its gateways")
-    return out
+    elif found[0].vpn_gateway_id or found[0].express_route_gateway_id:
+        unknown.append(f"branch routes hub {found[0].name} learns from its gateways")
+    return [_route(p, "VirtualHub", "Default", via=found[0].id if found else peering.id) for p in peering.remote_address_space]
 
 
-def _connected_group_routes(snapshot: Snapshot, vnet: VirtualNetwork) -> list[EffectiveRoute | None]:
-    """Members of the AVNM connected groups this VNet is a static member of (regional unless global)."""
+def _group_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]) -> list[EffectiveRoute | None]:
+    """The other members of the Virtual WAN hubs and AVNM connected groups with transit that hold this VNet
+    (`routing.path_groups`: static members, regional unless global)."""
     index = snapshot.index
     out: list[EffectiveRoute | None] = []
-    for manager in snapshot.network_managers:
-        for config in manager.connectivity_configurations:
-            mesh = (config.connectivity_topology or "").lower() == "mesh"
-            for item in config.applies_to_groups:
-                if not (mesh or (item.group_connectivity or "").lower() == "directlyconnected"):
-                    continue
-                members = index.static_members(item.network_group_id)
-                if vnet.key not in members:
-                    continue
-                for key in sorted(members - {vnet.key}):
-                    other = index.vnets.get(key)
-                    same_region = other is not None and (other.location or "").lower() == (vnet.location or "").lower()
-                    if other is not None and (same_region or config.is_global or item.is_global):
-                        out += [_route(p, "ConnectedGroup", "Default", via=config.id) for p in other.address_prefixes]
+    for group in path_groups(snapshot):
+        if vnet.key not in group.members:
+            continue
+        if group.transit == "unknown":
+            unknown.append(f"whether {group.label} routes between its VNets")
+        if group.transit != "yes":
+            continue
+        hop = "VirtualHub" if group.kind == "virtual-wan" else "ConnectedGroup"
+        for key in sorted(group.members - {vnet.key}):
+            other = index.vnets.get(key)
+            if other is not None:
+                out += [_route(p, hop, "Default", via=group.resource_id) for p in other.address_prefixes]
     return out
 
 
