@@ -90,7 +90,7 @@ def _compute(snapshot: Snapshot, subnet_key: str) -> RouteTableView:
     if any(":" in p for p in vnet.address_prefixes):
         routes.append(_route("::/0", "Internet", "Default"))
     routes += [_route(p, "None", "Default") for p in RESERVED if p not in own]
-    routes += _peering_routes(snapshot, vnet, unknown)
+    routes += _peering_routes(snapshot, vnet, index.subnets[subnet_key].name, unknown)
     routes += _group_routes(snapshot, vnet, unknown)
     table = index.route_table_of_subnet(subnet_key)
     if table is None or not table.disable_bgp_route_propagation:
@@ -105,11 +105,15 @@ def _compute(snapshot: Snapshot, subnet_key: str) -> RouteTableView:
     return RouteTableView(kept, list(dict.fromkeys(unknown)))
 
 
-def _peering_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]) -> list[EffectiveRoute | None]:
+def _peering_routes(snapshot: Snapshot, vnet: VirtualNetwork, subnet_name: str, unknown: list[str]) -> list[EffectiveRoute | None]:
+    """Connected peerings' remote spaces; a subnet peering (peerCompleteVnets false) routes only between the
+    subnets it names (learn.microsoft.com/azure/virtual-network/how-to-configure-subnet-peering)."""
     index = snapshot.index
     out: list[EffectiveRoute | None] = []
     for peering in vnet.peerings:
         if peering.state != "connected":
+            continue
+        if peering.peer_complete_vnets is False and subnet_name.lower() not in {n.lower() for n in peering.local_subnet_names}:
             continue
         if is_hub_connection(peering):
             out += _hub_prefix_routes(snapshot, peering, unknown)

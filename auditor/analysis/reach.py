@@ -78,12 +78,13 @@ def resolve(snapshot: Snapshot, text: str) -> Endpoint:
         return _at_address(snapshot, value, value)
     key = norm_id(value)
     for nic in ([index.nics[key]] if key in index.nics else [n for n in snapshot.network_interfaces if n.name.lower() == key]):
-        config = next((c for c in nic.ip_configurations if c.primary), nic.ip_configurations[0] if nic.ip_configurations else None)
-        if config is None or not config.private_ip_address or not config.subnet_id:
+        configs = [c for c in nic.ip_configurations if c.private_ip_address and norm_id(c.subnet_id) in index.subnets]
+        if not configs:
             raise InputError(f"NIC {nic.name} has no private address in a subnet in the input")
-        endpoint = _at_address(snapshot, config.private_ip_address.split("/")[0], f"NIC {nic.name}")
-        endpoint.nic = nic
-        return endpoint
+        config = next((c for c in configs if c.primary), configs[0])
+        subnet_key = norm_id(config.subnet_id)
+        return Endpoint(f"NIC {nic.name}", config.private_ip_address.split("/")[0], index.vnet_of_subnet[subnet_key].key,
+                        subnet_key, nic=nic)
     subnet_key = key if key in index.subnets else _subnet_by_name(snapshot, value)
     if subnet_key is not None:
         return endpoint_of_subnet(snapshot, subnet_key)
@@ -116,15 +117,23 @@ def endpoint_of_subnet(snapshot: Snapshot, subnet_key: str) -> Endpoint:
     return _first_address(snapshot, subnet_key, f"subnet {vnet.name}/{snapshot.index.subnets[subnet_key].name}")
 
 
-def _first_address(snapshot: Snapshot, subnet_key: str, label: str) -> Endpoint:
-    """A subnet stands for its first usable address (Azure reserves the first four)."""
+def _first_address(snapshot: Snapshot, subnet_key: str, label: str, family: int = 4) -> Endpoint:
+    """A subnet stands for its first usable address (Azure reserves the first four), IPv4 unless asked."""
     subnet = snapshot.index.subnets[subnet_key]
-    prefix = next((p for p in subnet.address_prefixes if ":" not in p), subnet.address_prefixes[0] if subnet.address_prefixes else None)
-    if prefix is None:
+    prefixes = sorted(subnet.address_prefixes, key=lambda p: _family(p) != family)
+    if not prefixes:
         raise InputError(f"{label} has no address prefix in the input")
-    address = str(ipaddress.ip_network(prefix, strict=False).network_address + 4)
+    address = str(ipaddress.ip_network(prefixes[0], strict=False).network_address + 4)
     vnet = snapshot.index.vnet_of_subnet[subnet_key]
     return Endpoint(label, address, vnet.key, subnet_key, note=f"as {address}, its first usable address")
+
+
+def endpoints_of_subnet(snapshot: Snapshot, subnet_key: str) -> list[Endpoint]:
+    """The subnet at its first usable address in each family it has."""
+    subnet = snapshot.index.subnets[subnet_key]
+    families = sorted({_family(p) for p in subnet.address_prefixes})
+    vnet = snapshot.index.vnet_of_subnet[subnet_key]
+    return [_first_address(snapshot, subnet_key, f"subnet {vnet.name}/{subnet.name}", f) for f in families]
 
 
 def _at_address(snapshot: Snapshot, address: str, label: str) -> Endpoint:
@@ -135,7 +144,7 @@ def _at_address(snapshot: Snapshot, address: str, label: str) -> Endpoint:
     if not holders:
         return Endpoint(label, address, note="outside every VNet in the input")
     subnet_key = holders[0]
-    nic = _nic_with(snapshot, address)
+    nic = _nic_with(snapshot, address, subnet_key)
     return Endpoint(label, address, snapshot.index.vnet_of_subnet[subnet_key].key, subnet_key, nic=nic)
 
 
@@ -153,19 +162,25 @@ def _subnets_holding(snapshot: Snapshot, address: str, vnet_key: str | None = No
     return found
 
 
-def _nic_with(snapshot: Snapshot, address: str) -> NetworkInterface | None:
+def _nic_with(snapshot: Snapshot, address: str, subnet_key: str) -> NetworkInterface | None:
+    """The NIC holding the address in that subnet (overlapping VNets may both use the address)."""
     memo = snapshot.index.memo("reach.nics")
     if not memo and snapshot.network_interfaces:
         memo[None] = None
         for nic in snapshot.network_interfaces:
             for config in nic.ip_configurations:
-                memo.setdefault((config.private_ip_address or "").split("/")[0], nic)
-    return memo.get(address)
+                if config.subnet_id:
+                    memo.setdefault((norm_id(config.subnet_id), (config.private_ip_address or "").split("/")[0]), nic)
+    return memo.get((subnet_key, address))
 
 
 # -- the walk ----------------------------------------------------------------------------------
 def trace(snapshot: Snapshot, source: Endpoint, destination: Endpoint, protocol: str = "tcp", port: int = 443) -> Trace:
+    source, destination = _same_family(source, destination)
     result = Trace(source, destination, protocol.lower(), port)
+    if _family(source.address) != _family(destination.address):
+        return _finish(result, DENIED, f"{source.address} and {destination.address} are of different families: "
+                                       "IPv4 and IPv6 never meet")
     flow = Flow(source.address, destination.address, result.protocol, port)
     if source.vnet_key is None:
         return _from_outside(snapshot, result, flow)
@@ -228,6 +243,29 @@ def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subn
         return False
     result.decided_by, result.decided_at = rule.rule.id, "filter"
     return True
+
+
+def _family(address: str) -> int:
+    return 6 if ":" in address else 4
+
+
+def _same_family(source: Endpoint, destination: Endpoint) -> tuple[Endpoint, Endpoint]:
+    """A NIC or subnet end given in one family takes its address of the other end's family, if it has one."""
+    from dataclasses import replace
+
+    def in_family(end: Endpoint, family: int) -> Endpoint:
+        if _family(end.address) == family:
+            return end
+        if end.nic is not None:
+            for config in end.nic.ip_configurations:
+                address = (config.private_ip_address or "").split("/")[0]
+                if address and _family(address) == family:
+                    return replace(end, address=address, subnet_key=norm_id(config.subnet_id) or end.subnet_key)
+        return end
+
+    family = _family(source.address)
+    destination = in_family(destination, family)
+    return in_family(source, _family(destination.address)), destination
 
 
 def _point(address: str) -> IntervalSet:
@@ -324,7 +362,7 @@ def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> Non
     if not holders:
         _finish(result, DENIED, f"{flow.destination} is in no subnet of {vnet.name}", vnet.id, "route")
         return
-    nic = _nic_with(snapshot, flow.destination)
+    nic = _nic_with(snapshot, flow.destination, holders[0])
     subnet = snapshot.index.subnets[holders[0]]
     carrier = next((h.decided_by for h in reversed(result.hops) if h.what in ("forward", "route") and h.decided_by), None)
     result.decided_by, result.decided_at = carrier or vnet.id, "route"  # unless a filter at this end admits it
@@ -351,7 +389,7 @@ def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, rou
         return None
     subnet_key = holders[0]
     appliance_vnet = index.vnet_of_subnet[subnet_key]
-    nic = _nic_with(snapshot, ip)
+    nic = _nic_with(snapshot, ip, subnet_key)
     if nic is not None and not nic.enable_ip_forwarding:
         _finish(result, DENIED, f"appliance NIC {nic.name} ({ip}) has IP forwarding off: it drops traffic not addressed to it",
                 nic.id, "appliance")

@@ -1,6 +1,7 @@
 """FLOW004 peers-reach-management-ports."""
 
-from auditor.analysis.reach import endpoint_of_subnet, trace, workload_subnets
+from auditor.analysis.reach import endpoints_of_subnet, trace, workload_subnets
+from auditor.analysis.routing import connected_vnets
 from auditor.engine.rule import Rule
 
 PORTS = (22, 3389)
@@ -14,7 +15,8 @@ rule = Rule(
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
     controls=("NS-1",),
     flags=(
-        "A VNet whose subnets a directly peered (or AVNM-connected) VNet reaches on TCP 22 or 3389 through every route "
+        "A VNet whose subnets a peered VNet (or one joined by a Standard Virtual WAN hub or an AVNM connected group) "
+        "reaches on TCP 22 or 3389, over IPv4 or IPv6, through every route "
         "and filter in the way: an inventory of lateral management paths, with the path of the first one."
     ),
     rationale=(
@@ -31,25 +33,34 @@ rule = Rule(
         "(and hub from spoke): one finding per reached VNet.\nA Deny of 22 and 3389 from 10.0.0.0/8 passes."
     ),
     decisions=(
-        "Each workload subnet of a peer stands for its first usable address (gateway, firewall, Route Server and "
-        "Bastion subnets are left out); each workload subnet of the VNet is a destination. Only "
-        "direct paths are traced (peerings and connected groups), not paths through appliances. One finding per "
+        "A peer's first workload subnet stands for it, at its first usable address in each family (gateway, "
+        "firewall, Route Server and Bastion subnets are left out); each workload subnet of the VNet is a "
+        "destination, in each family it has. Only "
+        "direct paths are traced (peerings, Standard hubs, connected groups), not paths through appliances. One "
+        "finding per "
         "reached VNet, listing up to 20 peers."
     ),
 )
+
+
+def _same_family(a, b) -> bool:
+    return (":" in a.address) == (":" in b.address)
 
 
 @rule.check
 def check(snapshot):
     index = snapshot.index
     for vnet in snapshot.virtual_networks:
-        targets = [endpoint_of_subnet(snapshot, s.key) for s in workload_subnets(vnet)]
+        targets = [end for s in workload_subnets(vnet) for end in endpoints_of_subnet(snapshot, s.key)]
         reached = {}
-        for peer_key in sorted(index.peered_vnets(vnet.key)):
+        for peer_key in sorted(connected_vnets(snapshot, vnet.key)):
             peer = index.vnets.get(peer_key)
-            sources = [endpoint_of_subnet(snapshot, s.key) for s in workload_subnets(peer)] if peer else []
+            # the peer's first workload subnet, in each family, stands for the peer
+            first = workload_subnets(peer)[:1] if peer else []
+            sources = [end for s in first for end in endpoints_of_subnet(snapshot, s.key)]
             hit = next(((src, dst, p, t) for src in sources for dst in targets for p in PORTS
-                        if (t := trace(snapshot, src, dst, "tcp", p)).verdict == "allowed"), None)
+                        if _same_family(src, dst) and (t := trace(snapshot, src, dst, "tcp", p)).verdict == "allowed"),
+                       None)
             if hit is not None:
                 reached[peer.name] = hit
         if not reached:
@@ -59,7 +70,8 @@ def check(snapshot):
         yield rule.finding(
             resource_id=vnet.id,
             message=(f"{len(names)} peered VNet(s) reach management ports of {vnet.name} "
-                     f"({', '.join(names[:5])}{' ...' if len(names) > 5 else ''}); e.g. {src.label} -> {dst.label} "
+                     f"({', '.join(names[:5])}{' ...' if len(names) > 5 else ''}); e.g. {src.label} ({src.address}) -> "
+                     f"{dst.label} ({dst.address}) "
                      f"on {port}: {first.reason}."),
             evidence={"peers": names[:LIMIT], "peer_count": len(names), "example_path": [h.text for h in first.hops]},
             fingerprint_ids=[vnet.key],
