@@ -39,6 +39,7 @@ from auditor.analysis.addresses import (
     union,
 )
 from auditor.analysis.gateways import behind_gateways
+from auditor.analysis.routing import path_groups
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
@@ -392,9 +393,10 @@ def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
 
     The VNet's own space; peered VNets (Connected on both sides, access allowed; a
     Connected peering to a VNet outside the snapshot counts with its recorded remote
-    space); on-premises and VNet-to-VNet ranges behind the gateway the VNet uses (its own
-    or, through useRemoteGateways, the remote one); and every prefix of the user-defined
-    routes on its subnets (a 0.0.0.0/0 route makes the tag cover everything, as in Azure).
+    space); the VNets a Standard Virtual WAN hub or an AVNM connected group joins it to (their ranges
+    are in its effective routes, as a peer's are); on-premises and VNet-to-VNet ranges behind the
+    gateway the VNet uses (its own or, through useRemoteGateways, the remote one); and every prefix of
+    the user-defined routes on its subnets (a 0.0.0.0/0 route makes the tag cover everything, as in Azure).
     """
     cache = snapshot.index.memo("nsg.vnet_tag")
     key = norm_id(vnet_id)
@@ -404,6 +406,8 @@ def vnet_tag_space(snapshot: Snapshot, vnet_id: str) -> IntervalSet:
     vnet = index.vnets.get(key)
     parts = [index.address_space(key)]
     parts += [index.address_space(p) for p in index.peered_vnets(key)]
+    parts += [index.address_space(m) for g in path_groups(snapshot) if g.transit == "yes" and key in g.members
+              for m in g.members]
     if vnet is not None:
         for peering in vnet.peerings:
             if peering.state == "connected" and peering.allow_virtual_network_access \
