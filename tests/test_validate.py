@@ -56,7 +56,8 @@ def test_repeated_spellings_are_parsed_once():
 # -- a bad value in any checked field of a snapshot ------------------------------------------------
 
 BAD = {v.prefix_problem: "10.0.0.0/33", v.rule_prefix_problem: "10.0.0.0/33", v.port_problem: "70000",
-       v.route_prefix_problem: "300.0.0.0/8", v.address_problem: "10.0.1.256", v.asn_problem: -1}
+       v.route_prefix_problem: "300.0.0.0/8", v.address_problem: "10.0.1.256", v.asn_problem: -1,
+       v.nic_address_problem: "10.0.1.256"}
 
 
 def _models(snap: m.Snapshot, kind: type) -> list:
@@ -64,9 +65,13 @@ def _models(snap: m.Snapshot, kind: type) -> list:
     peerings = [p for vnet in snap.virtual_networks for p in vnet.peerings]
     rules = [r for nsg in snap.network_security_groups for r in nsg.security_rules + nsg.default_security_rules]
     routes = [r for table in snap.route_tables for r in table.routes]
+    admin_rules = [r for nm in snap.network_managers for c in nm.security_admin_configurations
+                   for rc in c.rule_collections for r in rc.rules]
+    nic_configs = [c for nic in snap.network_interfaces for c in nic.ip_configurations]
     return {m.VirtualNetwork: snap.virtual_networks, m.Subnet: subnets, m.Peering: peerings, m.SecurityRule: rules,
             m.Route: routes, m.LocalNetworkGateway: snap.local_network_gateways,
-            m.VirtualNetworkGateway: snap.virtual_network_gateways}[kind]
+            m.VirtualNetworkGateway: snap.virtual_network_gateways, m.AdminRule: admin_rules,
+            m.NicIpConfiguration: nic_configs}[kind]
 
 
 FIELDS = [(kind, spec, field) for kind, checks in v.CHECKS.items() for spec in checks
@@ -75,7 +80,12 @@ FIELDS = [(kind, spec, field) for kind, checks in v.CHECKS.items() for spec in c
 
 @pytest.fixture(scope="module")
 def estate() -> m.Snapshot:
-    return build_snapshot(realistic_spec())
+    spec = realistic_spec()  # plus a NIC and a security admin rule, so every checked kind is there
+    spec["nics"] = {"mgmt-nic": {"subscription": "connectivity", "vnet": "hub-weu", "subnet": "management", "ip": "10.0.1.10"}}
+    spec["network_managers"] = {"avnm": {"subscription": "connectivity", "groups": {"ng": {"members": ["hub-weu"]}},
+                                         "security_admin": {"sac": {"collections": {"rc": {"groups": ["ng"], "rules": [
+                                             {"name": "deny-rdp", "priority": 10, "protocol": "Tcp", "ports": "3389"}]}}}}}}
+    return build_snapshot(spec)
 
 
 def test_a_valid_estate_passes(estate):

@@ -289,7 +289,7 @@ def connection(raw: Any) -> m.Connection:
 def nic_ip_configuration(raw: Any, resource_group: str | None = None) -> m.NicIpConfiguration:
     raw = _typed(raw)
     p = props(raw)
-    return m.NicIpConfiguration(
+    return check(m.NicIpConfiguration(
         **_child_common(raw, resource_group),
         subnet_id=_ref(p.subnet),
         private_ip_address=p.privateIPAddress,
@@ -297,7 +297,7 @@ def nic_ip_configuration(raw: Any, resource_group: str | None = None) -> m.NicIp
         primary=bool(p.primary),
         application_security_group_ids=_refs(p.applicationSecurityGroups),
         public_ip_address_id=_ref(p.publicIPAddress),
-    )
+    ))
 
 
 def network_interface(raw: Any) -> m.NetworkInterface:
@@ -468,7 +468,7 @@ def _addresses(items: Any) -> list[str]:
 def admin_rule(raw: Any) -> m.AdminRule:
     raw = _typed(raw)
     p = props(raw)
-    return m.AdminRule(
+    return check(m.AdminRule(
         **_child_common(raw),
         kind=raw.kind or "Custom",
         priority=p.priority,
@@ -481,7 +481,7 @@ def admin_rule(raw: Any) -> m.AdminRule:
         destination_port_ranges=[str(r) for r in p.destinationPortRanges or () if r not in (None, "")],
         description=p.description,
         flag=p.flag,
-    )
+    ))
 
 
 TOP_LEVEL = {

@@ -94,6 +94,11 @@ def address_problem(text: str | None) -> str | None:
     return None
 
 
+def nic_address_problem(text: str | None) -> str | None:
+    """A NIC's private address: an address, which some API versions print with a prefix length."""
+    return address_problem(text.split("/")[0] if text else text)
+
+
 def priority_problem(default_and_priority: tuple[bool, int]) -> str | None:
     """Custom rules take 100-4096; Azure's default rules sit at 65000-65500."""
     is_default, priority = default_and_priority
@@ -144,6 +149,11 @@ CHECKS: dict[type, tuple[Check, ...]] = {
         _value("bgp_asn", problem=asn_problem),
     ),
     m.VirtualNetworkGateway: (_value("bgp_asn", problem=asn_problem),),
+    m.AdminRule: (
+        _lists("source_address_prefixes", "destination_address_prefixes", problem=rule_prefix_problem),
+        _lists("source_port_ranges", "destination_port_ranges", problem=port_problem),
+    ),
+    m.NicIpConfiguration: (_value("private_ip_address", problem=nic_address_problem),),
 }
 
 
@@ -193,6 +203,9 @@ def _models_by_kind(snapshot: m.Snapshot) -> Iterable[tuple[type, Callable[[], I
     yield m.Route, lambda: chain.from_iterable(map(attrgetter("routes"), snapshot.route_tables))
     yield m.LocalNetworkGateway, lambda: snapshot.local_network_gateways
     yield m.VirtualNetworkGateway, lambda: snapshot.virtual_network_gateways
+    yield m.AdminRule, lambda: (r for nm in snapshot.network_managers for c in nm.security_admin_configurations
+                                for rc in c.rule_collections for r in rc.rules)
+    yield m.NicIpConfiguration, lambda: (c for n in snapshot.network_interfaces for c in n.ip_configurations)
 
 
 def _values(models: Iterable, checks: tuple[Check, ...]) -> list[set]:
