@@ -10,7 +10,8 @@ every pair of endpoints in their scopes, like AWS Network Access Analyzer's matc
 A scope selects subnets: `vnets` or `subnets` (names or ids), `names` (VNet name globs), `tags`
 (VNet tags, all must match), `subscriptions` (ids or display names), or `internet: true`. Each subnet
 stands for its first usable address (see `auditor.analysis.reach`). A pair whose ends are the same
-subnet is skipped. A forbidden flow is traced only to VNets routing can take it to (`routable_vnets`): the
+subnet is skipped, and so is a pair inside one VNet unless a scope names subnets: an intent between
+VNets says nothing about traffic within one. A forbidden flow is traced only to VNets routing can take it to (`routable_vnets`): the
 rest cannot be allowed, so forbid scopes may span the estate. Required flows are each traced (to say why
 one fails), so a require scope of more than `MAX_PAIRS` pairs is refused with a hint to narrow it.
 """
@@ -156,7 +157,8 @@ class Outcome:
 
 
 def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
-    """Every (intent, pair in scope, port) traced; memoized per snapshot and intents."""
+    """The (intent, pair in scope, port) flows that break their intent (a forbidden one allowed, a required
+    one denied), each traced; memoized per snapshot and intents."""
     from auditor.analysis.reach import routable_vnets, trace
 
     memo = snapshot.index.memo("intents.outcomes")
@@ -167,6 +169,7 @@ def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
             for intent in items:
                 sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
                 pairs = len(sources) * len(destinations) * len(intent.ports)
+                named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
                 if kind == "require" and pairs > MAX_PAIRS:  # every required pair is traced, to say why it fails
                     raise InputError(f"intent {intent.name}: {pairs} flows to check (more than {MAX_PAIRS}); narrow its scopes")
                 for src in sources:
@@ -175,10 +178,14 @@ def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
                     for dst in destinations:
                         if src.subnet_key is not None and src.subnet_key == dst.subnet_key:
                             continue
+                        if src.vnet_key == dst.vnet_key and src.vnet_key is not None and not named_subnets:
+                            continue  # an intent between VNets says nothing about traffic inside one
                         if reach is not None and dst.vnet_key not in reach:
                             continue
                         for port in intent.ports:
-                            outcomes.append(Outcome(intent, kind, port, trace(snapshot, src, dst, intent.protocol, port)))
+                            t = trace(snapshot, src, dst, intent.protocol, port)
+                            if t.verdict == ("allowed" if kind == "forbid" else "denied"):  # what a rule reports
+                                outcomes.append(Outcome(intent, kind, port, t))
         memo[key] = outcomes
     return iter(memo[key])
 

@@ -49,6 +49,8 @@ def check(snapshot, intents):
         primary = first.decided_by or first.destination.vnet_key or first.source.vnet_key
         assumptions = sorted({a for o in outcomes for a in o.trace.assumptions})
         step = next((h.text for h in reversed(first.hops) if h.decided_by == first.decided_by), first.reason)
+        if first.decided_at != "filter":  # nothing filters it: the peering or route that carries it is named
+            step = f"no admin rule or NSG stands in the way ({step})"
         yield rule.finding(
             resource_id=primary,
             message=(f"Intent {intent} forbids {flows_text(outcomes)}, but the estate allows it "
