@@ -11,7 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
 from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, span_minus
-from auditor.analysis.hubs import is_hub_connection, wan_hubs
+from auditor.analysis.hubs import hub_of, is_hub_connection, wan_hubs
 from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
@@ -332,21 +332,32 @@ def _hub_search(snapshot: Snapshot, a: str, c: str) -> dict[str, str | None]:
 
 
 def peer_spaces(snapshot: Snapshot, vnet_id: str) -> list[tuple[str, str, IntervalSet]]:
-    """(name, id, address space) of each VNet peered with this one (`index.peered_vnets`),
-    plus Connected, access-allowed peerings to VNets outside the snapshot (their recorded
-    remote space: the other side cannot be checked, this side routes to it)."""
+    """(name, id, address space) of each VNet peered with this one (`index.peered_vnets`) or joined
+    to it by a Standard Virtual WAN hub or an AVNM connected group, plus Connected, access-allowed
+    peerings to VNets outside the snapshot (their recorded remote space: the other side cannot be
+    checked, this side routes to it); a Virtual WAN hub's managed VNet is named as the hub."""
     memo = snapshot.index.memo("reach.peer_spaces")
     key = norm_id(vnet_id)
     if key not in memo:
         index = snapshot.index
-        out = [(index.vnets[p].name, index.vnets[p].id, index.address_space(p)) for p in sorted(index.peered_vnets(key))]
+        joined = {m for g in path_groups(snapshot) if g.transit == "yes" and key in g.members for m in g.members}
+        keys = sorted((index.peered_vnets(key) | joined) - {key})
+        out = [(index.vnets[p].name, index.vnets[p].id, index.address_space(p)) for p in keys if p in index.vnets]
         vnet = index.vnets.get(key)
         for peering in vnet.peerings if vnet else []:
             if peering.state == "connected" and peering.allow_virtual_network_access and index.remote_vnet(peering) is None:
                 remote = peering.remote_virtual_network_id or ""
-                out.append((remote.rsplit("/", 1)[-1], remote, IntervalSet.of(peering.remote_address_space)))
+                out.append((_remote_name(snapshot, peering), remote, IntervalSet.of(peering.remote_address_space)))
         memo[key] = out
     return memo[key]
+
+
+def _remote_name(snapshot: Snapshot, peering) -> str:
+    """A remote VNet outside the snapshot by its name; a Virtual WAN hub's managed VNet as the hub."""
+    if not is_hub_connection(peering):
+        return name_of(peering.remote_virtual_network_id)
+    found = hub_of(snapshot, peering)
+    return f"Virtual WAN hub {found[0].name}" if found else f"Virtual WAN hub ({name_of(peering.remote_virtual_network_id)})"
 
 
 def peers_overlapping(snapshot: Snapshot, vnet_id: str, space: IntervalSet) -> list[tuple[str, str, IntervalSet]]:
