@@ -27,12 +27,11 @@ def test_counts_coverage_top_rules_and_exit_reason(capsys, monkeypatch, tmp_path
     lines = summary(err)
     assert [line.split(": no ")[0] for line in lines[:2]] == [
         f"vnet-audit: warning: subscription {sid}" for sid in sorted(AZ_SUBSCRIPTIONS)]  # no route tables, ...
-    # the files hold no gateways: GW001/GW003 cannot say a gateway is missing; the hub and spoke1 reach each
-    # other's SSH and RDP (FLOW004, info)
+    # the files hold no gateways: GW001/GW003 cannot say a gateway is missing
     assert lines[2:] == [
-        "vnet-audit: 3 unwaived findings (0 critical, 1 high, 0 medium, 0 low, 2 info); 0 waived",
+        "vnet-audit: 1 unwaived findings (0 critical, 1 high, 0 medium, 0 low, 0 info); 0 waived",
         "vnet-audit: coverage: 0/2 subscriptions complete (2 subscriptions with checks limited by the input)",
-        "vnet-audit: top rules: FLOW004 (2), PEER001 (1)",
+        "vnet-audit: top rules: PEER001 (1)",
         "vnet-audit: exit 1: 1 finding at or above high (worst high), with --fail-on high",
     ]
 

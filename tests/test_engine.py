@@ -88,3 +88,12 @@ def test_pack_reusing_a_builtin_id_is_refused(monkeypatch, tmp_path):
     _with_pack(monkeypatch, tmp_path, PACK.replace('"ACME001"', '"PEER001"'), "acme_rules:RULES")
     with pytest.raises(RuleLoadError, match="PEER001 is defined twice"):
         discover_rules()
+
+
+def test_an_opt_in_rule_runs_only_when_named():
+    from auditor.engine import discover_rules, select_rules
+
+    rules = discover_rules()
+    assert "FLOW004" not in [r.id for r in select_rules(rules)]
+    assert "FLOW004" in [r.id for r in select_rules(rules, ["FLOW*"])]
+    assert [r.id for r in select_rules(rules, ["peers-reach-management-ports"])] == ["FLOW004"]

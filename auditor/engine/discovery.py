@@ -45,5 +45,6 @@ def select_rules(rules: list[Rule], include: list[str] | None = None, exclude: l
     for pattern in [*(include or []), *(exclude or [])]:
         if not any(matches(r, pattern) for r in rules):
             raise ValueError(f"--rules/--skip-rules pattern {pattern!r} matches no rule")
-    chosen = [r for r in rules if not include or any(matches(r, p) for p in include)]
+    # an opt-in rule runs only when an include pattern names it (a glob like FLOW* does)
+    chosen = [r for r in rules if (any(matches(r, p) for p in include) if include else not r.opt_in)]
     return [r for r in chosen if not any(matches(r, p) for p in exclude or [])]

@@ -107,6 +107,8 @@ class Rule:
     #: The check judges declared intents (`--intents`): it is called as check(snapshot, intents), and
     #: finds nothing when no intents were given.
     uses_intents: bool = False
+    #: Runs only when asked for by --rules (an estate-wide inventory: many findings, much work).
+    opt_in: bool = False
     func: Callable[..., Iterable[Finding]] | None = field(default=None, repr=False)
 
     def __post_init__(self):

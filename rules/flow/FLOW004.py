@@ -14,6 +14,7 @@ rule = Rule(
     severity="info",
     reads=("virtualNetworks", "networkSecurityGroups", "routeTables"),
     controls=("NS-1",),
+    opt_in=True,
     flags=(
         "A VNet whose subnets a peered VNet (or one joined by a Standard Virtual WAN hub or an AVNM connected group) "
         "reaches on TCP 22 or 3389, over IPv4 or IPv6, through every route "
@@ -33,7 +34,8 @@ rule = Rule(
         "(and hub from spoke): one finding per reached VNet.\nA Deny of 22 and 3389 from 10.0.0.0/8 passes."
     ),
     decisions=(
-        "A peer's first workload subnet stands for it, at its first usable address in each family (gateway, "
+        "Opt-in (`--rules FLOW004`): with the default NSG rules it fires on nearly every peered VNet, and it traces "
+        "every peering. A peer's first workload subnet stands for it, at its first usable address in each family (gateway, "
         "firewall, Route Server and Bastion subnets are left out); each workload subnet of the VNet is a "
         "destination, in each family it has. Only "
         "direct paths are traced (peerings, Standard hubs, connected groups), not paths through appliances. One "
