@@ -351,9 +351,19 @@ def _next(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: E
             _finish(result, DENIED, f"{flow.destination} is private but the route sends it to the Internet, where it is dropped",
                     route.via or vnet.id, "route")
         return None
-    _finish(result, DENIED, f"route {route.prefix} in {vnet.name} has next hop None: Azure drops the traffic",
+    _finish(result, DENIED, f"route {route.prefix} in {vnet.name} has next hop None: Azure drops the traffic"
+                            f"{_unconnected_peering(snapshot, vnet, flow.destination)}",
             route.via if route.source == "User" else vnet.id, "route")
     return None
+
+
+def _unconnected_peering(snapshot: Snapshot, vnet, destination: str) -> str:
+    """`; peering X is Initiated` when a peering towards the destination's VNet exists but carries nothing."""
+    target = _vnet_holding(snapshot, destination)
+    for peering in vnet.peerings:
+        if target is not None and norm_id(peering.remote_virtual_network_id) == target and peering.state != "connected":
+            return f" (peering {peering.name} to {snapshot.index.vnets[target].name} is {peering.peering_state or 'not Connected'})"
+    return ""
 
 
 def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> None:
