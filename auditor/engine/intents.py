@@ -11,16 +11,16 @@ A scope selects subnets: `vnets` or `subnets` (names or ids), `names` (VNet name
 (VNet tags, all must match), `subscriptions` (ids or display names), or `internet: true`. Each subnet
 stands for its first usable address (see `auditor.analysis.reach`). A pair whose ends are the same
 subnet is skipped, and so is a pair inside one VNet unless a scope names subnets: an intent between
-VNets says nothing about traffic within one. A forbidden flow is traced only to VNets routing can take it to (`routable_vnets`): the
-rest cannot be allowed, so forbid scopes may span the estate. Required flows are each traced (to say why
-one fails), so a require scope of more than `MAX_PAIRS` pairs is refused with a hint to narrow it.
+VNets says nothing about traffic within one. A forbidden flow is traced only to VNets routing can take
+it to (`routable_vnets`): the rest cannot be allowed. More than `MAX_PAIRS` flows to trace for one
+intent is refused with a hint to narrow its scopes (each trace is a walk of routes and filters).
 """
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,7 +105,12 @@ def parse_intents(doc: object, origin: str) -> Intents:
 
 def endpoints(snapshot: Snapshot, scope: Scope) -> list[Endpoint]:
     """The subnets (or the Internet) a scope selects, each as an endpoint."""
-    from auditor.analysis.reach import INTERNET_SOURCE, Endpoint, endpoint_of_subnet, workload_subnets
+    from auditor.analysis.reach import (
+        INTERNET_SOURCE,
+        Endpoint,
+        endpoint_of_subnet,
+        workload_subnets,
+    )
 
     if scope.internet:
         return [Endpoint("Internet", INTERNET_SOURCE)]
@@ -154,40 +159,65 @@ class Outcome:
     kind: str  # require | forbid
     port: int
     trace: Trace
+    others: list[Outcome] = field(default_factory=list)  # forbidden flows decided by the same resource
+    more: int = 0  # and how many more of them were not kept
 
 
 def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
     """The (intent, pair in scope, port) flows that break their intent (a forbidden one allowed, a required
-    one denied), each traced; memoized per snapshot and intents."""
+    one denied), each traced; memoized per snapshot and intents. Of the forbidden flows allowed, only the
+    first `KEPT` per intent and deciding resource keep their trace (`Outcome.more` counts the rest)."""
     from auditor.analysis.reach import routable_vnets, trace
 
     memo = snapshot.index.memo("intents.outcomes")
     key = id(intents)
     if key not in memo:
-        outcomes = []
+        outcomes: list[Outcome] = []
+        kept: dict[tuple[str, str], Outcome] = {}  # (forbid intent, deciding resource) -> its first outcome
         for kind, items in (("require", intents.require), ("forbid", intents.forbid)):
             for intent in items:
-                sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
-                pairs = len(sources) * len(destinations) * len(intent.ports)
-                named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
-                if kind == "require" and pairs > MAX_PAIRS:  # every required pair is traced, to say why it fails
-                    raise InputError(f"intent {intent.name}: {pairs} flows to check (more than {MAX_PAIRS}); narrow its scopes")
-                for src in sources:
-                    # a forbidden flow matters only where it could be allowed: where routing can take it
-                    reach = routable_vnets(snapshot, src.subnet_key) if kind == "forbid" and src.subnet_key else None
-                    for dst in destinations:
-                        if src.subnet_key is not None and src.subnet_key == dst.subnet_key:
-                            continue
-                        if src.vnet_key == dst.vnet_key and src.vnet_key is not None and not named_subnets:
-                            continue  # an intent between VNets says nothing about traffic inside one
-                        if reach is not None and dst.vnet_key not in reach:
-                            continue
-                        for port in intent.ports:
-                            t = trace(snapshot, src, dst, intent.protocol, port)
-                            if t.verdict == ("allowed" if kind == "forbid" else "denied"):  # what a rule reports
-                                outcomes.append(Outcome(intent, kind, port, t))
+                for src, dst in _pairs(snapshot, intent, kind, routable_vnets):
+                    for port in intent.ports:
+                        t = trace(snapshot, src, dst, intent.protocol, port)
+                        if t.verdict != ("allowed" if kind == "forbid" else "denied"):
+                            continue  # only what a rule reports is kept
+                        outcome = Outcome(intent, kind, port, t)
+                        group = kept.get((intent.name, norm_id(t.decided_by))) if kind == "forbid" else None
+                        if group is None:
+                            outcomes.append(outcome)
+                            if kind == "forbid":
+                                kept[intent.name, norm_id(t.decided_by)] = outcome
+                        elif len(group.others) < KEPT - 1:
+                            group.others.append(outcome)
+                        else:
+                            group.more += 1
         memo[key] = outcomes
     return iter(memo[key])
+
+
+KEPT = 20  # forbidden flows traced and kept per intent and deciding resource
+
+
+def _pairs(snapshot: Snapshot, intent: Intent, kind: str, routable_vnets) -> list[tuple[Endpoint, Endpoint]]:
+    """The pairs of endpoints an intent covers: a forbidden flow only where routing can take it; more than
+    `MAX_PAIRS` (times ports) is refused, naming the intent, before anything is traced."""
+    sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
+    named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
+    pairs = []
+    for src in sources:
+        reach = routable_vnets(snapshot, src.subnet_key) if kind == "forbid" and src.subnet_key else None
+        for dst in destinations:
+            if src.subnet_key is not None and src.subnet_key == dst.subnet_key:
+                continue
+            if src.vnet_key == dst.vnet_key and src.vnet_key is not None and not named_subnets:
+                continue  # an intent between VNets says nothing about traffic inside one
+            if reach is not None and dst.vnet_key not in reach:
+                continue
+            pairs.append((src, dst))
+        if len(pairs) * len(intent.ports) > MAX_PAIRS:
+            raise InputError(f"intent {intent.name}: more than {MAX_PAIRS} flows to trace (routing alone lets them "
+                             f"through); narrow its scopes, e.g. to one hub's spokes")
+    return pairs
 
 
 def grouped(outcomes: list[Outcome], key=None) -> dict[tuple[str, str], list[Outcome]]:
@@ -204,7 +234,8 @@ def flows_text(outcomes: list[Outcome], limit: int = 5) -> str:
     """`a/app -> b/db:1433, ...` for a message."""
     shown = [f"{o.trace.source.label.removeprefix('subnet ')} -> {o.trace.destination.label.removeprefix('subnet ')}:{o.port}"
              for o in outcomes[:limit]]
-    more = f" and {len(outcomes) - limit} more" if len(outcomes) > limit else ""
+    total = len(outcomes) + (outcomes[0].more if outcomes else 0)
+    more = f" and {total - limit} more" if total > limit else ""
     return ", ".join(shown) + more
 
 

@@ -1,7 +1,7 @@
 """FLOW001 forbidden-flow-allowed."""
 
 from auditor.engine.intents import check as outcomes_of
-from auditor.engine.intents import flows_evidence, flows_text, grouped
+from auditor.engine.intents import flows_evidence, flows_text
 from auditor.engine.rule import Rule
 from auditor.model.ids import name_of
 
@@ -43,9 +43,11 @@ rule = Rule(
 
 @rule.check
 def check(snapshot, intents):
-    allowed = [o for o in outcomes_of(snapshot, intents) if o.kind == "forbid" and o.trace.verdict == "allowed"]
-    for (intent, _), outcomes in grouped(allowed).items():
-        first = outcomes[0].trace
+    for first_outcome in outcomes_of(snapshot, intents):
+        if first_outcome.kind != "forbid":
+            continue
+        outcomes = [first_outcome, *first_outcome.others]  # the flows this resource decides (the first 20 kept)
+        intent, first = first_outcome.intent.name, first_outcome.trace
         primary = first.decided_by or first.destination.vnet_key or first.source.vnet_key
         assumptions = sorted({a for o in outcomes for a in o.trace.assumptions})
         step = next((h.text for h in reversed(first.hops) if h.decided_by == first.decided_by), first.reason)
@@ -55,7 +57,7 @@ def check(snapshot, intents):
             resource_id=primary,
             message=(f"Intent {intent} forbids {flows_text(outcomes)}, but the estate allows it "
                      f"({first.reason}); {name_of(primary)} lets it through: {step}."),
-            evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes),
+            evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes) + first_outcome.more,
                       "assumptions": assumptions},
             fingerprint_ids=[primary],
         )

@@ -1,0 +1,47 @@
+"""The intents file: one-line errors, scope limits, and forbidden flows grouped by the resource that lets them."""
+
+import pytest
+
+from auditor.engine import intents as intents_mod
+from auditor.engine.intents import check, parse_intents
+from auditor.errors import InputError
+from auditor.input.synthetic import snapshot_from_spec
+
+
+def mesh(n: int) -> dict:
+    vnets = {f"spoke{i}": {"subscription": "prod", "address_space": f"10.{i}.0.0/16", "subnets": {"app": f"10.{i}.1.0/24"}}
+             for i in range(n)}
+    return {"subscriptions": {"prod": {}, "conn": {}}, "vnets": vnets,
+            "network_managers": {"avnm": {"subscription": "conn", "groups": {"ng": {"members": list(vnets)}},
+                                          "connectivity": {"cc": {"topology": "Mesh", "groups": ["ng"]}}}}}
+
+
+FORBID = {"forbid": [{"name": "no-ssh", "from": {"names": ["spoke*"]}, "to": {"names": ["spoke*"]}, "ports": [22]}]}
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"forbid": [{"name": "x", "from": {"names": ["a"]}, "to": {}, "ports": [70000]}]}, "intent x: ports must be 0-65535"),
+    ({"forbid": [{"name": "x", "from": {}, "to": {}, "protocol": "sctp"}]}, "protocol must be tcp, udp, icmp or any"),
+    ({"roles": {"hubb": {"names": ["h"]}}}, "unknown role 'hubb'"),
+    ({"require": [{"name": "x", "from": {"vnet": ["a"]}, "to": {}}]}, "Object contains unknown field `vnet`"),
+])
+def test_a_bad_intents_file_is_one_line(doc, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+        parse_intents(doc, "intents.yaml")
+    assert str(error.value).startswith("intents.yaml: ") and "\n" not in str(error.value)
+
+
+def test_too_many_flows_are_refused_before_tracing(monkeypatch):
+    monkeypatch.setattr(intents_mod, "MAX_PAIRS", 10)
+    snap = snapshot_from_spec(mesh(5))  # 5 x 4 routable pairs
+    with pytest.raises(InputError, match="intent no-ssh: more than 10 flows to trace"):
+        list(check(snap, parse_intents(FORBID, "f")))
+
+
+def test_forbidden_flows_keep_a_few_traces_and_count_the_rest(monkeypatch):
+    monkeypatch.setattr(intents_mod, "KEPT", 3)
+    snap = snapshot_from_spec(mesh(4))  # every spoke reaches every other: 12 flows, one deciding resource (no NSG)
+    outcomes = [o for o in check(snap, parse_intents(FORBID, "f")) if o.kind == "forbid"]
+    assert sum(1 + len(o.others) + o.more for o in outcomes) == 12
+    assert all(len(o.others) <= 2 for o in outcomes)
+    assert any(o.more for o in outcomes), "the rest are counted, not kept"
