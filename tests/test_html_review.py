@@ -9,10 +9,18 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chromium_cdp import Chromium, find_chromium  # noqa: E402
+from chromium_cdp import find_chromium  # noqa: E402
 from conftest import run_cli  # noqa: E402
-from report_estates import evaluated, realistic_spec  # noqa: E402
-from test_html_browser import ROWS, VISIBLE, _printed_pages, _viewport, choose  # noqa: E402
+from test_html_browser import (  # noqa: E402,F401
+    ROWS,
+    VISIBLE,
+    _printed_pages,
+    _viewport,
+    browser,
+    choose,
+    page,
+    report,
+)
 
 from auditor.engine import discover_rules, evaluate  # noqa: E402
 from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
@@ -25,26 +33,6 @@ PAIR_HIDDEN = "document.getElementById('f-pair').hidden"
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 DEMO_PAGE_BUDGET = 9  # A4 pages for the demo: 8 with its 26 findings, 9 with the 39 of the production topologies (46 before issue 12)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with Chromium(width=1280, height=900) as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    result, snapshot = evaluated(realistic_spec())
-    (path,) = write_outputs(result, snapshot, ["html"], tmp_path_factory.mktemp("review") / "report.html")
-    return result, path
-
-
-@pytest.fixture
-def page(browser, report):
-    browser.color_scheme("light")
-    browser.open(report[1])
-    return browser
 
 
 def test_the_control_filter_keeps_the_findings_of_one_control(page, report):

@@ -213,3 +213,12 @@ def within(prefixes: Iterable[str], spans: Iterable[Span]) -> list[str]:
     """The prefixes (original spelling) that lie inside one of `spans`."""
     spans = list(spans)
     return [p for p in prefixes if (s := span_of(p)) is not None and any(a <= s[0] and s[1] <= b for a, b in spans)]
+
+
+def near_vnets(index, key: str) -> set[str]:
+    """The VNet, its peers and its peers' peers: the overlaps OVLP001 and the shared-hub findings cover."""
+    out = {key}
+    for peer in index.peered_vnets(key):
+        out.add(peer)
+        out.update(index.peered_vnets(peer))
+    return out

@@ -2,8 +2,20 @@
 
 import heapq
 
-from auditor.analysis.overlap import OverlapIndex, overlap_clusters, prefix_spans, span_cidrs, within
-from auditor.analysis.routing import appliance_components, components, path_groups, peering_path
+from auditor.analysis.overlap import (
+    OverlapIndex,
+    near_vnets,
+    overlap_clusters,
+    prefix_spans,
+    span_cidrs,
+    within,
+)
+from auditor.analysis.routing import (
+    appliance_components,
+    components,
+    path_groups,
+    peering_path,
+)
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
 
@@ -73,20 +85,11 @@ rule = Rule(
 )
 
 
-def _excluded(index, key: str) -> set[str]:
-    """The VNet, its peers and its peers' peers (OVLP001 and the shared-hub findings cover them)."""
-    out = {key}
-    for peer in index.peered_vnets(key):
-        out.add(peer)
-        out.update(index.peered_vnets(peer))
-    return out
-
-
 def _far_pair(index, members: set[str]) -> tuple[str, str] | None:
     """Two overlapping members of a cluster that neither are peered nor share a peered hub, if any."""
     overlaps = OverlapIndex({k: index.vnets[k].address_prefixes for k in members})
     for key in sorted(members):
-        excluded = _excluded(index, key)
+        excluded = near_vnets(index, key)
         if overlaps.count(key) > overlaps.count_among(key, excluded):
             return key, next(k for k in overlaps.overlapping(key) if k not in excluded)
     return None

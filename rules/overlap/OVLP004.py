@@ -2,7 +2,7 @@
 
 from itertools import islice
 
-from auditor.analysis.overlap import OverlapIndex, describe, overlap_detail
+from auditor.analysis.overlap import OverlapIndex, describe, near_vnets, overlap_detail
 from auditor.analysis.routing import may_be_linked, possible_groups, routed_domains
 from auditor.engine.rule import Rule
 from auditor.model.ids import norm_id
@@ -56,19 +56,10 @@ rule = Rule(
 )
 
 
-def _excluded(index, key: str) -> set[str]:
-    """The VNet, its peers, and its peers' peers."""
-    out = {key}
-    for peer in index.peered_vnets(key):
-        out.add(peer)
-        out.update(index.peered_vnets(peer))
-    return out
-
-
 def _apart(snapshot, overlaps, domains, key: str):
     """How many overlapping VNets lie in another routed network, and a test for one of them."""
     index = snapshot.index
-    excluded = _excluded(index, key)
+    excluded = near_vnets(index, key)
     domain = domains.get(key)
     if possible_groups(snapshot, key):  # rare: scoped by a connected-group configuration; judged one by one
         def apart(k):
