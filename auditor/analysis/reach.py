@@ -191,11 +191,21 @@ def trace(snapshot: Snapshot, source: Endpoint, destination: Endpoint, protocol:
 
 
 def _from_outside(snapshot: Snapshot, result: Trace, flow: Flow) -> Trace:
+    """From the Internet (or on-premises) straight to the destination: only through a public IP the input
+    shows on the destination's NIC; a load balancer, application gateway or firewall in front is not read."""
     destination = result.destination
     if destination.vnet_key is None:
         return _finish(result, UNKNOWN, "neither end is in the input")
-    result.assumptions.append("the flow reaches the destination's subnet (a public IP, load balancer or gateway in front)")
-    result.hops.append(Hop(destination.label, "arrive", f"from {result.source.label} ({flow.source})"))
+    public = _public_nic(snapshot, destination)
+    if public is None:
+        return _finish(result, UNKNOWN, f"no public IP in the input leads to {destination.label} (load balancers, "
+                                        "application gateways and firewalls in front are not read)")
+    if public is not destination.nic:
+        nic, address = public
+        destination = result.destination = Endpoint(f"NIC {nic.name}", address, destination.vnet_key,
+                                                    destination.subnet_key, nic=nic)
+        flow = Flow(flow.source, address, flow.protocol, flow.port)
+    result.hops.append(Hop(destination.label, "arrive", f"from {result.source.label} ({flow.source}) at its public IP"))
     if _filtered(snapshot, result, flow, destination.vnet_key, destination.subnet_key, destination.nic, inbound=True):
         _finish(result, ALLOWED, f"{destination.label} admits it", result.decided_by, result.decided_at)
     return result
@@ -271,6 +281,21 @@ def _same_family(source: Endpoint, destination: Endpoint) -> tuple[Endpoint, End
 def _point(address: str) -> IntervalSet:
     span = interval(address)
     return IntervalSet([span]) if span is not None else IntervalSet()
+
+
+def _public_nic(snapshot: Snapshot, end: Endpoint):
+    """The end's NIC when it has a public IP (returned as is); else the first NIC of its subnet with one, as
+    (nic, private address); None when the input shows none."""
+    def public_address(nic) -> str | None:
+        return next(((c.private_ip_address or "").split("/")[0] for c in nic.ip_configurations
+                     if c.public_ip_address_id and c.private_ip_address), None)
+
+    if end.nic is not None:
+        return end.nic if public_address(end.nic) else None
+    for nic, _ in snapshot.index.nic_configs_in(end.subnet_key or ""):
+        if (address := public_address(nic)) is not None:
+            return nic, address
+    return None
 
 
 def _finish(result: Trace, verdict: str, reason: str, by: str | None = None, at: str = "") -> Trace:
@@ -372,8 +397,13 @@ def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> Non
     if not holders:
         _finish(result, DENIED, f"{flow.destination} is in no subnet of {vnet.name}", vnet.id, "route")
         return
-    nic = _nic_with(snapshot, flow.destination, holders[0])
     subnet = snapshot.index.subnets[holders[0]]
+    wanted = result.destination.subnet_key
+    if wanted is not None and holders[0] != wanted:  # overlapping ranges: the route leads elsewhere
+        _finish(result, DENIED, f"{flow.destination} is routed to {vnet.name}/{subnet.name}, not to "
+                                f"{result.destination.label}: the two address ranges overlap", vnet.id, "route")
+        return
+    nic = _nic_with(snapshot, flow.destination, holders[0])
     carrier = next((h.decided_by for h in reversed(result.hops) if h.what in ("forward", "route") and h.decided_by), None)
     result.decided_by, result.decided_at = carrier or vnet.id, "route"  # unless a filter at this end admits it
     result.hops.append(Hop(f"{vnet.name}/{subnet.name}", "arrive", f"at {flow.destination}"))
