@@ -37,7 +37,8 @@ def test_catalogue_lists_every_rule_once(monkeypatch, capsys):
     for rule, line in zip(RULES, lines):
         assert line.split()[1:3] == [rule.severity.value, rule.slug]
         controls = f"  [{', '.join(rule.controls)}]" if rule.controls else ""
-        assert line.endswith(rule.title + controls)
+        assert line.endswith(controls) and rule.title in line
+        assert ("(with --intents" in line) == rule.uses_intents and ("opt-in: --rules" in line) == rule.opt_in
 
 
 def test_issue_catalogue_is_installed():

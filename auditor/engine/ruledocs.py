@@ -32,6 +32,8 @@ def rule_doc(rule: Rule) -> dict:
         "decisions": rule.decisions,
         "docs": rule.docs,
         "controls": controls_doc(rule.controls),
+        "uses_intents": rule.uses_intents,
+        "opt_in": rule.opt_in,
     }
 
 
@@ -66,8 +68,14 @@ def render_catalogue(rules: list[Rule], as_json: bool = False) -> str:
     if as_json:
         return json.dumps([rule_doc(r) for r in rules], indent=2)
     width = max((len(r.slug) for r in rules), default=10)
-    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}{_controls_note(r)}"
+    return "\n".join(f"{r.id:<9} {r.severity.value:<9} {r.slug:<{width}}  {r.title}{_when_note(r)}{_controls_note(r)}"
                      for r in rules)
+
+
+def _when_note(rule: Rule) -> str:
+    """When a rule runs, if not always: with an intents file, or only when --rules names it."""
+    notes = (["with --intents"] if rule.uses_intents else []) + (["opt-in: --rules " + rule.id] if rule.opt_in else [])
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _controls_note(rule: Rule) -> str:
