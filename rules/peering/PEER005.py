@@ -53,11 +53,14 @@ def check(snapshot):
                 continue
             remote_id = peering.remote_virtual_network_id or ""
             sub_id = subscription_of(remote_id)
-            if snapshot.is_scanned(sub_id):
-                continue  # absent from a complete scan: PEER002
             sub = index.subscriptions.get(sub_id or "")
+            lists_vnets = sub is not None and sub.covers("microsoft.network/virtualnetworks")
+            if snapshot.is_scanned(sub_id) and lists_vnets:
+                continue  # absent from a complete scan: PEER002
             if sub is None:
                 coverage, why = "not scanned", f"subscription {sub_id or '(unknown)'} was not scanned"
+            elif not lists_vnets:
+                coverage, why = "no VNets in the input", f"the input lists no VNets of subscription {sub.display_name or sub_id}"
             else:
                 coverage = sub.status.value
                 errors = "; ".join(dict.fromkeys(e.code or e.message for e in sub.errors))
