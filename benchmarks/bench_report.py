@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from auditor.engine import Evaluation, discover_rules, evaluate  # noqa: E402
+from auditor.engine import Evaluation, discover_rules, evaluate, select_rules  # noqa: E402
 from auditor.input.importer import load_snapshot  # noqa: E402
 from auditor.input.estates import build_snapshot, generate  # noqa: E402
 from reports import WRITERS, format_choices  # noqa: E402
@@ -73,7 +73,7 @@ def measure(n: int, formats: list[str], repeat: int, workdir: Path) -> dict[str,
     del snapshot  # from here on, what `vnet-audit report snapshot.json` has: the file, loaded
     loaded: dict = {}
     times["load"] = best_of(repeat, lambda: loaded.update(snapshot=load_snapshot([path])))
-    snapshot, rules = loaded["snapshot"], discover_rules()
+    snapshot, rules = loaded["snapshot"], select_rules(discover_rules())
     times["evaluate"] = best_of(1, lambda: loaded.update(result=evaluate(snapshot, rules)))  # cold: builds the index
     result = loaded["result"]
     for fmt in formats:

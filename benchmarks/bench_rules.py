@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help=f"exit 1 when the ratio exceeds {TARGET_RATIO}")
     args = parser.parse_args(argv)
 
-    rules = discover_rules()
+    rules = select_rules(discover_rules())  # a run without --rules (opt-in rules left out)
     if args.rules:
-        rules = select_rules(rules, [p for p in args.rules.split(",") if p.strip()])
+        rules = select_rules(discover_rules(), [p for p in args.rules.split(",") if p.strip()])
     size = args.snapshot.stat().st_size
     print(f"snapshot        {args.snapshot}  {size / 1e6:.1f} MB")
     print(f"rules           {len(rules)}: {' '.join(r.id for r in rules)}")
