@@ -369,3 +369,20 @@ def test_show_path_marks_exactly_the_vnets_and_lines_on_the_path_and_the_chip_cl
     browser.key("Escape")
     assert browser.js(ON_PATH) == [] and browser.js("document.getElementById('topo-path').hidden")
     assert browser.errors() == []
+
+
+def test_show_path_through_a_virtual_wan_hub_marks_the_hub_and_its_two_connections(browser, tmp_path):
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent / "reach_cases" / "hubs.yaml").read_text())["base"]
+    intents = {"forbid": [{"name": "no-db", "from": {"subnets": ["spoke1/app"]}, "to": {"subnets": ["spoke2/db"]},
+                           "ports": [443]}]}
+    result, snapshot = evaluated_with_intents(spec, intents)
+    (path,) = write_outputs(result, snapshot, ["html"], tmp_path / "report.html")
+    browser.open(path)
+    browser.js("document.querySelector('button.show-path').click()")
+    hub = snapshot.virtual_hubs[0].key
+    assert hub in browser.js(ON_PATH) and len(browser.js(ON_PATH)) == 3  # spoke1, the hub, spoke2
+    lines = browser.js("Array.from(document.querySelectorAll('#topo path.on-path')).map(e => e.dataset.ends)")
+    assert len(lines) == 2 and all(hub in e.split("|") for e in lines)
+    assert browser.errors() == []
