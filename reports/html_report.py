@@ -81,7 +81,17 @@ def _row(f: Finding, snapshot: Snapshot | None, subs: dict[str, str]) -> dict:
         "vnet_keys": [norm_id(v) for v in vnets],
         "vnet_names": [vnet_name(v) for v in vnets],
         "vnet_anchors": [topology.anchor(v) for v in vnets],
+        "path": _path_of(f, snapshot),
     }
+
+
+def _path_of(f: Finding, snapshot: Snapshot | None) -> dict | None:
+    """The VNets a traced flow passes through (evidence `path_vnets`), drawn on the topology on request."""
+    keys = [norm_id(k) for k in f.evidence.get("path_vnets") or []]
+    if snapshot is None or not keys:
+        return None
+    vnets = snapshot.index.vnets
+    return {"keys": keys, "label": " → ".join(vnets[k].name if k in vnets else vnet_name(k) for k in keys)}
 
 
 def _vnet_view(snapshot: Snapshot, findings: list[Finding]) -> list[dict]:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chromium_cdp import Chromium, find_chromium  # noqa: E402
-from report_estates import evaluated, realistic_spec  # noqa: E402
+from report_estates import PATH_INTENTS, evaluated, evaluated_with_intents, path_spec, realistic_spec  # noqa: E402
 
 from auditor.engine import discover_rules, evaluate  # noqa: E402
 from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
@@ -333,3 +333,56 @@ def test_hubs_route_servers_and_avnm_links_render_and_fold(browser, tmp_path):
     assert browser.js(_shown("#topo .vnet-node.kind-vhub")) == 0 and browser.js(_shown(links)) == 0
     browser.js(_toggle("conn") + ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
     assert browser.js(_shown(links)) == 8 and browser.errors() == []
+
+
+ON_PATH = "Array.from(document.querySelectorAll('#topo [data-node].on-path')).map(n => n.dataset.node).sort()"
+
+
+@pytest.fixture(scope="module")
+def path_report(tmp_path_factory):
+    result, snapshot = evaluated_with_intents(path_spec(), PATH_INTENTS)
+    (path,) = write_outputs(result, snapshot, ["html"], tmp_path_factory.mktemp("path") / "report.html")
+    return snapshot, path
+
+
+def test_show_path_marks_exactly_the_vnets_and_lines_on_the_path_and_the_chip_clears_it(browser, path_report, tmp_path):
+    snapshot, path = path_report
+    keys = {v.name: v.key for v in snapshot.virtual_networks}
+    browser.color_scheme("light")
+    browser.open(path)
+    assert browser.js(ON_PATH) == [] and browser.js("document.getElementById('topo-path').hidden")
+    browser.js("document.querySelector('button.show-path').click()")
+    assert browser.js(ON_PATH) == sorted(keys[n] for n in ("spoke1", "hub", "spoke2"))
+    lines = browser.js("Array.from(document.querySelectorAll('#topo path.on-path'))"
+                       ".map(e => e.dataset.ends.split('|').sort().join(' '))")
+    assert sorted(lines) == sorted(" ".join(sorted((keys["hub"], keys[s]))) for s in ("spoke1", "spoke2"))
+    assert browser.js("document.getElementById('topo-path-label').textContent") == "spoke1 → hub → spoke2"
+    assert browser.js("document.activeElement.id") == "topo-path-clear"
+    assert browser.js("document.getElementById('topology').getBoundingClientRect().top") < 50  # scrolled into view
+    browser.screenshot(tmp_path / "path.png", clip_selector="#topology")
+    browser.key("Enter", text="\r")  # the focused Clear button, from the keyboard
+    assert browser.js(ON_PATH) == [] and browser.js("document.querySelectorAll('#topo .on-path').length") == 0
+    assert browser.js("document.getElementById('topo-path').hidden")
+    assert browser.js("document.activeElement.className") == "show-path"  # focus goes back to the finding
+    browser.key("Enter", text="\r")  # the focused Show path button again
+    assert len(browser.js(ON_PATH)) == 3
+    browser.key("Escape")
+    assert browser.js(ON_PATH) == [] and browser.js("document.getElementById('topo-path').hidden")
+    assert browser.errors() == []
+
+
+def test_show_path_through_a_virtual_wan_hub_marks_the_hub_and_its_two_connections(browser, tmp_path):
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parent / "reach_cases" / "hubs.yaml").read_text())["base"]
+    intents = {"forbid": [{"name": "no-db", "from": {"subnets": ["spoke1/app"]}, "to": {"subnets": ["spoke2/db"]},
+                           "ports": [443]}]}
+    result, snapshot = evaluated_with_intents(spec, intents)
+    (path,) = write_outputs(result, snapshot, ["html"], tmp_path / "report.html")
+    browser.open(path)
+    browser.js("document.querySelector('button.show-path').click()")
+    hub = snapshot.virtual_hubs[0].key
+    assert hub in browser.js(ON_PATH) and len(browser.js(ON_PATH)) == 3  # spoke1, the hub, spoke2
+    lines = browser.js("Array.from(document.querySelectorAll('#topo path.on-path')).map(e => e.dataset.ends)")
+    assert len(lines) == 2 and all(hub in e.split("|") for e in lines)
+    assert browser.errors() == []

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from auditor.analysis.addresses import IntervalSet, interval
 from auditor.analysis.filtering import decide
-from auditor.analysis.reach import resolve, trace
+from auditor.analysis.reach import resolve, trace, vnets_on_path
 from auditor.input.synthetic import snapshot_from_spec
 from tests.conftest import run_cli
 
@@ -37,6 +37,8 @@ def test_flow(case):
         assert text in result.reason, result.reason
     for text in expect.get("hops", []):
         assert text in hops, hops
+    if "path" in expect:  # the VNets it passes through, by name, as the report's Show path draws them
+        assert [snap.index.vnets[k].name for k in vnets_on_path(result)] == expect["path"], hops
     for text in case.get("no_hops", []):
         assert text not in hops, hops
     for text in case.get("not_in_input", []):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_estates import evaluated, large_spec, realistic_spec  # noqa: E402
+from report_estates import (  # noqa: E402
+    PATH_INTENTS, evaluated, evaluated_with_intents, large_spec, path_spec, realistic_spec)
 
 from auditor.engine import discover_rules, evaluate  # noqa: E402
 from auditor.input.synthetic import snapshot_from_spec  # noqa: E402
@@ -358,3 +359,25 @@ def test_node_labels_fit_their_box_and_keep_the_full_name_for_hover():
     assert node.label.endswith("…") and topology.text_width(node.label, 12, True) <= topology.LABEL_W
     assert len(node.sublabel) <= topology.SUB_CHARS and node.sublabel.endswith("…")
     assert topology.Node("k", "/x/hub", "hub-weu", 0, 0, [], None, 0).label == "hub-weu"
+
+
+def test_a_traced_finding_gets_a_show_path_button_naming_its_vnets_in_order():
+    result, snapshot = evaluated_with_intents(path_spec(), PATH_INTENTS)
+    tags = parse(html_report.render(result, snapshot))
+    buttons = [dict(a) for t, a in tags if t == "button" and dict(a).get("class") == "show-path"]
+    vnets = {v.name: v.key for v in snapshot.virtual_networks}
+    assert [b["data-path"] for b in buttons] == ["|".join(vnets[n] for n in ("spoke1", "hub", "spoke2"))]
+    assert buttons[0]["data-path-label"] == "spoke1 → hub → spoke2"
+    rows = [dict(a) for t, a in tags if t == "tr" and "data-rule" in dict(a)]
+    assert sorted(r["data-rule"] for r in rows) == ["FLOW001", "PEER001"]  # the peering finding has no button
+    # every VNet box and line can be found by the path's keys
+    nodes = {dict(a)["data-node"] for t, a in tags if "data-node" in dict(a)}
+    ends = {dict(a)["data-ends"] for t, a in tags if "data-ends" in dict(a)}
+    assert set(vnets.values()) <= nodes
+    assert f"{vnets['hub']}|{vnets['spoke2']}" in ends or f"{vnets['spoke2']}|{vnets['hub']}" in ends
+
+
+def test_without_the_topology_no_show_path_button():
+    result, _ = evaluated_with_intents(path_spec(), PATH_INTENTS)
+    html = html_report.render(result, None)
+    assert "path_vnets" in html and "show-path" not in html

@@ -50,6 +50,7 @@ class Hop:
     what: str  # route | filter | forward | arrive | leave
     text: str
     decided_by: str | None = None
+    vnet_key: str | None = None  # the VNet the hop happens in; None outside the estate
 
 
 @dataclass
@@ -205,7 +206,8 @@ def _from_outside(snapshot: Snapshot, result: Trace, flow: Flow) -> Trace:
         destination = result.destination = Endpoint(f"NIC {nic.name}", address, destination.vnet_key,
                                                     destination.subnet_key, nic=nic)
         flow = Flow(flow.source, address, flow.protocol, flow.port)
-    result.hops.append(Hop(destination.label, "arrive", f"from {result.source.label} ({flow.source}) at its public IP"))
+    result.hops.append(Hop(destination.label, "arrive", f"from {result.source.label} ({flow.source}) at its public IP",
+                           vnet_key=destination.vnet_key))
     if _filtered(snapshot, result, flow, destination.vnet_key, destination.subnet_key, destination.nic, inbound=True):
         _finish(result, ALLOWED, f"{destination.label} admits it", result.decided_by, result.decided_at)
     return result
@@ -245,7 +247,7 @@ def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subn
     else:
         label = f"{_LAYERS.get(verdict.layer, verdict.layer)} {name_of(parent_id(rule.rule.id))}: {rule.label()}"
     word = {ALLOWED: "allows", DENIED: "denies", UNKNOWN: "may decide (not known from the input)"}[access]
-    result.hops.append(Hop(where, "filter", f"{direction}: {label} {word} it", rule.rule.id))
+    result.hops.append(Hop(where, "filter", f"{direction}: {label} {word} it", rule.rule.id, vnet_key))
     if access != ALLOWED:
         why = "" if access == DENIED else (": the input cannot tell whether it matches (an application security group "
                                            "whose members are not in the input, a service tag, or source ports)")
@@ -319,7 +321,7 @@ def _walk(snapshot: Snapshot, result: Trace, flow: Flow, subnet_key: str) -> Non
         if route is None:
             _finish(result, DENIED, f"no route in {at} for {flow.destination}", vnet.id, "route")
             return
-        result.hops.append(Hop(at, "route", _route_text(route), route.via))
+        result.hops.append(Hop(at, "route", _route_text(route), route.via, vnet.key))
         result.not_in_input += [u for u in table.unknown if u not in result.not_in_input]
         step = _next(snapshot, result, flow, vnet.key, route, forwarded)
         if step is None:
@@ -352,7 +354,8 @@ def _next(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: E
             _finish(result, DENIED, f"peering {back.name} of {remote.name} refuses forwarded traffic (allowForwardedTraffic off)",
                     back.id, "peering")
             return None
-        result.hops.append(Hop(vnet.name, "forward", f"over peering {peering.name} to {remote.name}", peering.id))
+        result.hops.append(Hop(vnet.name, "forward", f"over peering {peering.name} to {remote.name}", peering.id,
+                               vnet.key))
         return _arrive(snapshot, result, flow, remote.key)
     if hop in ("virtualhub", "connectedgroup"):
         target = _vnet_holding(snapshot, flow.destination)
@@ -361,7 +364,7 @@ def _next(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: E
             return None
         how = "through Virtual WAN hub" if hop == "virtualhub" else "in AVNM connected group"
         result.hops.append(Hop(vnet.name, "forward", f"{how} {route.via.rsplit('/', 1)[-1] if route.via else ''} to {index.vnets[target].name}",
-                               route.via))
+                               route.via, vnet.key))
         if hop == "connectedgroup":
             result.assumptions.append("the connectivity configuration is deployed in these regions")
         return _arrive(snapshot, result, flow, target)
@@ -406,7 +409,7 @@ def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> Non
     nic = _nic_with(snapshot, flow.destination, holders[0])
     carrier = next((h.decided_by for h in reversed(result.hops) if h.what in ("forward", "route") and h.decided_by), None)
     result.decided_by, result.decided_at = carrier or vnet.id, "route"  # unless a filter at this end admits it
-    result.hops.append(Hop(f"{vnet.name}/{subnet.name}", "arrive", f"at {flow.destination}"))
+    result.hops.append(Hop(f"{vnet.name}/{subnet.name}", "arrive", f"at {flow.destination}", vnet_key=vnet_key))
     if _filtered(snapshot, result, flow, vnet_key, holders[0], nic, inbound=True):
         _finish(result, ALLOWED, f"{vnet.name}/{subnet.name} admits it", result.decided_by, result.decided_at)
     return
@@ -435,7 +438,8 @@ def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, rou
                 nic.id, "appliance")
         return None
     to_appliance = Flow(flow.source, ip, flow.protocol, flow.port)
-    result.hops.append(Hop(appliance_vnet.name, "forward", f"to appliance {ip}{f' (NIC {nic.name})' if nic else ''}", route.via))
+    result.hops.append(Hop(appliance_vnet.name, "forward", f"to appliance {ip}{f' (NIC {nic.name})' if nic else ''}", route.via,
+                           appliance_vnet.key))
     if not _filtered(snapshot, result, to_appliance, appliance_vnet.key, subnet_key, nic, inbound=True):
         return None
     result.assumptions.append(f"the appliance at {ip} forwards the flow (its own rules are not in the input)")
@@ -456,9 +460,10 @@ def _gateway(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route
         return None
     target = _vnet_holding(snapshot, flow.destination)
     if target is not None and target != vnet_key:
-        result.hops.append(Hop(vnet.name, "forward", f"through gateway {gateways[0].name} to {index.vnets[target].name}", gateways[0].id))
+        result.hops.append(Hop(vnet.name, "forward", f"through gateway {gateways[0].name} to {index.vnets[target].name}", gateways[0].id,
+                               vnet.key))
         return _arrive(snapshot, result, flow, target)
-    result.hops.append(Hop(vnet.name, "leave", f"through gateway {gateways[0].name}", gateways[0].id))
+    result.hops.append(Hop(vnet.name, "leave", f"through gateway {gateways[0].name}", gateways[0].id, vnet.key))
     _finish(result, ALLOWED, f"leaves through gateway {gateways[0].name} towards on-premises (beyond it is not in the input)",
             gateways[0].id, "gateway")
     return None
@@ -467,6 +472,15 @@ def _gateway(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route
 def _is_public(address: str) -> bool:
     span = interval(address)
     return span is not None and not NON_PUBLIC.contains_point(span[0])
+
+
+def vnets_on_path(result: Trace) -> list[str]:
+    """Keys of the VNets the flow passed through, in order: its source VNet, then each VNet a hop moved it to."""
+    path: list[str] = []
+    for key in [result.source.vnet_key, *(h.vnet_key for h in result.hops)]:
+        if key is not None and (not path or path[-1] != key):
+            path.append(key)
+    return path
 
 
 def assumes_transitivity(snapshot: Snapshot, result: Trace) -> list[str] | None:

@@ -204,6 +204,68 @@
         e.preventDefault(); e.stopPropagation(); pickEdge(el);
       });
     });
+    // -- a finding's "Show path": the VNets a traced flow passes and the lines between them ---------
+    var pathBox = document.getElementById("topo-path"), pathFrom = null;
+    var nodeOf = {}, edgesOf = {};
+    svg.querySelectorAll("[data-node]").forEach(function (el) { nodeOf[el.dataset.node] = el; });
+    svg.querySelectorAll("[data-ends]").forEach(function (el) {
+      el.dataset.ends.split("|").forEach(function (k) { (edgesOf[k] = edgesOf[k] || []).push(el); });
+    });
+    var other = function (edge, k) { var ends = edge.dataset.ends.split("|"); return ends[0] === k ? ends[1] : ends[0]; };
+    var between = function (a, b) { return (edgesOf[a] || []).filter(function (e) { return other(e, a) === b; }); };
+    function links(a, b) {  // the lines from a to b: a peering, or two through a hub or connectivity configuration
+      var direct = between(a, b);
+      if (direct.length) return direct;
+      var found = [];
+      (edgesOf[a] || []).forEach(function (e) {
+        var middle = other(e, a), onward = between(middle, b);
+        if (!found.length && !e.hasAttribute("data-pair") && onward.length) {  // not a peering: a hub or group line
+          found = [e, nodeOf[middle], onward[0]];
+        }
+      });
+      return found;
+    }
+    var lifted = [];  // clean peerings are drawn under the group boxes: lifted above them while on the path
+    function clearPath() {
+      lifted.forEach(function (m) { m[1].insertBefore(m[0], m[2]); });
+      lifted = [];
+      svg.classList.remove("showing-path");
+      svg.querySelectorAll(".on-path").forEach(function (el) { el.classList.remove("on-path"); });
+      if (pathBox) pathBox.hidden = true;
+      if (pathFrom) { pathFrom.focus({ preventScroll: true }); pathFrom = null; }
+    }
+    function showPath(button) {
+      clearPath();
+      var keys = button.dataset.path.split("|"), marked = keys.map(function (k) { return nodeOf[k]; });
+      keys.slice(1).forEach(function (k, i) { marked = marked.concat(links(keys[i], k)); });
+      marked.forEach(function (el) {
+        if (!el) return;
+        el.classList.add("on-path");
+        if (el.parentNode.classList.contains("quiet")) {
+          lifted.push([el, el.parentNode, el.nextSibling]);
+          svg.querySelector(".edges.loud").appendChild(el);
+        }
+        el.dataset.g.split(" ").forEach(function (g) {  // a collapsed subscription opens to show its part
+          var t = svg.querySelector('[data-toggle="' + g + '"]');
+          if (t) setGroup(t, true);
+        });
+      });
+      refresh();
+      svg.classList.add("showing-path");
+      pathFrom = button;
+      pathBox.hidden = false;
+      document.getElementById("topo-path-label").textContent = button.dataset.pathLabel;
+      document.getElementById("topology").scrollIntoView();
+      document.getElementById("topo-path-clear").focus({ preventScroll: true });
+    }
+    document.querySelectorAll("button[data-path]").forEach(function (b) {
+      b.addEventListener("click", function () { showPath(b); });
+    });
+    var pathClear = document.getElementById("topo-path-clear");
+    if (pathClear) pathClear.addEventListener("click", clearPath);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && pathBox && !pathBox.hidden) clearPath();
+    });
     // -- download: the drawing as a standalone .svg, the page's styles inside it ----------
     var download = document.getElementById("topo-download");
     if (download) download.addEventListener("click", function () {

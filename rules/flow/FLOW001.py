@@ -1,5 +1,6 @@
 """FLOW001 forbidden-flow-allowed."""
 
+from auditor.analysis.reach import vnets_on_path
 from auditor.engine.intents import check as outcomes_of
 from auditor.engine.intents import flows_evidence, flows_text
 from auditor.engine.rule import Rule
@@ -58,6 +59,6 @@ def check(snapshot, intents):
             message=(f"Intent {intent} forbids {flows_text(outcomes)}, but the estate allows it "
                      f"({first.reason}); {name_of(primary)} lets it through: {step}."),
             evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes) + first_outcome.more,
-                      "assumptions": assumptions},
+                      "assumptions": assumptions, "path_vnets": vnets_on_path(first)},
             fingerprint_ids=[primary],
         )

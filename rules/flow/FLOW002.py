@@ -60,7 +60,7 @@ def check(snapshot, intents):
             message=(f"Intent {intent} requires {flows_text(outcomes)}, but only a chain of peerings ({chain}) links "
                      f"them and peering is not transitive: Azure drops the traffic."),
             evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes),
-                      "peering_chain": chain},
+                      "peering_chain": chain, "path_vnets": path},  # the chain the flow would need
             fingerprint_ids=[vnet_key],
             related_ids=[index.vnets[k].id for k in path if k in index.vnets],
         )

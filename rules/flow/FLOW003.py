@@ -1,6 +1,6 @@
 """FLOW003 internet-reaches-management-port."""
 
-from auditor.analysis.reach import INTERNET_SOURCE, Endpoint, resolve, trace
+from auditor.analysis.reach import INTERNET_SOURCE, Endpoint, resolve, trace, vnets_on_path
 from auditor.engine.rule import Rule
 
 PORTS = (22, 3389)
@@ -57,7 +57,8 @@ def check(snapshot):
             resource_id=first.decided_by or nic.id,
             message=(f"NIC {nic.name} ({target.address}, public IP {configs[0].public_ip_address_id.rsplit('/', 1)[-1]}) "
                      f"is reachable from the Internet on {', '.join(str(p) for p, _ in open_ports)}: {first.reason}."),
-            evidence={"nic": nic.name, "ports": [p for p, _ in open_ports], "path": [h.text for h in first.hops]},
+            evidence={"nic": nic.name, "ports": [p for p, _ in open_ports], "path": [h.text for h in first.hops],
+                      "path_vnets": vnets_on_path(first)},
             related_ids=[nic.id],
             fingerprint_ids=[nic.key],
         )

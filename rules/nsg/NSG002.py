@@ -1,6 +1,6 @@
 """NSG002 required-flow-blocked."""
 
-from auditor.analysis.reach import assumes_transitivity
+from auditor.analysis.reach import assumes_transitivity, vnets_on_path
 from auditor.engine.intents import check as outcomes_of
 from auditor.engine.intents import flows_evidence, flows_text, grouped
 from auditor.engine.rule import Rule
@@ -57,7 +57,8 @@ def check(snapshot, intents):
             resource_id=primary,
             message=f"Intent {intent} requires {flows_text(outcomes)}, but {first.reason}.",
             evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes),
-                      "blocked_by_default_rule": default_rule, "nsg": name_of(primary) if default_rule else None},
+                      "blocked_by_default_rule": default_rule, "nsg": name_of(primary) if default_rule else None,
+                      "path_vnets": vnets_on_path(first)},
             fingerprint_ids=[primary],
             related_ids=[index.vnets[k].id for k in dict.fromkeys([first.source.vnet_key, first.destination.vnet_key])
                          if k in index.vnets],
