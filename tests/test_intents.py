@@ -45,3 +45,23 @@ def test_forbidden_flows_keep_a_few_traces_and_count_the_rest(monkeypatch):
     assert sum(1 + len(o.others) + o.more for o in outcomes) == 12
     assert all(len(o.others) <= 2 for o in outcomes)
     assert any(o.more for o in outcomes), "the rest are counted, not kept"
+
+
+def test_exclude_paths_leave_out_the_pairs_they_match():
+    snap = snapshot_from_spec(mesh(3))
+    plain = parse_intents(FORBID, "f")
+    with_exclude = parse_intents({"forbid": [{**FORBID["forbid"][0], "exclude": [
+        {"from": {"vnets": ["spoke0"]}},  # anything from spoke0
+        {"from": {"vnets": ["spoke1"]}, "to": {"vnets": ["spoke2"]}},  # and spoke1 -> spoke2
+    ]}]}, "f")
+
+    def flows(intents) -> set[tuple[str, str]]:
+        out = set()
+        for o in check(snap, intents):
+            for flow in [o, *o.others]:
+                out.add((flow.trace.source.label.split()[-1], flow.trace.destination.label.split()[-1]))
+        return out
+
+    everything = flows(plain)
+    assert len(everything) == 6
+    assert flows(with_exclude) == {("spoke1/app", "spoke0/app"), ("spoke2/app", "spoke0/app"), ("spoke2/app", "spoke1/app")}

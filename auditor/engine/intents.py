@@ -8,7 +8,9 @@ every pair of endpoints in their scopes, like AWS Network Access Analyzer's matc
       - {name: no-spoke-ssh, from: {names: ["vnet-spoke-*"]}, to: {names: ["vnet-spoke-*"]}, ports: [22, 3389]}
 
 A scope selects subnets: `vnets` or `subnets` (names or ids), `names` (VNet name globs), `tags`
-(VNet tags, all must match), `subscriptions` (ids or display names), or `internet: true`. Each subnet
+(VNet tags, all must match), `subscriptions` (ids or display names), or `internet: true`. An intent's
+`exclude` list leaves out pairs, like Network Access Analyzer's exclude paths:
+`exclude: [{from: {vnets: [vnet-jumphost]}}]` (a side left out matches any end). Each subnet
 stands for its first usable address (see `auditor.analysis.reach`). A pair whose ends are the same
 subnet is skipped, and so is a pair inside one VNet unless a scope names subnets: an intent between
 VNets says nothing about traffic within one. A forbidden flow is traced only to VNets routing can take
@@ -46,10 +48,19 @@ class Scope(msgspec.Struct, forbid_unknown_fields=True):
     internet: bool = False
 
 
+class Exclude(msgspec.Struct, forbid_unknown_fields=True, rename={"source": "from", "destination": "to"}):
+    """Pairs an intent leaves out, like Network Access Analyzer's exclude paths: both ends must match
+    (a side left out matches any end)."""
+
+    source: Scope | None = None
+    destination: Scope | None = None
+
+
 class Intent(msgspec.Struct, forbid_unknown_fields=True, rename={"source": "from", "destination": "to"}):
     name: str
     source: Scope
     destination: Scope
+    exclude: list[Exclude] = msgspec.field(default_factory=list)
     ports: list[int] = msgspec.field(default_factory=lambda: [443])
     protocol: str = "tcp"
     description: str | None = None
@@ -198,11 +209,21 @@ def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
 KEPT = 20  # forbidden flows traced and kept per intent and deciding resource
 
 
+def _key(end: Endpoint) -> str:
+    return end.subnet_key or end.label  # the Internet has no subnet
+
+
+def _keys(snapshot: Snapshot, scope: Scope | None) -> set[str] | None:
+    """The ends a scope of an exclude path selects (None: any end)."""
+    return None if scope is None else {_key(e) for e in endpoints(snapshot, scope)}
+
+
 def _pairs(snapshot: Snapshot, intent: Intent, kind: str, routable_vnets) -> list[tuple[Endpoint, Endpoint]]:
     """The pairs of endpoints an intent covers: a forbidden flow only where routing can take it; more than
     `MAX_PAIRS` (times ports) is refused, naming the intent, before anything is traced."""
     sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
     named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
+    excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
     pairs = []
     for src in sources:
         reach = routable_vnets(snapshot, src.subnet_key) if kind == "forbid" and src.subnet_key else None
@@ -212,6 +233,8 @@ def _pairs(snapshot: Snapshot, intent: Intent, kind: str, routable_vnets) -> lis
             if src.vnet_key == dst.vnet_key and src.vnet_key is not None and not named_subnets:
                 continue  # an intent between VNets says nothing about traffic inside one
             if reach is not None and dst.vnet_key not in reach:
+                continue
+            if any((a is None or _key(src) in a) and (b is None or _key(dst) in b) for a, b in excluded):
                 continue
             pairs.append((src, dst))
         if len(pairs) * len(intent.ports) > MAX_PAIRS:
