@@ -583,7 +583,8 @@ def reach_cmd(
 ) -> None:
     """Trace one flow hop by hop from the snapshot alone: routes, peerings, appliances, gateways and the
     filters (admin rules, NSGs) that decide it. Exit 0 allowed, 1 denied, 2 error, 3 unknown."""
-    from auditor.analysis.reach import resolve, trace
+    from auditor.analysis.endpoints import resolve
+    from auditor.analysis.reach import trace
     from reports.reach_report import as_json, as_text
 
     if protocol.lower() not in ("tcp", "udp", "icmp", "any", "*"):

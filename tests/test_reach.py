@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.analysis.addresses import IntervalSet, interval
+from auditor.analysis.endpoints import resolve
 from auditor.analysis.filtering import decide
-from auditor.analysis.reach import resolve, trace, vnets_on_path
+from auditor.analysis.reach import trace, vnets_on_path
 from auditor.input.synthetic import snapshot_from_spec
 from tests.conftest import run_cli
 

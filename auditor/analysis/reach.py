@@ -11,16 +11,20 @@ verdict is allowed, denied (by which rule or route), or unknown (naming what the
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import BlockIndex, IntervalSet, interval
 from auditor.analysis.effective_routes import EffectiveRoute, routes_of
+from auditor.analysis.endpoints import (
+    Endpoint,
+    family_of,
+    nic_with,
+    subnets_holding,
+)
 from auditor.analysis.filtering import decide
 from auditor.analysis.gateways import gateway_vnets_used
 from auditor.analysis.nsg import NON_PUBLIC
-from auditor.errors import InputError
 from auditor.model.ids import name_of, norm_id, parent_id
 
 if TYPE_CHECKING:
@@ -28,22 +32,6 @@ if TYPE_CHECKING:
 
 ALLOWED, DENIED, UNKNOWN = "allowed", "denied", "unknown"
 MAX_HOPS = 32
-#: Subnets that hold no workloads of their own to reach or start from (gateways, firewalls, Route Server, Bastion).
-INFRASTRUCTURE_SUBNETS = frozenset({"gatewaysubnet", "azurefirewallsubnet", "azurefirewallmanagementsubnet",
-                                    "routeserversubnet", "azurebastionsubnet"})
-INTERNET_SOURCE = "198.51.100.10"  # a public address standing for "the Internet" (TEST-NET-2)
-
-
-@dataclass
-class Endpoint:
-    label: str
-    address: str
-    vnet_key: str | None = None  # None: outside the estate (on-premises or the Internet)
-    subnet_key: str | None = None
-    nic: NetworkInterface | None = None
-    note: str = ""
-
-
 @dataclass
 class Hop:
     at: str
@@ -69,117 +57,10 @@ class Trace:
 
 
 # -- endpoints ---------------------------------------------------------------------------------
-def resolve(snapshot: Snapshot, text: str) -> Endpoint:
-    """An IP, a NIC, a subnet (`vnet/subnet` or its id), a VNet (name or id), or `Internet`."""
-    index = snapshot.index
-    value = text.strip()
-    if value.lower() == "internet":
-        return Endpoint("Internet", INTERNET_SOURCE, note="a public address standing for the Internet")
-    if interval(value) is not None and "/" not in value:
-        return _at_address(snapshot, value, value)
-    key = norm_id(value)
-    for nic in ([index.nics[key]] if key in index.nics else [n for n in snapshot.network_interfaces if n.name.lower() == key]):
-        configs = [c for c in nic.ip_configurations if c.private_ip_address and norm_id(c.subnet_id) in index.subnets]
-        if not configs:
-            raise InputError(f"NIC {nic.name} has no private address in a subnet in the input")
-        config = next((c for c in configs if c.primary), configs[0])
-        subnet_key = norm_id(config.subnet_id)
-        return Endpoint(f"NIC {nic.name}", config.private_ip_address.split("/")[0], index.vnet_of_subnet[subnet_key].key,
-                        subnet_key, nic=nic)
-    subnet_key = key if key in index.subnets else _subnet_by_name(snapshot, value)
-    if subnet_key is not None:
-        return endpoint_of_subnet(snapshot, subnet_key)
-    vnets = [index.vnets[key]] if key in index.vnets else [v for v in snapshot.virtual_networks if v.name.lower() == key]
-    if len(vnets) > 1:
-        raise InputError(f"{len(vnets)} VNets are named {value}: give the VNet's id")
-    if vnets and vnets[0].subnets:
-        return _first_address(snapshot, vnets[0].subnets[0].key, f"VNet {vnets[0].name}")
-    raise InputError(f"{value}: not an IP address, NIC, subnet (vnet/subnet) or VNet in the input")
-
-
-def _subnet_by_name(snapshot: Snapshot, value: str) -> str | None:
-    if "/" not in value or value.startswith("/"):
-        return None
-    vnet_name, subnet_name = value.lower().split("/", 1)
-    found = [s.key for v in snapshot.virtual_networks if v.name.lower() == vnet_name
-             for s in v.subnets if s.name.lower() == subnet_name]
-    if len(found) > 1:
-        raise InputError(f"{len(found)} subnets are named {value}: give the subnet's id")
-    return found[0] if found else None
-
-
-def workload_subnets(vnet) -> list:
-    """The VNet's subnets with an address prefix, infrastructure subnets left out."""
-    return [s for s in vnet.subnets if s.address_prefixes and s.name.lower() not in INFRASTRUCTURE_SUBNETS]
-
-
-def endpoint_of_subnet(snapshot: Snapshot, subnet_key: str) -> Endpoint:
-    vnet = snapshot.index.vnet_of_subnet[subnet_key]
-    return _first_address(snapshot, subnet_key, f"subnet {vnet.name}/{snapshot.index.subnets[subnet_key].name}")
-
-
-def _first_address(snapshot: Snapshot, subnet_key: str, label: str, family: int = 4) -> Endpoint:
-    """A subnet stands for its first usable address (Azure reserves the first four), IPv4 unless asked."""
-    subnet = snapshot.index.subnets[subnet_key]
-    prefixes = sorted(subnet.address_prefixes, key=lambda p: _family(p) != family)
-    if not prefixes:
-        raise InputError(f"{label} has no address prefix in the input")
-    address = str(ipaddress.ip_network(prefixes[0], strict=False).network_address + 4)
-    vnet = snapshot.index.vnet_of_subnet[subnet_key]
-    return Endpoint(label, address, vnet.key, subnet_key, note=f"as {address}, its first usable address")
-
-
-def endpoints_of_subnet(snapshot: Snapshot, subnet_key: str) -> list[Endpoint]:
-    """The subnet at its first usable address in each family it has."""
-    subnet = snapshot.index.subnets[subnet_key]
-    families = sorted({_family(p) for p in subnet.address_prefixes})
-    vnet = snapshot.index.vnet_of_subnet[subnet_key]
-    return [_first_address(snapshot, subnet_key, f"subnet {vnet.name}/{subnet.name}", f) for f in families]
-
-
-def _at_address(snapshot: Snapshot, address: str, label: str) -> Endpoint:
-    holders = _subnets_holding(snapshot, address)
-    if len(holders) > 1:
-        names = ", ".join(f"{snapshot.index.vnet_of_subnet[k].name}/{snapshot.index.subnets[k].name}" for k in holders)
-        raise InputError(f"{address} lies in several subnets ({names}): name the subnet or NIC instead")
-    if not holders:
-        return Endpoint(label, address, note="outside every VNet in the input")
-    subnet_key = holders[0]
-    nic = _nic_with(snapshot, address, subnet_key)
-    return Endpoint(label, address, snapshot.index.vnet_of_subnet[subnet_key].key, subnet_key, nic=nic)
-
-
-def _subnets_holding(snapshot: Snapshot, address: str, vnet_key: str | None = None) -> list[str]:
-    """Keys of the subnets (of one VNet, or of any) whose prefixes hold the address, in id order."""
-    span = interval(address)
-    if span is None:
-        return []
-    memo = snapshot.index.memo("reach.subnets")
-    if "index" not in memo:
-        memo["index"] = BlockIndex((s.key, IntervalSet.of(s.address_prefixes)) for s in snapshot.index.subnets.values())
-    found = sorted(memo["index"].overlapping(IntervalSet([span])))
-    if vnet_key is not None:
-        found = [k for k in found if snapshot.index.vnet_of_subnet[k].key == vnet_key]
-    return found
-
-
-def _nic_with(snapshot: Snapshot, address: str, subnet_key: str) -> NetworkInterface | None:
-    """The NIC holding the address in that subnet (overlapping VNets may both use the address)."""
-    memo = snapshot.index.memo("reach.nics")
-    if not memo and snapshot.network_interfaces:
-        memo[None] = None
-        for nic in snapshot.network_interfaces:
-            for config in nic.ip_configurations:
-                if config.subnet_id:
-                    memo.setdefault((norm_id(config.subnet_id), (config.private_ip_address or "").split("/")[0]), nic)
-    return memo.get((subnet_key, address))
-
-
-# -- the walk ----------------------------------------------------------------------------------
 def trace(snapshot: Snapshot, source: Endpoint, destination: Endpoint, protocol: str = "tcp", port: int = 443) -> Trace:
     source, destination = _same_family(source, destination)
     result = Trace(source, destination, protocol.lower(), port)
-    if _family(source.address) != _family(destination.address):
+    if family_of(source.address) != family_of(destination.address):
         return _finish(result, DENIED, f"{source.address} and {destination.address} are of different families: "
                                        "IPv4 and IPv6 never meet")
     flow = Flow(source.address, destination.address, result.protocol, port)
@@ -257,27 +138,23 @@ def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subn
     return True
 
 
-def _family(address: str) -> int:
-    return 6 if ":" in address else 4
-
-
 def _same_family(source: Endpoint, destination: Endpoint) -> tuple[Endpoint, Endpoint]:
     """A NIC or subnet end given in one family takes its address of the other end's family, if it has one."""
     from dataclasses import replace
 
     def in_family(end: Endpoint, family: int) -> Endpoint:
-        if _family(end.address) == family:
+        if family_of(end.address) == family:
             return end
         if end.nic is not None:
             for config in end.nic.ip_configurations:
                 address = (config.private_ip_address or "").split("/")[0]
-                if address and _family(address) == family:
+                if address and family_of(address) == family:
                     return replace(end, address=address, subnet_key=norm_id(config.subnet_id) or end.subnet_key)
         return end
 
-    family = _family(source.address)
+    family = family_of(source.address)
     destination = in_family(destination, family)
-    return in_family(source, _family(destination.address)), destination
+    return in_family(source, family_of(destination.address)), destination
 
 
 def _point(address: str) -> IntervalSet:
@@ -395,7 +272,7 @@ def _unconnected_peering(snapshot: Snapshot, vnet, destination: str) -> str:
 
 
 def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> None:
-    holders = _subnets_holding(snapshot, flow.destination, vnet_key)
+    holders = subnets_holding(snapshot, flow.destination, vnet_key)
     vnet = snapshot.index.vnets[vnet_key]
     if not holders:
         _finish(result, DENIED, f"{flow.destination} is in no subnet of {vnet.name}", vnet.id, "route")
@@ -406,7 +283,7 @@ def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> Non
         _finish(result, DENIED, f"{flow.destination} is routed to {vnet.name}/{subnet.name}, not to "
                                 f"{result.destination.label}: the two address ranges overlap", vnet.id, "route")
         return
-    nic = _nic_with(snapshot, flow.destination, holders[0])
+    nic = nic_with(snapshot, flow.destination, holders[0])
     carrier = next((h.decided_by for h in reversed(result.hops) if h.what in ("forward", "route") and h.decided_by), None)
     result.decided_by, result.decided_at = carrier or vnet.id, "route"  # unless a filter at this end admits it
     result.hops.append(Hop(f"{vnet.name}/{subnet.name}", "arrive", f"at {flow.destination}", vnet_key=vnet_key))
@@ -416,7 +293,7 @@ def _arrive(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str) -> Non
 
 
 def _vnet_holding(snapshot: Snapshot, address: str) -> str | None:
-    holders = _subnets_holding(snapshot, address)
+    holders = subnets_holding(snapshot, address)
     return snapshot.index.vnet_of_subnet[holders[0]].key if len(holders) == 1 else None
 
 
@@ -424,7 +301,7 @@ def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, rou
     index = snapshot.index
     ip = route.next_hop_ip or ""
     reachable = [vnet_key, *sorted(index.peered_vnets(vnet_key))]
-    holders = [k for v in reachable for k in _subnets_holding(snapshot, ip, v)]
+    holders = [k for v in reachable for k in subnets_holding(snapshot, ip, v)]
     vnet = index.vnets[vnet_key]
     if not holders:
         _finish(result, DENIED, f"next hop {ip} of route {route.prefix} is in no subnet of {vnet.name} or its peers: "
@@ -432,7 +309,7 @@ def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, rou
         return None
     subnet_key = holders[0]
     appliance_vnet = index.vnet_of_subnet[subnet_key]
-    nic = _nic_with(snapshot, ip, subnet_key)
+    nic = nic_with(snapshot, ip, subnet_key)
     if nic is not None and not nic.enable_ip_forwarding:
         _finish(result, DENIED, f"appliance NIC {nic.name} ({ip}) has IP forwarding off: it drops traffic not addressed to it",
                 nic.id, "appliance")
@@ -514,7 +391,7 @@ def routable_vnets(snapshot: Snapshot, subnet_key: str) -> set[str]:
         if hop in ("none", "internet", "vnetlocal"):
             continue
         if hop == "virtualappliance":
-            for holder in _subnets_holding(snapshot, route.next_hop_ip or ""):
+            for holder in subnets_holding(snapshot, route.next_hop_ip or ""):
                 found |= routable_vnets(snapshot, holder)
             continue
         if blocks is None:

@@ -33,7 +33,8 @@ from auditor.errors import InputError
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
-    from auditor.analysis.reach import Endpoint, Trace
+    from auditor.analysis.endpoints import Endpoint
+    from auditor.analysis.reach import Trace
     from auditor.model.snapshot import Snapshot
 
 MAX_PAIRS = 200_000
@@ -116,7 +117,7 @@ def parse_intents(doc: object, origin: str) -> Intents:
 
 def endpoints(snapshot: Snapshot, scope: Scope) -> list[Endpoint]:
     """The subnets (or the Internet) a scope selects, each as an endpoint."""
-    from auditor.analysis.reach import (
+    from auditor.analysis.endpoints import (
         INTERNET_SOURCE,
         Endpoint,
         endpoint_of_subnet,

@@ -1,6 +1,7 @@
 """FLOW003 internet-reaches-management-port."""
 
-from auditor.analysis.reach import INTERNET_SOURCE, Endpoint, resolve, trace, vnets_on_path
+from auditor.analysis.endpoints import INTERNET_SOURCE, Endpoint, resolve
+from auditor.analysis.reach import trace, vnets_on_path
 from auditor.engine.rule import Rule
 
 PORTS = (22, 3389)

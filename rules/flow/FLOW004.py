@@ -1,6 +1,7 @@
 """FLOW004 peers-reach-management-ports."""
 
-from auditor.analysis.reach import endpoints_of_subnet, trace, workload_subnets
+from auditor.analysis.endpoints import endpoints_of_subnet, workload_subnets
+from auditor.analysis.reach import trace
 from auditor.analysis.routing import connected_vnets
 from auditor.engine.rule import Rule
 

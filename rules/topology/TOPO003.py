@@ -1,7 +1,7 @@
 """TOPO003 default-route-bypasses-hub."""
 
 from auditor.analysis.effective_routes import routes_of
-from auditor.analysis.reach import workload_subnets
+from auditor.analysis.endpoints import workload_subnets
 from auditor.engine.intents import vnets_in_role
 from auditor.engine.rule import Rule
 

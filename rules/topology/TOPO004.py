@@ -1,6 +1,7 @@
 """TOPO004 isolated-vnet-reachable."""
 
-from auditor.analysis.reach import endpoint_of_subnet, trace, workload_subnets
+from auditor.analysis.endpoints import endpoint_of_subnet, workload_subnets
+from auditor.analysis.reach import trace
 from auditor.engine.intents import vnets_in_role
 from auditor.engine.rule import Rule
 
