@@ -30,8 +30,6 @@ class Endpoint:
     note: str = ""
 
 
-
-
 def resolve(snapshot: Snapshot, text: str) -> Endpoint:
     """An IP, a NIC, a subnet (`vnet/subnet` or its id), a VNet (name or id), or `Internet`."""
     index = snapshot.index

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 ALLOWED, DENIED, UNKNOWN = "allowed", "denied", "unknown"
 MAX_HOPS = 32
+
+
 @dataclass
 class Hop:
     at: str

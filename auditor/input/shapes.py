@@ -219,6 +219,8 @@ RawSecurityRule = _shape("SecurityRule", _CHILD, SETTINGS["SecurityRule"])
 RawRoute = _shape("Route", _CHILD, SETTINGS["Route"])
 RawHubConnection = _shape("HubConnection", _CHILD, SETTINGS["HubConnection"])
 RawResource = _shape("Resource", _RESOURCE, _union(list(SETTINGS.values())))
+
+
 def props(raw: Any) -> Any:
     """The settings of a resource in REST/Graph shape (`properties`) or `az` shape (flattened)."""
     return raw.properties or raw

@@ -51,8 +51,6 @@ DEFAULT_RULES = [
 ]
 
 
-
-
 @dataclass
 class SyntheticEstate:
     """ARM resources per subscription, plus the subscription and tenant listings."""

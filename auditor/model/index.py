@@ -185,7 +185,6 @@ class SnapshotIndex:
         subnet = self.subnets.get(norm_id(subnet_id))
         return self.route_tables.get(norm_id(subnet.route_table_id)) if subnet else None
 
-
     # -- network interfaces ---------------------------------------------------
     @cached_property
     def _nic_configs_by_subnet(self) -> dict[str, list[tuple[NetworkInterface, NicIpConfiguration]]]:

@@ -40,6 +40,7 @@ rule = Rule(
     ),
 )
 
+
 @rule.check
 def check(snapshot, intents):
     if not intents.checks("default-route-through-hub"):
