@@ -187,10 +187,11 @@ def _message(snapshot, d: _Denial, items, whole: bool) -> str:
             f"in {d.where} is the first inbound rule matching traffic from peered VNet "
             f"{name_list(index.vnets[k].name for k, _ in items)}{part} to "
             f"{name_list(t for _, e in items for t in d.targets(e))}")
+    what = "everything from the peer is" if whole else "all traffic from that part of the peer is"
     if d.layer == "security admin":
-        return (f"{head}: {IF_DEPLOYED} (deployment per region cannot be read), everything from the peer is "
-                f"dropped although the peering is Connected, and no NSG can allow it.")
-    return f"{head}: everything from the peer is dropped although the peering is Connected."
+        return (f"{head}: {IF_DEPLOYED} (deployment per region cannot be read), {what} dropped although the "
+                f"peering is Connected, and no NSG can allow it.")
+    return f"{head}: {what} dropped although the peering is Connected."
 
 
 @rule.check
