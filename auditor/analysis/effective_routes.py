@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import interval
-from auditor.analysis.gateways import gateway_vnets_used
+from auditor.analysis.gateways import gateway_vnets_used, prefixes_behind
 from auditor.analysis.hubs import hub_of, is_hub_connection
 from auditor.analysis.routing import path_groups
 from auditor.model.ids import norm_id
@@ -158,20 +158,9 @@ def _group_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]) 
 
 def _gateway_routes(snapshot: Snapshot, vnet: VirtualNetwork, unknown: list[str]) -> list[EffectiveRoute | None]:
     index = snapshot.index
-    out: list[EffectiveRoute | None] = []
     for used in gateway_vnets_used(snapshot, vnet.key):
         for gateway in index.gateways_of(used):
             if (gateway.gateway_type or "").lower() == "expressroute" or gateway.enable_bgp:
                 unknown.append(f"routes gateway {gateway.name} learns over BGP")
-            for connection in snapshot.connections:
-                if norm_id(connection.virtual_network_gateway1_id) != gateway.key:
-                    continue
-                lgw = index.local_gateways.get(norm_id(connection.local_network_gateway2_id))
-                prefixes = lgw.address_prefixes if lgw is not None else []
-                if connection.virtual_network_gateway2_id:
-                    other = next((g for g in snapshot.virtual_network_gateways
-                                  if g.key == norm_id(connection.virtual_network_gateway2_id)), None)
-                    prefixes = index.vnets[norm_id(other.virtual_network_id)].address_prefixes if (
-                        other is not None and norm_id(other.virtual_network_id) in index.vnets) else []
-                out += [_route(p, "VirtualNetworkGateway", "VirtualNetworkGateway", via=gateway.id) for p in prefixes]
-    return out
+    return [_route(p, "VirtualNetworkGateway", "VirtualNetworkGateway", via=gw.id)
+            for gw, p in prefixes_behind(snapshot, vnet.key)]

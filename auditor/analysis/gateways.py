@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import IntervalSet, union
+from auditor.analysis.addresses import IntervalSet
 from auditor.model.ids import name_of, norm_id
 
 if TYPE_CHECKING:
@@ -120,7 +120,9 @@ def gateway_vnets_used(snapshot: Snapshot, vnet_key: str) -> list[str]:
     return out
 
 
-def behind_gateways(snapshot: Snapshot, vnet_key: str) -> IntervalSet:
+def prefixes_behind(snapshot: Snapshot, vnet_key: str) -> list[tuple[VirtualNetworkGateway, str]]:
+    """(gateway the VNet uses, prefix behind it): the local network gateways' ranges and the VNets at the other
+    end of VNet-to-VNet connections, from connections naming the gateway on either side."""
     index = snapshot.index
     memo = snapshot.index.memo("nsg.gateways")
     if not memo:
@@ -132,15 +134,18 @@ def behind_gateways(snapshot: Snapshot, vnet_key: str) -> IntervalSet:
         memo["by_gateway"] = by_gateway
         memo["gateways"] = {norm_id(g.id): g for g in snapshot.virtual_network_gateways}
     by_gateway, gateways = memo["by_gateway"], memo["gateways"]
-    parts = []
+    out = []
     for used in gateway_vnets_used(snapshot, vnet_key):
         for gw in index.gateways_of(used):
             for conn, other in by_gateway.get(gw.key, []):
                 if conn.local_network_gateway2_id:
                     lgw = index.local_gateways.get(norm_id(conn.local_network_gateway2_id))
-                    if lgw is not None:
-                        parts.append(IntervalSet.of(lgw.address_prefixes))
+                    out += [(gw, p) for p in (lgw.address_prefixes if lgw is not None else ())]
                 other_gw = gateways.get(norm_id(other)) if other else None
-                if other_gw is not None and other_gw.virtual_network_id:
-                    parts.append(index.address_space(other_gw.virtual_network_id))
-    return union(parts)
+                far = index.vnets.get(norm_id(other_gw.virtual_network_id)) if other_gw is not None else None
+                out += [(gw, p) for p in (far.address_prefixes if far is not None else ())]
+    return out
+
+
+def behind_gateways(snapshot: Snapshot, vnet_key: str) -> IntervalSet:
+    return IntervalSet.of(p for _, p in prefixes_behind(snapshot, vnet_key))

@@ -50,11 +50,6 @@ def hub_of(snapshot: Snapshot, peering: Peering) -> tuple[VirtualHub, HubVirtual
     return named[0] if len(named) == 1 else None
 
 
-def hub_connected_vnets(snapshot: Snapshot, hub: VirtualHub) -> list[str]:
-    """Normalized ids of the VNets connected to a hub."""
-    return sorted(norm_id(c.remote_virtual_network_id) for c in hub.virtual_network_connections if c.remote_virtual_network_id)
-
-
 def gives_transit(snapshot: Snapshot, hub: VirtualHub) -> bool | None:
     """A Standard hub routes between its VNets (and, in a Standard virtual WAN, to the other hubs'); a Basic
     one does not (learn.microsoft.com/azure/virtual-wan/virtual-wan-about#basicstandard). The WAN's type

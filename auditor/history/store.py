@@ -144,12 +144,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def latest_run(path: Path) -> int | None:
-    with connect(path) as db:
-        row = db.execute("SELECT MAX(run_id) FROM runs").fetchone()
-    return row[0]
-
-
 def snapshot_json(path: Path, run_id: int) -> bytes | None:
     """A run's snapshot, as it was written (None when pruned or not kept)."""
     with connect(path) as db:
