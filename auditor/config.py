@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
-import yaml
 
 from auditor.engine.rule import Severity
 from auditor.errors import InputError
+from auditor.yaml_file import read_yaml
 
 
 class Scope(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,16 +69,7 @@ def _problem(exc: msgspec.ValidationError) -> str:
 
 def load_config(path: Path) -> ScanConfig:
     """Read and check the file; InputError, one line naming the file and key, on any problem."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read config file ({exc})") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise InputError(f"{path}: not valid YAML{line}") from None
+    data = read_yaml(path, "config file")
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -65,3 +65,17 @@ def test_exclude_paths_leave_out_the_pairs_they_match():
     everything = flows(plain)
     assert len(everything) == 6
     assert flows(with_exclude) == {("spoke1/app", "spoke0/app"), ("spoke2/app", "spoke0/app"), ("spoke2/app", "spoke1/app")}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"forbid: [\n", "not valid YAML at line"),
+    (b"\xff\xfeforbid: []", "cannot read intents file"),  # not UTF-8
+])
+def test_an_unreadable_intents_file_is_one_line(tmp_path, content, message):
+    from auditor.engine.intents import load_intents
+
+    path = tmp_path / "intents.yaml"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as error:
+        load_intents(path)
+    assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
-import yaml
 
 from auditor.errors import InputError
 from auditor.model.ids import norm_id
+from auditor.yaml_file import read_yaml
 
 if TYPE_CHECKING:
     from auditor.analysis.endpoints import Endpoint
@@ -86,12 +86,7 @@ class Intents(msgspec.Struct, forbid_unknown_fields=True):
 
 def load_intents(path: Path) -> Intents:
     """The file, or one line naming it and the first problem."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read intents file ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+    doc = read_yaml(path, "intents file")
     return parse_intents(doc, str(path))
 
 
