@@ -1,8 +1,9 @@
 """FLOW003 internet-reaches-management-port."""
 
-from auditor.analysis.endpoints import INTERNET_SOURCE, Endpoint, resolve
+from auditor.analysis.endpoints import INTERNET_SOURCE, Endpoint
 from auditor.analysis.reach import trace, vnets_on_path
 from auditor.engine.rule import Rule
+from auditor.model.ids import norm_id
 
 PORTS = (22, 3389)
 
@@ -46,10 +47,12 @@ def check(snapshot):
         configs = [c for c in nic.ip_configurations if c.public_ip_address_id and c.private_ip_address]
         if not configs:
             continue
-        target = resolve(snapshot, configs[0].private_ip_address.split("/")[0])
-        if target.vnet_key is None:
+        subnet_key = norm_id(configs[0].subnet_id)
+        if subnet_key not in snapshot.index.subnets:
             continue
-        target.nic = nic
+        # the NIC's own subnet: its address may lie in another, overlapping VNet's subnet too
+        target = Endpoint(f"NIC {nic.name}", configs[0].private_ip_address.split("/")[0],
+                          snapshot.index.vnet_of_subnet[subnet_key].key, subnet_key, nic=nic)
         open_ports = [(p, t) for p in PORTS if (t := trace(snapshot, internet, target, "tcp", p)).verdict == "allowed"]
         if not open_ports:
             continue

@@ -1,6 +1,6 @@
 """FLOW004 peers-reach-management-ports."""
 
-from auditor.analysis.endpoints import endpoints_of_subnet, workload_subnets
+from auditor.analysis.endpoints import endpoints_of_subnet, family_of, workload_subnets
 from auditor.analysis.reach import trace
 from auditor.analysis.routing import connected_vnets
 from auditor.engine.rule import Rule
@@ -46,10 +46,6 @@ rule = Rule(
 )
 
 
-def _same_family(a, b) -> bool:
-    return (":" in a.address) == (":" in b.address)
-
-
 @rule.check
 def check(snapshot):
     index = snapshot.index
@@ -61,9 +57,9 @@ def check(snapshot):
             # the peer's first workload subnet, in each family, stands for the peer
             first = workload_subnets(peer)[:1] if peer else []
             sources = [end for s in first for end in endpoints_of_subnet(snapshot, s.key)]
-            hit = next(((src, dst, p, t) for src in sources for dst in targets for p in PORTS
-                        if _same_family(src, dst) and (t := trace(snapshot, src, dst, "tcp", p)).verdict == "allowed"),
-                       None)
+            pairs = [(src, dst) for src in sources for dst in targets if family_of(src.address) == family_of(dst.address)]
+            hit = next(((src, dst, p, t) for src, dst in pairs for p in PORTS
+                        if (t := trace(snapshot, src, dst, "tcp", p)).verdict == "allowed"), None)
             if hit is not None:
                 reached[peer.name] = hit
         if not reached:
