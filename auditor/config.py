@@ -6,7 +6,6 @@ on the command line wins over the file. Paths are relative to the current direct
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ import msgspec
 
 from auditor.engine.rule import Severity
 from auditor.errors import InputError
-from auditor.yaml_file import read_yaml
+from auditor.yaml_file import key_problem, read_yaml
 
 
 class Scope(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,22 +50,6 @@ class ScanConfig(msgspec.Struct, forbid_unknown_fields=True):
 _PARAM = {"subscriptions": "subscription", "tenants": "tenant", "management_groups": "management_group",
           "formats": "format"}
 _PATHS = {"out", "waivers", "baseline", "history", "intents"}
-_WHERE = re.compile(r"^(?P<problem>.*) - at `\$\.(?P<key>[^`]+)`$")
-_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`(?: - at `\$\.(?P<parent>[^`]+)`)?$")
-
-
-def _problem(exc: msgspec.ValidationError) -> str:
-    """msgspec's message, reworded to name the key first: `key: problem`."""
-    text = str(exc)
-    if m := _UNKNOWN.match(text):
-        key = f"{m['parent']}.{m['key']}" if m["parent"] else m["key"]
-        return f"unknown key {key!r}"
-    if m := _WHERE.match(text):
-        problem = m["problem"].replace(" | null", "")  # every key may be left out
-        return f"{m['key']}: {problem[0].lower()}{problem[1:]}"
-    return text
-
-
 def load_config(path: Path) -> ScanConfig:
     """Read and check the file; InputError, one line naming the file and key, on any problem."""
     data = read_yaml(path, "config file")
@@ -77,7 +60,7 @@ def load_config(path: Path) -> ScanConfig:
     try:
         return msgspec.convert(data, ScanConfig)
     except msgspec.ValidationError as exc:
-        raise InputError(f"{path}: {_problem(exc)}") from None
+        raise InputError(f"{path}: {key_problem(exc)}") from None
 
 
 def scan_params(config: ScanConfig) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from auditor.errors import InputError
@@ -23,3 +25,19 @@ def read_yaml(path: Path, what: str) -> Any:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
         raise InputError(f"{path}: not valid YAML{line}") from None
+
+
+_WHERE = re.compile(r"^(?P<problem>.*) - at `\$\.(?P<key>[^`]+)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`(?: - at `\$\.(?P<parent>[^`]+)`)?$")
+
+
+def key_problem(exc: msgspec.ValidationError) -> str:
+    """msgspec's message about the file's data, reworded to name the key first: `key: problem`."""
+    text = str(exc)
+    if m := _UNKNOWN.match(text):
+        key = f"{m['parent']}.{m['key']}" if m["parent"] else m["key"]
+        return f"unknown key {key!r}"
+    if m := _WHERE.match(text):
+        problem = m["problem"].replace(" | null", "")  # every key may be left out
+        return f"{m['key']}: {problem[0].lower()}{problem[1:]}"
+    return text

@@ -30,7 +30,7 @@ import msgspec
 
 from auditor.errors import InputError
 from auditor.model.ids import norm_id
-from auditor.yaml_file import read_yaml
+from auditor.yaml_file import key_problem, read_yaml
 
 if TYPE_CHECKING:
     from auditor.analysis.endpoints import Endpoint
@@ -95,7 +95,7 @@ def parse_intents(doc: object, origin: str) -> Intents:
     try:
         intents = msgspec.convert(doc or {}, Intents)
     except msgspec.ValidationError as exc:
-        raise InputError(f"{origin}: {exc}") from None
+        raise InputError(f"{origin}: {key_problem(exc)}") from None
     for role in intents.roles:
         if role not in ROLES:
             raise InputError(f"{origin}: unknown role {role!r} (roles: {', '.join(ROLES)})")
