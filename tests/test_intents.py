@@ -33,11 +33,14 @@ def test_a_bad_intents_file_is_one_line(doc, message):
     assert str(error.value).startswith("intents.yaml: ") and "\n" not in str(error.value)
 
 
-def test_too_many_flows_are_refused_before_tracing(monkeypatch):
+def test_too_many_flows_to_trace_are_refused_before_tracing(monkeypatch):
     monkeypatch.setattr(intents_mod, "MAX_PAIRS", 10)
     snap = snapshot_from_spec(mesh(5))  # 5 x 4 routable pairs
-    with pytest.raises(InputError, match="intent no-ssh: more than 10 flows to trace"):
-        list(check(snap, parse_intents(FORBID, "f")))
+    required = {"require": [{**FORBID["forbid"][0], "name": "ssh"}]}
+    with pytest.raises(InputError, match="intent ssh: more than 10 flows to trace"):
+        list(check(snap, parse_intents(required, "f")))
+    # a forbid intent between subnets is decided for all pairs at once: no limit
+    assert sum(1 + len(o.others) + o.more for o in check(snap, parse_intents(FORBID, "f"))) == 20
 
 
 def test_forbidden_flows_keep_a_few_traces_and_count_the_rest(monkeypatch):

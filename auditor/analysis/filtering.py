@@ -15,11 +15,12 @@ cannot tell, and callers never build a finding on it.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import IntervalSet, families, subtract, union
+from auditor.analysis.addresses import V4_SPAN, V6_SPAN, IntervalSet, families, subtract, union
 from auditor.analysis.admin_rules import admin_rules_for
 from auditor.analysis.nics import asg_space, nic_space, nic_subnet, nsg_of_nic
 from auditor.analysis.nsg import (
@@ -129,6 +130,39 @@ def decide(snapshot: Snapshot, target_id: str, inbound: bool, remote: IntervalSe
             open_ = after
         done += [Verdict(space, final, last, last_layer) for space, last, last_layer in open_ if space]
     return sorted(done, key=lambda v: v.space.starts[0])
+
+
+EVERY_ADDRESS = IntervalSet([V4_SPAN, V6_SPAN])
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """`decide` over every remote address, for one local address: the verdict at any remote address by
+    bisection. Pointwise the same as `decide` for that one address (first match is decided per address)."""
+
+    starts: list[int]
+    ends: list[int]
+    verdicts: list[Verdict]
+
+    def at(self, address: int) -> Verdict | None:
+        """The verdict for traffic from (inbound) or to (outbound) the address; None when no step applies."""
+        i = bisect.bisect_right(self.starts, address) - 1
+        return self.verdicts[i] if i >= 0 and address <= self.ends[i] else None
+
+
+def decision_table(snapshot: Snapshot, target_id: str, inbound: bool, protocol: str, port: int,
+                   local: int) -> Table:
+    """The verdicts of traffic at one address of the target (a subnet or NIC), memoized per snapshot:
+    flows that share an end (`reach`, intents over many pairs) decide the filters there once."""
+    memo = snapshot.index.memo("filtering.tables")
+    key = (target_id, inbound, protocol, port, local)
+    table = memo.get(key)
+    if table is None:
+        pieces = sorted((start, end, v) for v in decide(snapshot, target_id, inbound, EVERY_ADDRESS, protocol, port,
+                                                        local=IntervalSet([(local, local)]))
+                        for start, end in v.space)
+        memo[key] = table = Table([p[0] for p in pieces], [p[1] for p in pieces], [p[2] for p in pieces])
+    return table
 
 
 @dataclass(frozen=True, slots=True)

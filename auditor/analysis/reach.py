@@ -4,7 +4,7 @@ At the source the flow meets its outbound filters; then, at each subnet, the eff
 destination (`effective_routes`) says where it goes: VnetLocal, a peering (the receiving side must
 allow forwarded traffic when an appliance forwarded it), a virtual appliance (which must sit in a
 subnet the flow can reach), a gateway, a Virtual WAN hub, an AVNM connected group, the Internet or
-None. At the destination it meets the inbound filters (`filtering.decide`, at the flow's two addresses).
+None. At the destination it meets the inbound filters (`filtering.decision_table`, at the flow's two addresses).
 Loops are detected. The
 verdict is allowed, denied (by which rule or route), or unknown (naming what the input lacks).
 """
@@ -22,7 +22,7 @@ from auditor.analysis.endpoints import (
     nic_with,
     subnets_holding,
 )
-from auditor.analysis.filtering import decide
+from auditor.analysis.filtering import decision_table
 from auditor.analysis.gateways import gateway_vnets_used
 from auditor.analysis.nsg import NON_PUBLIC
 from auditor.model.ids import name_of, norm_id, parent_id
@@ -112,15 +112,14 @@ def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subn
               nic: NetworkInterface | None, inbound: bool) -> bool:
     """Record the filters at one end (admin rules, subnet NSG, NIC NSG in Azure's order); True when the
     flow passes them."""
-    here, there = (flow.destination, flow.source) if inbound else (flow.source, flow.destination)
+    here, there = (interval(a) for a in ((flow.destination, flow.source) if inbound else (flow.source, flow.destination)))
     target = nic.id if nic is not None else subnet_key
-    verdicts = decide(snapshot, target or vnet_key, inbound, _point(there), flow.protocol, flow.port,
-                      local=_point(here)) if target else []
+    verdict = decision_table(snapshot, target, inbound, flow.protocol, flow.port, here[0]).at(there[0]) \
+        if target and here and there else None
     where = snapshot.index.vnets[vnet_key].name
     direction = "inbound" if inbound else "outbound"
-    if not verdicts:  # no filter on the way (or a family the target does not have)
+    if verdict is None:  # no filter on the way (or a family the target does not have)
         return True
-    verdict = verdicts[0]
     access = _VERDICTS[verdict.access]
     rule = verdict.rule
     if rule is None:  # no NSG on the way
@@ -157,11 +156,6 @@ def _same_family(source: Endpoint, destination: Endpoint) -> tuple[Endpoint, End
     family = family_of(source.address)
     destination = in_family(destination, family)
     return in_family(source, family_of(destination.address)), destination
-
-
-def _point(address: str) -> IntervalSet:
-    span = interval(address)
-    return IntervalSet([span]) if span is not None else IntervalSet()
 
 
 def _public_nic(snapshot: Snapshot, end: Endpoint):

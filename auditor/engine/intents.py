@@ -13,9 +13,10 @@ A scope selects subnets: `vnets` or `subnets` (names or ids), `names` (VNet name
 `exclude: [{from: {vnets: [vnet-jumphost]}}]` (a side left out matches any end). Each subnet
 stands for its first usable address (see `auditor.analysis.reach`). A pair whose ends are the same
 subnet is skipped, and so is a pair inside one VNet unless a scope names subnets: an intent between
-VNets says nothing about traffic within one. A forbidden flow is traced only to VNets routing can take
-it to (`routable_vnets`): the rest cannot be allowed. More than `MAX_PAIRS` flows to trace for one
-intent is refused with a hint to narrow its scopes (each trace is a walk of routes and filters).
+VNets says nothing about traffic within one. A forbid intent between subnets is decided for every pair
+at once (`analysis.all_pairs`), however many; one with the Internet or IPv6-only subnets at an end, and
+every require intent, is traced pair by pair, only to VNets routing can take it to (`routable_vnets`),
+and more than `MAX_PAIRS` such flows are refused with a hint to narrow its scopes.
 """
 
 from __future__ import annotations
@@ -170,39 +171,129 @@ class Outcome:
     more: int = 0  # and how many more of them were not kept
 
 
+KEPT = 20  # forbidden flows kept (traced in full) per intent and deciding resource ...
+OTHERS = 2_000  # ... while the intent has kept fewer than this many besides each resource's first
+
+
+class _Kept:
+    """The forbidden flows of one intent that break it, by deciding resource in order of first appearance:
+    the first of each is kept, then up to KEPT - 1 more while the intent's OTHERS last; the rest are counted.
+    Both ways of finding the flows (pair by pair, or all at once) keep the same ones."""
+
+    def __init__(self):
+        self.groups: dict[str, list] = {}  # deciding resource -> [first, others..., count]
+        self.others = 0
+
+    def room(self, group: str) -> bool:
+        """Whether the next flow of this group is kept."""
+        kept = self.groups.get(group)
+        return kept is None or (len(kept) < KEPT and self.others < OTHERS)
+
+    def add(self, group: str, flow) -> None:
+        """Keep a flow `room` allowed."""
+        kept = self.groups.get(group)
+        if kept is None:
+            self.groups[group] = [flow]
+        else:
+            kept.append(flow)
+            self.others += 1
+
+    def outcomes(self, intent: Intent, totals: dict[str, int], make) -> list[Outcome]:
+        """One Outcome per group: `make(flow)` traces a kept flow, `totals` counts every flow of a group."""
+        out = []
+        for group, flows in self.groups.items():
+            first, *others = [Outcome(intent, "forbid", port, make((src, dst, port))) for src, dst, port in flows]
+            first.others, first.more = others, totals[group] - len(flows)
+            out.append(first)
+        return out
+
+
 def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
     """The (intent, pair in scope, port) flows that break their intent (a forbidden one allowed, a required
-    one denied), each traced; memoized per snapshot and intents. Of the forbidden flows allowed, only the
-    first `KEPT` per intent and deciding resource keep their trace (`Outcome.more` counts the rest)."""
-    from auditor.analysis.reach import routable_vnets, trace
-
+    one denied), each traced; memoized per snapshot and intents. Forbidden flows are grouped by the resource
+    that lets them through (`_Kept`)."""
     memo = snapshot.index.memo("intents.outcomes")
     key = id(intents)
     if key not in memo:
-        outcomes: list[Outcome] = []
-        kept: dict[tuple[str, str], Outcome] = {}  # (forbid intent, deciding resource) -> its first outcome
-        for kind, items in (("require", intents.require), ("forbid", intents.forbid)):
-            for intent in items:
-                for src, dst in _pairs(snapshot, intent, kind, routable_vnets):
-                    for port in intent.ports:
-                        t = trace(snapshot, src, dst, intent.protocol, port)
-                        if t.verdict != ("allowed" if kind == "forbid" else "denied"):
-                            continue  # only what a rule reports is kept
-                        outcome = Outcome(intent, kind, port, t)
-                        group = kept.get((intent.name, norm_id(t.decided_by))) if kind == "forbid" else None
-                        if group is None:
-                            outcomes.append(outcome)
-                            if kind == "forbid":
-                                kept[intent.name, norm_id(t.decided_by)] = outcome
-                        elif len(group.others) < KEPT - 1:
-                            group.others.append(outcome)
-                        else:
-                            group.more += 1
+        outcomes = [o for intent in intents.require for o in _required(snapshot, intent)]
+        for intent in intents.forbid:
+            outcomes += forbidden(snapshot, intent)
         memo[key] = outcomes
     return iter(memo[key])
 
 
-KEPT = 20  # forbidden flows traced and kept per intent and deciding resource
+def _required(snapshot: Snapshot, intent: Intent) -> Iterator[Outcome]:
+    from auditor.analysis.reach import trace
+
+    for src, dst in _pairs(snapshot, intent, "require"):
+        for port in intent.ports:
+            t = trace(snapshot, src, dst, intent.protocol, port)
+            if t.verdict == "denied":
+                yield Outcome(intent, "require", port, t)
+
+
+def forbidden(snapshot: Snapshot, intent: Intent, all_at_once: bool = True) -> list[Outcome]:
+    """The forbidden flows the estate allows: every pair at once (`analysis.all_pairs`) when every end is an
+    IPv4 subnet (and `all_at_once`), else pair by pair (`reach.trace`, at most MAX_PAIRS). Both give the
+    same outcomes; at once, only the kept flows are traced."""
+    from auditor.analysis.all_pairs import handles
+    from auditor.analysis.reach import trace
+
+    def make(flow) -> Trace:
+        return trace(snapshot, flow[0], flow[1], intent.protocol, flow[2])
+
+    sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
+    if all_at_once and all(handles(e) for e in [*sources, *destinations]):
+        kept, totals = _all_at_once(snapshot, intent, sources, destinations)
+        return kept.outcomes(intent, totals, make)
+    kept, totals = _Kept(), {}
+    for src, dst in _pairs(snapshot, intent, "forbid"):
+        for port in intent.ports:
+            t = make((src, dst, port))
+            if t.verdict != "allowed":
+                continue
+            group = norm_id(t.decided_by)
+            totals[group] = totals.get(group, 0) + 1
+            if kept.room(group):
+                kept.add(group, (src, dst, port))
+    return kept.outcomes(intent, totals, make)
+
+
+def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], destinations: list[Endpoint]):
+    """(`_Kept`, flows per group) of a forbid intent, every pair of its scopes decided at once."""
+    import numpy as np
+
+    from auditor.analysis.all_pairs import AllPairs
+
+    pairs = AllPairs(snapshot, destinations, intent.protocol, intent.ports)
+    ends = [destinations[k] for k in pairs.order.tolist()]  # by sorted position
+    named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
+    excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
+    excluded = [(a, np.array([b is None or _key(d) in b for d in ends], dtype=bool)) for a, b in excluded]
+    kept, counts, open_ = _Kept(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    for src in sources:
+        wanted = pairs.subnet != pairs.number(src.subnet_key)
+        if not named_subnets:  # an intent between VNets says nothing about traffic inside one
+            wanted &= pairs.vnet != pairs.number(src.vnet_key)
+        for a, b in excluded:
+            if a is None or _key(src) in a:
+                wanted &= ~b
+        found = pairs.flows(src, wanted)
+        positions = np.concatenate([p for p, _ in found])
+        ports = np.concatenate([np.full(len(p), i) for i, (p, _) in enumerate(found)])
+        deciders = np.concatenate([d for _, d in found])
+        order = np.lexsort((ports, pairs.order[positions]))  # pair by pair as given, then port by port
+        positions, ports, deciders = positions[order], ports[order], deciders[order]
+        if len(pairs.names) > len(counts):
+            grow = len(pairs.names) - len(counts)
+            counts, open_ = np.concatenate([counts, np.zeros(grow, dtype=np.int64)]), np.concatenate([open_, np.ones(grow, bool)])
+        np.add.at(counts, deciders, 1)
+        for k in np.flatnonzero(open_[deciders]).tolist():  # only flows some group may still keep
+            group = pairs.names[deciders[k]]
+            if kept.room(group):
+                kept.add(group, (src, ends[positions[k]], intent.ports[ports[k]]))
+            open_[deciders[k]] = kept.room(group)
+    return kept, {group: int(counts[pairs.number(group)]) for group in kept.groups}
 
 
 def _key(end: Endpoint) -> str:
@@ -214,9 +305,11 @@ def _keys(snapshot: Snapshot, scope: Scope | None) -> set[str] | None:
     return None if scope is None else {_key(e) for e in endpoints(snapshot, scope)}
 
 
-def _pairs(snapshot: Snapshot, intent: Intent, kind: str, routable_vnets) -> list[tuple[Endpoint, Endpoint]]:
+def _pairs(snapshot: Snapshot, intent: Intent, kind: str) -> list[tuple[Endpoint, Endpoint]]:
     """The pairs of endpoints an intent covers: a forbidden flow only where routing can take it; more than
     `MAX_PAIRS` (times ports) is refused, naming the intent, before anything is traced."""
+    from auditor.analysis.reach import routable_vnets
+
     sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
     named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
     excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]

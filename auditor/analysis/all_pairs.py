@@ -1,0 +1,372 @@
+"""Every flow between many subnets at once: which pairs the estate allows, and what decides each, as
+`reach.trace` would tell pair by pair (tests/test_all_pairs.py compares the two), without tracing pairs.
+
+A pair's trace splits into parts that each depend on one end:
+- the source's outbound filters, at every destination address (`filtering.decision_table`);
+- where routing takes every destination address from the source's subnet: the walk of `reach`, over
+  address ranges instead of one address. What follows an appliance depends on the appliance, not on
+  the source, so it is walked once per appliance and shared (`_Routing`);
+- the filters at each appliance (at the source's address) and at the destination (at the source's address).
+numpy then looks each pair up in these tables. Only IPv4 subnet ends are handled here (`handles`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from auditor.analysis.addresses import V4_SPAN, interval
+from auditor.analysis.effective_routes import EffectiveRoute, routes_of
+from auditor.analysis.endpoints import Endpoint, nic_with, subnets_holding
+from auditor.analysis.filtering import decision_table
+from auditor.analysis.gateways import gateway_vnets_used
+from auditor.analysis.nsg import NON_PUBLIC
+from auditor.model.ids import norm_id
+
+if TYPE_CHECKING:
+    from auditor.model.snapshot import Snapshot
+
+V4_END = V4_SPAN[1]
+MAX_DEPTH = 32  # appliances one after another (reach.MAX_HOPS)
+
+# What routing does with a destination address: the kinds of `_Outcome`.
+DROP, ARRIVE, HOLDER, GATEWAY, INTERNET = range(5)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: int
+    vnet_key: str | None = None  # ARRIVE: the VNet; GATEWAY: the VNet whose gateway it leaves by
+    by: str | None = None  # who carries it (ARRIVE, HOLDER) or decides it (GATEWAY, INTERNET)
+    checks: tuple = ()  # appliances passed: (subnet key, appliance address, NIC id or None)
+
+
+_DROPPED = _Outcome(DROP)
+
+
+@dataclass(frozen=True)
+class _Via:
+    """A range sent to an appliance: what follows is the appliance's shared walk."""
+
+    context: str  # the appliance's subnet
+    check: tuple
+
+
+def handles(end: Endpoint) -> bool:
+    """A subnet end at an IPv4 address: what this module decides."""
+    span = interval(end.address)
+    return end.subnet_key is not None and end.nic is None and span is not None and span[1] <= V4_END
+
+
+def _segments(routes: list[EffectiveRoute]) -> list[tuple[int, int, EffectiveRoute | None]]:
+    """The IPv4 line cut where the winning route changes, each piece with its route (None: no route).
+    Routes come most preferred first; painting the least preferred first leaves each piece the winner."""
+    v4 = [r for r in routes if r.span[1] <= V4_END]
+    bounds = sorted({0, V4_END + 1, *(r.span[0] for r in v4), *(r.span[1] + 1 for r in v4)})
+    winner: list[EffectiveRoute | None] = [None] * (len(bounds) - 1)
+    for r in reversed(v4):
+        i, j = bisect.bisect_left(bounds, r.span[0]), bisect.bisect_left(bounds, r.span[1] + 1)
+        winner[i:j] = [r] * (j - i)
+    out: list[tuple[int, int, EffectiveRoute | None]] = []
+    for k, r in enumerate(winner):
+        if out and out[-1][2] is r:
+            out[-1] = (out[-1][0], bounds[k + 1] - 1, r)
+        else:
+            out.append((bounds[k], bounds[k + 1] - 1, r))
+    return out
+
+
+class _Routing:
+    """Where routing takes every IPv4 destination from a subnet, as pieces (start, end, outcome), mirroring
+    `reach._walk` and `reach._next`; the walk after each appliance is memoized."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.shared: dict[str, list] = {}  # appliance subnet -> its pieces (forwarded traffic)
+        self.appliances: dict[tuple[str, str], object] = {}  # (VNet, next hop address) -> `_appliance`
+        self.sources: dict[tuple, list] = {}
+
+    def from_source(self, subnet_key: str) -> list[tuple[int, int, _Outcome | _Via]]:
+        """The pieces from a source subnet; subnets of one VNet with the same effective routes share them."""
+        key = (self.snapshot.index.vnet_of_subnet[subnet_key].key, tuple(routes_of(self.snapshot, subnet_key).routes))
+        if key not in self.sources:
+            self.sources[key], _ = self._walk(subnet_key, False, frozenset(), 0, refer=True)
+        return self.sources[key]
+
+    def after(self, context: str) -> list[tuple[int, int, _Outcome]]:
+        """The pieces of traffic an appliance in `context` forwards (computed on first use)."""
+        if context not in self.shared:
+            pieces, _ = self._walk(context, True, frozenset(), 0, refer=False)
+            self.shared[context] = pieces
+        return self.shared[context]
+
+    def _walk(self, subnet_key: str, forwarded: bool, busy: frozenset, depth: int, refer: bool):
+        """(pieces, contexts of `busy` the result depended on: a loop back to them ends it there)."""
+        if (subnet_key, forwarded) in busy:
+            return [(0, V4_END, _DROPPED)], {(subnet_key, forwarded)}
+        if depth >= MAX_DEPTH:
+            return [(0, V4_END, _DROPPED)], set(busy)
+        busy = busy | {(subnet_key, forwarded)}
+        index = self.snapshot.index
+        vnet = index.vnet_of_subnet[subnet_key]
+        pieces: list = []
+        depends: set = set()
+        for start, end, route in _segments(routes_of(self.snapshot, subnet_key).routes):
+            step = self._step(vnet, route, forwarded)
+            if not isinstance(step, tuple):
+                pieces.append((start, end, step))
+                continue
+            context, check = step
+            if refer and context not in self.shared:
+                self.after(context)
+            if refer:
+                pieces.append((start, end, _Via(context, check)))
+                continue
+            if context in self.shared and not busy & {(context, True)}:
+                after = self.shared[context]
+            else:
+                after, hit = self._walk(context, True, busy, depth + 1, refer=False)
+                depends |= hit
+            pieces += [(max(s, start), min(e, end), _Outcome(o.kind, o.vnet_key, o.by, (check, *o.checks)))
+                       for s, e, o in _clipped(after, start, end)]
+        depends.discard((subnet_key, forwarded))
+        return pieces, depends
+
+    def _step(self, vnet, route: EffectiveRoute | None, forwarded: bool):
+        """The outcome of a route (`reach._next`), or (appliance subnet, check) to go on from."""
+        if route is None:
+            return _DROPPED
+        snapshot, index = self.snapshot, self.snapshot.index
+        hop = route.next_hop_type.lower()
+        if hop == "vnetlocal":
+            return _Outcome(ARRIVE, vnet.key, route.via)
+        if hop in ("vnetpeering", "vnetglobalpeering"):
+            peering = index.peerings.get(norm_id(route.via))
+            remote = index.remote_vnet(peering) if peering else None
+            if remote is None:
+                return _DROPPED
+            back = index.reverse_peering(peering)
+            if forwarded and back is not None and not back.allow_forwarded_traffic:
+                return _DROPPED
+            return _Outcome(ARRIVE, remote.key, peering.id)
+        if hop in ("virtualhub", "connectedgroup"):
+            return _Outcome(HOLDER, by=route.via)
+        if hop == "virtualappliance":
+            key = (vnet.key, route.next_hop_ip or "")
+            if key not in self.appliances:
+                self.appliances[key] = self._appliance(*key)
+            return self.appliances[key]
+        if hop == "virtualnetworkgateway":
+            gateways = [g for used in gateway_vnets_used(snapshot, vnet.key) for g in index.gateways_of(used)]
+            if not gateways or (route.source == "User" and
+                                all((g.gateway_type or "").lower() == "expressroute" for g in gateways)):
+                return _DROPPED
+            return _Outcome(GATEWAY, vnet.key, gateways[0].id)
+        if hop == "internet":
+            return _Outcome(INTERNET, by=route.via)
+        return _DROPPED
+
+
+    def _appliance(self, vnet_key: str, ip: str):
+        """(the appliance's subnet, its check) or a drop (`reach._appliance`)."""
+        snapshot, index = self.snapshot, self.snapshot.index
+        holders = [k for v in [vnet_key, *sorted(index.peered_vnets(vnet_key))] for k in subnets_holding(snapshot, ip, v)]
+        if not holders:
+            return _DROPPED
+        nic = nic_with(snapshot, ip, holders[0])
+        if nic is not None and not nic.enable_ip_forwarding:
+            return _DROPPED
+        return holders[0], (holders[0], interval(ip)[0], nic.id if nic else None)
+
+
+def _clipped(pieces: list, start: int, end: int) -> list:
+    i = bisect.bisect_right([p[0] for p in pieces], start) - 1
+    out = []
+    for piece in pieces[max(i, 0):]:
+        if piece[0] > end:
+            break
+        if piece[1] >= start:
+            out.append(piece)
+    return out
+
+
+class AllPairs:
+    """The allowed flows from each source to a fixed list of IPv4 subnet destinations (`handles`)."""
+
+    def __init__(self, snapshot: Snapshot, destinations: list[Endpoint], protocol: str, ports: list[int]):
+        self.snapshot, self.protocol, self.ports = snapshot, protocol.lower(), ports
+        self.routing = _Routing(snapshot)
+        self.names: list[str | None] = [None]  # deciders, VNets and subnets by number; 0 is none
+        self._numbers: dict[str | None, int] = {None: 0}
+        self._outcomes: dict[_Outcome, int] = {}
+        self._checks: dict[tuple, int] = {(): 0}
+        self._table = np.zeros((64, 4), dtype=np.int64)  # per outcome number: kind, VNet, by, checks
+        self._after: dict[str, np.ndarray] = {}  # appliance subnet -> outcome number per destination
+        self._tables: dict[int, tuple] = {}
+        self._destinations(destinations)
+
+    def number(self, name: str | None) -> int:
+        """The number of an id (compared as ARM ids are, case-insensitively)."""
+        name = norm_id(name) if name is not None else None
+        found = self._numbers.get(name)
+        if found is None:
+            found = self._numbers[name] = len(self.names)
+            self.names.append(name)
+        return found
+
+    def _outcome(self, outcome: _Outcome) -> int:
+        found = self._outcomes.get(outcome)
+        if found is None:
+            found = self._outcomes[outcome] = len(self._outcomes)
+            if found == len(self._table):  # room for twice as many
+                self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+            checks = self._checks.setdefault(outcome.checks, len(self._checks))
+            self._table[found] = (outcome.kind, self.number(outcome.vnet_key), self.number(outcome.by), checks)
+        return found
+
+    def _destinations(self, destinations: list[Endpoint]) -> None:
+        snapshot, index = self.snapshot, self.snapshot.index
+        addresses = np.array([interval(d.address)[0] for d in destinations], dtype=np.int64)
+        self.order = np.argsort(addresses, kind="stable")  # sorted position -> position given
+        ends = [destinations[k] for k in self.order.tolist()]
+        self.addresses = addresses[self.order]
+        self._sorted = self.addresses.tolist()
+        self.vnet = np.array([self.number(d.vnet_key) for d in ends], dtype=np.int64)
+        self.subnet = np.array([self.number(d.subnet_key) for d in ends], dtype=np.int64)
+        # a route into the destination's VNet ends in its subnet, not in an overlapping one (`reach._arrive`)
+        self.holder_ok = np.array([subnets_holding(snapshot, d.address, d.vnet_key)[:1] == [d.subnet_key]
+                                   for d in ends], dtype=bool)
+        holders = [subnets_holding(snapshot, d.address) for d in ends]
+        self.unique_vnet = np.array([self.number(index.vnet_of_subnet[h[0]].key) if len(h) == 1 else -1
+                                     for h in holders], dtype=np.int64)
+        self.public = np.array([not NON_PUBLIC.contains_point(a) for a in self._sorted], dtype=bool)
+        self.inbound = {port: self._inbound(ends, port) for port in self.ports}
+
+    def _inbound(self, ends: list[Endpoint], port: int) -> tuple:
+        """Every destination's inbound filters as one table keyed by (sorted position, source address)."""
+        starts, lasts, codes, rules = [], [], [], []
+        for k, d in enumerate(ends):
+            nic = nic_with(self.snapshot, d.address, d.subnet_key)
+            table = decision_table(self.snapshot, nic.id if nic else d.subnet_key, True, self.protocol, port,
+                                   self._sorted[k])
+            for start, end, verdict in zip(table.starts, table.ends, table.verdicts):
+                if start > V4_END:
+                    break
+                starts.append((k << 32) | start)
+                lasts.append((k << 32) | min(end, V4_END))
+                codes.append(_code(verdict))
+                rules.append(self.number(verdict.rule.rule.id) if verdict.rule is not None else 0)
+        return (np.array(starts, dtype=np.int64), np.array(lasts, dtype=np.int64), np.array(codes, dtype=np.int8),
+                np.array(rules, dtype=np.int64))
+
+    def _after_appliance(self, context: str) -> np.ndarray:
+        """The outcome number of each destination (sorted) for traffic an appliance in `context` forwards."""
+        found = self._after.get(context)
+        if found is None:
+            pieces = self.routing.after(context)
+            starts = np.array([p[0] for p in pieces], dtype=np.int64)
+            numbers = np.array([self._outcome(p[2]) for p in pieces], dtype=np.int64)
+            found = self._after[context] = numbers[np.searchsorted(starts, self.addresses, "right") - 1]
+        return found
+
+    def flows(self, source: Endpoint, wanted: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per port: (sorted positions of the destinations allowed, each one's decider number), among the
+        destinations where `wanted` (by sorted position) is True."""
+        address = interval(source.address)[0]
+        positions, numbers, entry, entries = self._reached(source.subnet_key)
+        keep = wanted[positions]
+        positions, numbers, entry = positions[keep], numbers[keep], entry[keep]
+        kinds, vnets, bys, check_of = self._table[numbers].T
+        here = self.vnet[positions]
+        arrives = (((kinds == ARRIVE) & (vnets == here)) | ((kinds == HOLDER) & (self.unique_vnet[positions] == here)))
+        through = self.unique_vnet[positions]
+        leaves = (kinds == GATEWAY) & ((through == -1) | (through == vnets))
+        arrives |= (kinds == GATEWAY) & ~leaves & (through == here)
+        arrives &= self.holder_ok[positions]
+        edge = leaves | ((kinds == INTERNET) & self.public[positions])
+        carrier = np.where(bys != 0, bys, here)
+        out = []
+        for port in self.ports:
+            passed = self._checks_pass(check_of, entry, entries, address, port) & self._outbound(source, address, port, positions)
+            codes, rules = self._inbound_at(positions, address, port)
+            allowed = passed & (edge | (arrives & (codes != 2)))
+            decided = np.where(edge, bys, np.where(codes == 1, rules, carrier))
+            out.append((positions[allowed], decided[allowed]))
+        return out
+
+    def _reached(self, subnet_key: str):
+        """(sorted positions routing takes somewhere, the outcome number of each, the number of the appliance
+        check each meets first, those check numbers)."""
+        positions, numbers, entries, used = [], [], [], set()
+        for start, end, step in self.routing.from_source(subnet_key):
+            a = bisect.bisect_left(self._sorted, start)
+            b = bisect.bisect_right(self._sorted, end, a)
+            if a == b or (isinstance(step, _Outcome) and step.kind == DROP):
+                continue
+            positions.append(np.arange(a, b))
+            if isinstance(step, _Via):
+                numbers.append(self._after_appliance(step.context)[a:b])
+                used.add(self._checks.setdefault((step.check,), len(self._checks)))
+                entries.append(np.full(b - a, self._checks[(step.check,)]))
+            else:
+                numbers.append(np.full(b - a, self._outcome(step)))
+                entries.append(np.zeros(b - a, dtype=np.int64))
+        if not positions:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, set()
+        return np.concatenate(positions), np.concatenate(numbers), np.concatenate(entries), used
+
+    def _checks_pass(self, check_of: np.ndarray, entry: np.ndarray, entries: set[int], address: int, port: int) -> np.ndarray:
+        """The appliances on each destination's way let the source address through (`reach._appliance`):
+        the first (`entry`, numbers `entries`), then any after it (`check_of`)."""
+        ok = np.ones(len(check_of), dtype=bool)
+        by_number = {n: checks for checks, n in self._checks.items()}
+        chained = check_of[check_of != 0] if check_of.any() else ()
+        for numbers, used in ((entry, entries), (check_of, np.unique(chained).tolist() if len(chained) else ())):
+            for number in used:
+                if not all(self._passes(c, address, port) for c in by_number[number]):
+                    ok &= numbers != number
+        return ok
+
+    def _passes(self, check: tuple, address: int, port: int) -> bool:
+        subnet_key, ip, nic_id = check
+        verdict = decision_table(self.snapshot, nic_id or subnet_key, True, self.protocol, port, ip).at(address)
+        return verdict is None or _code(verdict) != 2
+
+    def _outbound(self, source: Endpoint, address: int, port: int, positions: np.ndarray) -> np.ndarray:
+        """The source's outbound filters let each destination address through."""
+        table = decision_table(self.snapshot, source.subnet_key, False, self.protocol, port, address)
+        arrays = self._tables.get(id(table))
+        if arrays is None:
+            arrays = self._tables[id(table)] = (table, np.array(table.starts[:_v4_count(table)], dtype=np.int64),
+                                                np.array(table.ends[:_v4_count(table)], dtype=np.int64),
+                                                np.array([_code(v) for v in table.verdicts[:_v4_count(table)]]))
+        _, starts, ends, codes = arrays
+        targets = self.addresses[positions]
+        i = np.searchsorted(starts, targets, "right") - 1
+        covered = (i >= 0) & (targets <= ends[np.maximum(i, 0)])
+        return ~covered | (codes[np.maximum(i, 0)] != 2) if len(codes) else np.ones(len(targets), dtype=bool)
+
+    def _inbound_at(self, positions: np.ndarray, address: int, port: int) -> tuple[np.ndarray, np.ndarray]:
+        """(code, rule number) of each destination's inbound filters for traffic from the source address."""
+        starts, lasts, codes, rules = self.inbound[port]
+        queries = (positions << 32) | address
+        i = np.maximum(np.searchsorted(starts, queries, "right") - 1, 0)
+        covered = (starts[i] <= queries) & (queries <= lasts[i]) if len(starts) else np.zeros(len(queries), dtype=bool)
+        if not len(starts):
+            return np.zeros(len(queries), dtype=np.int8), np.zeros(len(queries), dtype=np.int64)
+        return np.where(covered, codes[i], 0), np.where(covered, rules[i], 0)
+
+
+def _v4_count(table) -> int:
+    return bisect.bisect_right(table.starts, V4_END)
+
+
+def _code(verdict) -> int:
+    """`reach._filtered` in one number: 0 passed with no rule deciding, 1 allowed by a rule, 2 stopped."""
+    if verdict.rule is None:
+        return 0
+    return 1 if verdict.access in ("allow", "pass") else 2
