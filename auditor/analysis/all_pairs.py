@@ -262,22 +262,31 @@ class AllPairs:
         return (np.array(starts, dtype=np.int64), np.array(lasts, dtype=np.int64), np.array(codes, dtype=np.int8),
                 np.array(rules, dtype=np.int64))
 
-    def _after_appliance(self, context: str) -> np.ndarray:
-        """The outcome number of each destination (sorted) for traffic an appliance in `context` forwards."""
+    def _after_appliance(self, context: str) -> tuple[np.ndarray, np.ndarray]:
+        """For traffic an appliance in `context` forwards: the sorted positions of the destinations it
+        does not drop, and the outcome number of each."""
         found = self._after.get(context)
         if found is None:
-            pieces = self.routing.after(context)
+            pieces = [p for p in self.routing.after(context) if p[2].kind != DROP]
             starts = np.array([p[0] for p in pieces], dtype=np.int64)
+            ends = np.array([p[1] for p in pieces], dtype=np.int64)
             numbers = np.array([self._outcome(p[2]) for p in pieces], dtype=np.int64)
-            found = self._after[context] = numbers[np.searchsorted(starts, self.addresses, "right") - 1]
+            piece = np.searchsorted(starts, self.addresses, "right") - 1
+            live = np.flatnonzero((piece >= 0) & (self.addresses <= ends[np.maximum(piece, 0)])) if len(pieces) else piece[:0]
+            found = self._after[context] = (live, numbers[piece[live]])
         return found
 
-    def flows(self, source: Endpoint, wanted: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per port: (sorted positions of the destinations allowed, each one's decider number), among the
-        destinations where `wanted` (by sorted position) is True."""
+    def flows(self, source: Endpoint, same_vnet: bool, left_out: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per port: (sorted positions of the destinations allowed, each one's decider number). Left out: the
+        source's own subnet, its VNet's other subnets unless `same_vnet`, and where `left_out` (by sorted
+        position) is True."""
         address = interval(source.address)[0]
         positions, numbers, entry, entries = self._reached(source.subnet_key)
-        keep = wanted[positions]
+        keep = self.subnet[positions] != self.number(source.subnet_key)
+        if not same_vnet:
+            keep &= self.vnet[positions] != self.number(source.vnet_key)
+        if left_out is not None:
+            keep &= ~left_out[positions]
         positions, numbers, entry = positions[keep], numbers[keep], entry[keep]
         kinds, vnets, bys, check_of = self._table[numbers].T
         here = self.vnet[positions]
@@ -306,12 +315,15 @@ class AllPairs:
             b = bisect.bisect_right(self._sorted, end, a)
             if a == b or (isinstance(step, _Outcome) and step.kind == DROP):
                 continue
-            positions.append(np.arange(a, b))
             if isinstance(step, _Via):
-                numbers.append(self._after_appliance(step.context)[a:b])
+                live, after = self._after_appliance(step.context)
+                i, j = np.searchsorted(live, (a, b)).tolist()
+                positions.append(live[i:j])
+                numbers.append(after[i:j])
                 used.add(self._checks.setdefault((step.check,), len(self._checks)))
-                entries.append(np.full(b - a, self._checks[(step.check,)]))
+                entries.append(np.full(j - i, self._checks[(step.check,)]))
             else:
+                positions.append(np.arange(a, b))
                 numbers.append(np.full(b - a, self._outcome(step)))
                 entries.append(np.zeros(b - a, dtype=np.int64))
         if not positions:

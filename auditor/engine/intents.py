@@ -272,13 +272,10 @@ def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], de
     excluded = [(a, np.array([b is None or _key(d) in b for d in ends], dtype=bool)) for a, b in excluded]
     kept, counts, open_ = _Kept(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     for src in sources:
-        wanted = pairs.subnet != pairs.number(src.subnet_key)
-        if not named_subnets:  # an intent between VNets says nothing about traffic inside one
-            wanted &= pairs.vnet != pairs.number(src.vnet_key)
-        for a, b in excluded:
-            if a is None or _key(src) in a:
-                wanted &= ~b
-        found = pairs.flows(src, wanted)
+        masks = [b for a, b in excluded if a is None or _key(src) in a]
+        left_out = np.logical_or.reduce(masks) if masks else None
+        # an intent between VNets says nothing about traffic inside one
+        found = pairs.flows(src, same_vnet=named_subnets, left_out=left_out)
         positions = np.concatenate([p for p, _ in found])
         ports = np.concatenate([np.full(len(p), i) for i, (p, _) in enumerate(found)])
         deciders = np.concatenate([d for _, d in found])
