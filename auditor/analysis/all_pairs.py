@@ -90,8 +90,13 @@ class _Routing:
         self.sources: dict[tuple, list] = {}
 
     def from_source(self, subnet_key: str) -> list[tuple[int, int, _Outcome | _Via]]:
-        """The pieces from a source subnet; subnets of one VNet with the same effective routes share them."""
-        key = (self.snapshot.index.vnet_of_subnet[subnet_key].key, tuple(routes_of(self.snapshot, subnet_key).routes))
+        """The pieces from a source subnet; subnets of one VNet with the same route table share them (their
+        effective routes are the same unless a subnet peering names some of them: `effective_routes`)."""
+        index = self.snapshot.index
+        vnet = index.vnet_of_subnet[subnet_key]
+        table = index.route_table_of_subnet(subnet_key)
+        subnet_peering = any(p.peer_complete_vnets is False for p in vnet.peerings)
+        key = (vnet.key, table.key if table is not None else None, subnet_key if subnet_peering else None)
         if key not in self.sources:
             self.sources[key], _ = self._walk(subnet_key, False, frozenset(), 0, refer=True)
         return self.sources[key]
@@ -236,10 +241,10 @@ class AllPairs:
         self._sorted = self.addresses.tolist()
         self.vnet = np.array([self.number(d.vnet_key) for d in ends], dtype=np.int64)
         self.subnet = np.array([self.number(d.subnet_key) for d in ends], dtype=np.int64)
-        # a route into the destination's VNet ends in its subnet, not in an overlapping one (`reach._arrive`)
-        self.holder_ok = np.array([subnets_holding(snapshot, d.address, d.vnet_key)[:1] == [d.subnet_key]
-                                   for d in ends], dtype=bool)
         holders = [subnets_holding(snapshot, d.address) for d in ends]
+        # a route into the destination's VNet ends in its subnet, not in an overlapping one (`reach._arrive`)
+        self.holder_ok = np.array([[k for k in h if index.vnet_of_subnet[k].key == d.vnet_key][:1] == [d.subnet_key]
+                                   for d, h in zip(ends, holders)], dtype=bool)
         self.unique_vnet = np.array([self.number(index.vnet_of_subnet[h[0]].key) if len(h) == 1 else -1
                                      for h in holders], dtype=np.int64)
         self.public = np.array([not NON_PUBLIC.contains_point(a) for a in self._sorted], dtype=bool)

@@ -56,6 +56,7 @@ NON_PUBLIC = IntervalSet.of([
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.168.0.0/16", "224.0.0.0/3", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
 ])
+PUBLIC = subtract(ALL_ADDRESSES, NON_PUBLIC)
 ALL_PORTS = ((0, 65535),)
 #: Ports that give a shell or desktop: SSH and RDP (RDP also runs over UDP).
 ADMIN_PORTS = (22, 3389)
@@ -173,7 +174,7 @@ class Addresses:
         if self.vnet_tag:
             parts.append(tag)
         if self.internet_tag:
-            parts.append(subtract(subtract(ALL_ADDRESSES, NON_PUBLIC), tag))
+            parts.append(_internet_outside(tuple(tag.starts), tuple(tag.ends)))
         return union(parts)
 
     def asgs_unknown(self, asg_space: AsgSpace = None) -> bool:
@@ -211,6 +212,13 @@ class Addresses:
             ["Internet"] if self.internet_tag else []) + list(self.other_tags)
         parts += [span_text(s) for s in self.literal] + [f"ASG {a.rsplit('/', 1)[-1]}" for a in self.asgs]
         return ", ".join(parts) or "(none)"
+
+
+@lru_cache(maxsize=1 << 12)
+def _internet_outside(starts: tuple[int, ...], ends: tuple[int, ...]) -> IntervalSet:
+    """The Internet tag of a VNet whose VirtualNetwork tag is (starts, ends): public space outside it
+    (asked once per rule and VNet: every NSG has an Internet rule by default)."""
+    return subtract(PUBLIC, IntervalSet._merged(list(starts), list(ends)))
 
 
 @lru_cache(maxsize=1 << 16)
