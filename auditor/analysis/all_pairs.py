@@ -198,6 +198,34 @@ def _clipped(pieces: list, start: int, end: int) -> list:
     return out
 
 
+@dataclass
+class _Reached:
+    """Destinations routing takes a flow to (sorted positions), column by column: whether it arrives there,
+    leaves at an edge (a gateway to on-premises, the Internet) where no filter of the destination applies, who
+    decides when no rule does, and the appliance checks on the way (numbers: after the first, the first)."""
+
+    positions: np.ndarray
+    arrives: np.ndarray
+    edge: np.ndarray
+    carrier: np.ndarray
+    chained: np.ndarray
+    entry: np.ndarray
+
+    def part(self, i: int, j: int, entry: int) -> _Reached:
+        return _Reached(self.positions[i:j], self.arrives[i:j], self.edge[i:j], self.carrier[i:j], self.chained[i:j],
+                        np.full(j - i, entry))
+
+    @classmethod
+    def joined(cls, parts: list[_Reached]) -> _Reached:
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty.astype(bool), empty.astype(bool), empty, empty, empty)
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                     ("positions", "arrives", "edge", "carrier", "chained", "entry")))
+
+
 class AllPairs:
     """The allowed flows from each source to a fixed list of IPv4 subnet destinations (`handles`)."""
 
@@ -209,7 +237,9 @@ class AllPairs:
         self._outcomes: dict[_Outcome, int] = {}
         self._checks: dict[tuple, int] = {(): 0}
         self._table = np.zeros((64, 4), dtype=np.int64)  # per outcome number: kind, VNet, by, checks
-        self._after: dict[str, np.ndarray] = {}  # appliance subnet -> outcome number per destination
+        self._after: dict[str, _Reached] = {}  # appliance subnet -> where what it forwards ends
+        self._direct: dict[tuple[int, int, int], _Reached] = {}  # (outcome, first, last position) -> ...
+        self._sources: dict[int, tuple[_Reached, set[int]]] = {}  # id of a walk (kept by _Routing) -> ...
         self._tables: dict[int, tuple] = {}
         self._destinations(destinations)
 
@@ -267,9 +297,8 @@ class AllPairs:
         return (np.array(starts, dtype=np.int64), np.array(lasts, dtype=np.int64), np.array(codes, dtype=np.int8),
                 np.array(rules, dtype=np.int64))
 
-    def _after_appliance(self, context: str) -> tuple[np.ndarray, np.ndarray]:
-        """For traffic an appliance in `context` forwards: the sorted positions of the destinations it
-        does not drop, and the outcome number of each."""
+    def _after_appliance(self, context: str) -> _Reached:
+        """Where traffic an appliance in `context` forwards ends: the destinations it does not drop."""
         found = self._after.get(context)
         if found is None:
             pieces = [p for p in self.routing.after(context) if p[2].kind != DROP]
@@ -278,71 +307,75 @@ class AllPairs:
             numbers = np.array([self._outcome(p[2]) for p in pieces], dtype=np.int64)
             piece = np.searchsorted(starts, self.addresses, "right") - 1
             live = np.flatnonzero((piece >= 0) & (self.addresses <= ends[np.maximum(piece, 0)])) if len(pieces) else piece[:0]
-            found = self._after[context] = (live, numbers[piece[live]])
+            found = self._after[context] = self._resolved(live, numbers[piece[live]])
         return found
+
+    def _resolved(self, positions: np.ndarray, numbers: np.ndarray) -> _Reached:
+        """What routing outcomes (by number) mean at these destinations (`reach._next`, `reach._arrive`)."""
+        kinds, vnets, bys, chained = self._table[numbers].T
+        here, through = self.vnet[positions], self.unique_vnet[positions]
+        leaves = (kinds == GATEWAY) & ((through == -1) | (through == vnets))  # towards on-premises
+        arrives = (((kinds == ARRIVE) & (vnets == here)) | ((kinds == HOLDER) & (through == here))
+                   | ((kinds == GATEWAY) & ~leaves & (through == here))) & self.holder_ok[positions]
+        edge = leaves | ((kinds == INTERNET) & self.public[positions])
+        carrier = np.where(edge | (bys != 0), bys, here)
+        return _Reached(positions, arrives, edge, carrier, chained, np.zeros(len(positions), dtype=np.int64))
 
     def flows(self, source: Endpoint, same_vnet: bool, left_out: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per port: (sorted positions of the destinations allowed, each one's decider number). Left out: the
         source's own subnet, its VNet's other subnets unless `same_vnet`, and where `left_out` (by sorted
         position) is True."""
         address = interval(source.address)[0]
-        positions, numbers, entry, entries = self._reached(source.subnet_key)
-        keep = self.subnet[positions] != self.number(source.subnet_key)
+        reached, entries = self._reached(source.subnet_key)
+        positions = reached.positions
+        keep = (reached.arrives | reached.edge) & (self.subnet[positions] != self.number(source.subnet_key))
         if not same_vnet:
             keep &= self.vnet[positions] != self.number(source.vnet_key)
         if left_out is not None:
             keep &= ~left_out[positions]
-        positions, numbers, entry = positions[keep], numbers[keep], entry[keep]
-        kinds, vnets, bys, check_of = self._table[numbers].T
-        here = self.vnet[positions]
-        arrives = (((kinds == ARRIVE) & (vnets == here)) | ((kinds == HOLDER) & (self.unique_vnet[positions] == here)))
-        through = self.unique_vnet[positions]
-        leaves = (kinds == GATEWAY) & ((through == -1) | (through == vnets))
-        arrives |= (kinds == GATEWAY) & ~leaves & (through == here)
-        arrives &= self.holder_ok[positions]
-        edge = leaves | ((kinds == INTERNET) & self.public[positions])
-        carrier = np.where(bys != 0, bys, here)
         out = []
         for port in self.ports:
-            passed = self._checks_pass(check_of, entry, entries, address, port) & self._outbound(source, address, port, positions)
+            allowed = keep & self._checks_pass(reached, entries, address, port) & self._outbound(source, address, port, positions)
             codes, rules = self._inbound_at(positions, address, port)
-            allowed = passed & (edge | (arrives & (codes != 2)))
-            decided = np.where(edge, bys, np.where(codes == 1, rules, carrier))
+            allowed &= reached.edge | (codes != 2)
+            decided = np.where(~reached.edge & (codes == 1), rules, reached.carrier)
             out.append((positions[allowed], decided[allowed]))
         return out
 
-    def _reached(self, subnet_key: str):
-        """(sorted positions routing takes somewhere, the outcome number of each, the number of the appliance
-        check each meets first, those check numbers)."""
-        positions, numbers, entries, used = [], [], [], set()
-        for start, end, step in self.routing.from_source(subnet_key):
+    def _reached(self, subnet_key: str) -> tuple[_Reached, set[int]]:
+        """Where routing takes the destinations from a source subnet, and the numbers of the appliance checks
+        met first (`_Reached.entry`)."""
+        pieces = self.routing.from_source(subnet_key)
+        found = self._sources.get(id(pieces))  # subnets that share their walk share this
+        if found is not None:
+            return found
+        parts, used = [], set()
+        for start, end, step in pieces:
             a = bisect.bisect_left(self._sorted, start)
             b = bisect.bisect_right(self._sorted, end, a)
             if a == b or (isinstance(step, _Outcome) and step.kind == DROP):
                 continue
             if isinstance(step, _Via):
-                live, after = self._after_appliance(step.context)
-                i, j = np.searchsorted(live, (a, b)).tolist()
-                positions.append(live[i:j])
-                numbers.append(after[i:j])
-                used.add(self._checks.setdefault((step.check,), len(self._checks)))
-                entries.append(np.full(j - i, self._checks[(step.check,)]))
+                after = self._after_appliance(step.context)
+                i, j = np.searchsorted(after.positions, (a, b)).tolist()
+                number = self._checks.setdefault((step.check,), len(self._checks))
+                used.add(number)
+                parts.append(after.part(i, j, number))
             else:
-                positions.append(np.arange(a, b))
-                numbers.append(np.full(b - a, self._outcome(step)))
-                entries.append(np.zeros(b - a, dtype=np.int64))
-        if not positions:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty, set()
-        return np.concatenate(positions), np.concatenate(numbers), np.concatenate(entries), used
+                key = (self._outcome(step), a, b)
+                if key not in self._direct:  # subnets of one VNet share their pieces
+                    self._direct[key] = self._resolved(np.arange(a, b), np.full(b - a, key[0]))
+                parts.append(self._direct[key])
+        found = self._sources[id(pieces)] = (_Reached.joined(parts), used)
+        return found
 
-    def _checks_pass(self, check_of: np.ndarray, entry: np.ndarray, entries: set[int], address: int, port: int) -> np.ndarray:
+    def _checks_pass(self, reached: _Reached, entries: set[int], address: int, port: int) -> np.ndarray:
         """The appliances on each destination's way let the source address through (`reach._appliance`):
-        the first (`entry`, numbers `entries`), then any after it (`check_of`)."""
-        ok = np.ones(len(check_of), dtype=bool)
+        the first (`entry`, numbers `entries`), then any after it (`chained`)."""
+        ok = np.ones(len(reached.positions), dtype=bool)
         by_number = {n: checks for checks, n in self._checks.items()}
-        chained = check_of[check_of != 0] if check_of.any() else ()
-        for numbers, used in ((entry, entries), (check_of, np.unique(chained).tolist() if len(chained) else ())):
+        chained = reached.chained[reached.chained != 0] if reached.chained.any() else ()
+        for numbers, used in ((reached.entry, entries), (reached.chained, np.unique(chained).tolist() if len(chained) else ())):
             for number in used:
                 if not all(self._passes(c, address, port) for c in by_number[number]):
                     ok &= numbers != number
