@@ -87,7 +87,7 @@ class _Routing:
         self.snapshot = snapshot
         self.shared: dict[str, list] = {}  # appliance subnet -> its pieces (forwarded traffic)
         self.appliances: dict[tuple[str, str], object] = {}  # (VNet, next hop address) -> `_appliance`
-        self.sources: dict[tuple, list] = {}
+        self.sources: dict[tuple, list] = {}  # (VNet, route table, subnet if subnet peering) -> its pieces
 
     def from_source(self, subnet_key: str) -> list[tuple[int, int, _Outcome | _Via]]:
         """The pieces from a source subnet; subnets of one VNet with the same route table share them (their
@@ -125,8 +125,6 @@ class _Routing:
                 pieces.append((start, end, step))
                 continue
             context, check = step
-            if refer and context not in self.shared:
-                self.after(context)
             if refer:
                 pieces.append((start, end, _Via(context, check)))
                 continue
@@ -173,7 +171,6 @@ class _Routing:
         if hop == "internet":
             return _Outcome(INTERNET, by=route.via)
         return _DROPPED
-
 
     def _appliance(self, vnet_key: str, ip: str):
         """(the appliance's subnet, its check) or a drop (`reach._appliance`)."""
@@ -240,7 +237,6 @@ class AllPairs:
         self._after: dict[str, _Reached] = {}  # appliance subnet -> where what it forwards ends
         self._direct: dict[tuple[int, int, int], _Reached] = {}  # (outcome, first, last position) -> ...
         self._sources: dict[int, tuple[_Reached, set[int]]] = {}  # id of a walk (kept by _Routing) -> ...
-        self._tables: dict[int, tuple] = {}
         self._destinations(destinations)
 
     def number(self, name: str | None) -> int:
@@ -389,30 +385,24 @@ class AllPairs:
     def _outbound(self, source: Endpoint, address: int, port: int, positions: np.ndarray) -> np.ndarray:
         """The source's outbound filters let each destination address through."""
         table = decision_table(self.snapshot, source.subnet_key, False, self.protocol, port, address)
-        arrays = self._tables.get(id(table))
-        if arrays is None:
-            arrays = self._tables[id(table)] = (table, np.array(table.starts[:_v4_count(table)], dtype=np.int64),
-                                                np.array(table.ends[:_v4_count(table)], dtype=np.int64),
-                                                np.array([_code(v) for v in table.verdicts[:_v4_count(table)]]))
-        _, starts, ends, codes = arrays
+        n = bisect.bisect_right(table.starts, V4_END)
+        if not n:
+            return np.ones(len(positions), dtype=bool)
+        starts, ends = np.array(table.starts[:n], dtype=np.int64), np.array(table.ends[:n], dtype=np.int64)
+        stopped = np.array([_code(v) == 2 for v in table.verdicts[:n]], dtype=bool)
         targets = self.addresses[positions]
-        i = np.searchsorted(starts, targets, "right") - 1
-        covered = (i >= 0) & (targets <= ends[np.maximum(i, 0)])
-        return ~covered | (codes[np.maximum(i, 0)] != 2) if len(codes) else np.ones(len(targets), dtype=bool)
+        i = np.maximum(np.searchsorted(starts, targets, "right") - 1, 0)
+        return ~(stopped[i] & (starts[i] <= targets) & (targets <= ends[i]))
 
     def _inbound_at(self, positions: np.ndarray, address: int, port: int) -> tuple[np.ndarray, np.ndarray]:
         """(code, rule number) of each destination's inbound filters for traffic from the source address."""
         starts, lasts, codes, rules = self.inbound[port]
+        if not len(starts):
+            return np.zeros(len(positions), dtype=np.int8), np.zeros(len(positions), dtype=np.int64)
         queries = (positions << 32) | address
         i = np.maximum(np.searchsorted(starts, queries, "right") - 1, 0)
-        covered = (starts[i] <= queries) & (queries <= lasts[i]) if len(starts) else np.zeros(len(queries), dtype=bool)
-        if not len(starts):
-            return np.zeros(len(queries), dtype=np.int8), np.zeros(len(queries), dtype=np.int64)
+        covered = (starts[i] <= queries) & (queries <= lasts[i])
         return np.where(covered, codes[i], 0), np.where(covered, rules[i], 0)
-
-
-def _v4_count(table) -> int:
-    return bisect.bisect_right(table.starts, V4_END)
 
 
 def _code(verdict) -> int:

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import V4_SPAN, V6_SPAN, IntervalSet, families, subtract, union
+from auditor.analysis.addresses import (
+    V4_SPAN,
+    V6_SPAN,
+    IntervalSet,
+    families,
+    subtract,
+    union,
+)
 from auditor.analysis.admin_rules import admin_rules_for
 from auditor.analysis.nics import asg_space, nic_space, nic_subnet, nsg_of_nic
 from auditor.analysis.nsg import (
