@@ -33,11 +33,14 @@ rule = Rule(
         "A Deny of port 22 from 10.0.0.0/8 in the spokes' NSGs passes."
     ),
     decisions=(
-        "Each pair of subnets in the intent's scopes is traced by `vnet-audit reach` (first usable address of each "
-        "subnet). Allowed means every step allowed it; an unknown step (an application security group or a "
-        "service tag the input cannot resolve, an appliance's own rules) is reported as an assumption in the "
-        "evidence. Flows leaving to the Internet or through a gateway are judged up to the edge. One finding "
-        "per intent and deciding resource, listing up to 20 flows."
+        "Every pair of subnets in the intent's scopes is judged as `vnet-audit reach` would trace it (first "
+        "usable address of each subnet); between subnets, all pairs are decided at once, so an estate-wide "
+        "scope is not refused. Allowed means every step allowed it; an unknown step (an application security "
+        "group or a service tag the input cannot resolve) never counts as allowed, and what the trace assumes "
+        "(an appliance forwards the flow) is listed in the evidence. Flows leaving to the Internet or through "
+        "a gateway are judged up to the edge. One finding per intent and deciding resource, with the number "
+        "of flows it lets through and up to 20 of them traced (while the intent has traced fewer than 2,000 "
+        "besides each finding's first)."
     ),
 )
 
