@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from auditor.analysis.addresses import V4_SPAN, interval
-from auditor.analysis.effective_routes import EffectiveRoute, routes_of
+from auditor.analysis.effective_routes import EffectiveRoute, RouteTableView, routes_of
 from auditor.analysis.endpoints import Endpoint, nic_with, subnets_holding
 from auditor.analysis.filtering import decision_table
 from auditor.analysis.gateways import gateway_vnets_used
@@ -61,22 +61,9 @@ def handles(end: Endpoint) -> bool:
     return end.subnet_key is not None and end.nic is None and span is not None and span[1] <= V4_END
 
 
-def _segments(routes: list[EffectiveRoute]) -> list[tuple[int, int, EffectiveRoute | None]]:
-    """The IPv4 line cut where the winning route changes, each piece with its route (None: no route).
-    Routes come most preferred first; painting the least preferred first leaves each piece the winner."""
-    v4 = [r for r in routes if r.span[1] <= V4_END]
-    bounds = sorted({0, V4_END + 1, *(r.span[0] for r in v4), *(r.span[1] + 1 for r in v4)})
-    winner: list[EffectiveRoute | None] = [None] * (len(bounds) - 1)
-    for r in reversed(v4):
-        i, j = bisect.bisect_left(bounds, r.span[0]), bisect.bisect_left(bounds, r.span[1] + 1)
-        winner[i:j] = [r] * (j - i)
-    out: list[tuple[int, int, EffectiveRoute | None]] = []
-    for k, r in enumerate(winner):
-        if out and out[-1][2] is r:
-            out[-1] = (out[-1][0], bounds[k + 1] - 1, r)
-        else:
-            out.append((bounds[k], bounds[k + 1] - 1, r))
-    return out
+def _segments(routes: RouteTableView) -> list[tuple[int, int, EffectiveRoute | None]]:
+    """The IPv4 part of the route table's pieces (`RouteTableView.pieces`)."""
+    return [(start, min(end, V4_END), route) for start, end, route in routes.pieces() if start <= V4_END]
 
 
 class _Routing:
@@ -119,7 +106,7 @@ class _Routing:
         vnet = index.vnet_of_subnet[subnet_key]
         pieces: list = []
         depends: set = set()
-        for start, end, route in _segments(routes_of(self.snapshot, subnet_key).routes):
+        for start, end, route in _segments(routes_of(self.snapshot, subnet_key)):
             step = self._step(vnet, route, forwarded)
             if not isinstance(step, tuple):
                 pieces.append((start, end, step))
@@ -223,6 +210,17 @@ class _Reached:
                      ("positions", "arrives", "edge", "carrier", "chained", "entry")))
 
 
+@dataclass
+class Flows:
+    """Allowed flows, one per element: the source (its index in the batch), the destination (sorted position),
+    the port (index) and who decides (number)."""
+
+    sources: np.ndarray
+    positions: np.ndarray
+    ports: np.ndarray
+    deciders: np.ndarray
+
+
 class AllPairs:
     """The allowed flows from each source to a fixed list of IPv4 subnet destinations (`handles`)."""
 
@@ -317,26 +315,34 @@ class AllPairs:
         carrier = np.where(edge | (bys != 0), bys, here)
         return _Reached(positions, arrives, edge, carrier, chained, np.zeros(len(positions), dtype=np.int64))
 
-    def flows(self, source: Endpoint, same_vnet: bool, left_out: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per port: (sorted positions of the destinations allowed, each one's decider number). Left out: the
-        source's own subnet, its VNet's other subnets unless `same_vnet`, and where `left_out` (by sorted
-        position) is True."""
-        address = interval(source.address)[0]
-        reached, entries = self._reached(source.subnet_key)
-        positions = reached.positions
-        keep = (reached.arrives | reached.edge) & (self.subnet[positions] != self.number(source.subnet_key))
+    def flows(self, sources: list[Endpoint], same_vnet: bool, left_out: list[np.ndarray | None]) -> Flows:
+        """Every allowed flow from these sources, pair by pair in the order given (sources, then destinations),
+        then port by port. Left out: each source's own subnet, its VNet's other subnets unless `same_vnet`,
+        and where its `left_out` mask (by sorted position) is True."""
+        reached, entries = zip(*(self._reached(src.subnet_key) for src in sources))
+        batch = _Reached.joined(list(reached))
+        lengths = [len(r.positions) for r in reached]
+        owner = np.repeat(np.arange(len(sources)), lengths)  # the source of each element
+        bounds = np.cumsum([0, *lengths]).tolist()
+        positions = batch.positions
+        addresses = np.array([interval(src.address)[0] for src in sources], dtype=np.int64)
+        keep = (batch.arrives | batch.edge) & (self.subnet[positions] != np.array([self.number(s.subnet_key) for s in sources])[owner])
         if not same_vnet:
-            keep &= self.vnet[positions] != self.number(source.vnet_key)
-        if left_out is not None:
-            keep &= ~left_out[positions]
-        out = []
-        for port in self.ports:
-            allowed = keep & self._checks_pass(reached, entries, address, port) & self._outbound(source, address, port, positions)
-            codes, rules = self._inbound_at(positions, address, port)
-            allowed &= reached.edge | (codes != 2)
-            decided = np.where(~reached.edge & (codes == 1), rules, reached.carrier)
-            out.append((positions[allowed], decided[allowed]))
-        return out
+            keep &= self.vnet[positions] != np.array([self.number(s.vnet_key) for s in sources])[owner]
+        for k, mask in enumerate(left_out):
+            if mask is not None:
+                keep[bounds[k]:bounds[k + 1]] &= ~mask[positions[bounds[k]:bounds[k + 1]]]
+        found = []
+        for p, port in enumerate(self.ports):
+            allowed = keep & self._checks_pass(batch, entries, bounds, addresses, port)
+            allowed &= self._outbound(sources, addresses, port, owner, positions)
+            codes, rules = self._inbound_at(positions, addresses[owner], port)
+            allowed &= batch.edge | (codes != 2)
+            decided = np.where(~batch.edge & (codes == 1), rules, batch.carrier)
+            found.append((owner[allowed], positions[allowed], np.full(int(allowed.sum()), p), decided[allowed]))
+        owners, positions, ports, deciders = (np.concatenate(column) for column in zip(*found))
+        order = np.lexsort((ports, self.order[positions], owners))
+        return Flows(owners[order], positions[order], ports[order], deciders[order])
 
     def _reached(self, subnet_key: str) -> tuple[_Reached, set[int]]:
         """Where routing takes the destinations from a source subnet, and the numbers of the appliance checks
@@ -365,16 +371,24 @@ class AllPairs:
         found = self._sources[id(pieces)] = (_Reached.joined(parts), used)
         return found
 
-    def _checks_pass(self, reached: _Reached, entries: set[int], address: int, port: int) -> np.ndarray:
-        """The appliances on each destination's way let the source address through (`reach._appliance`):
-        the first (`entry`, numbers `entries`), then any after it (`chained`)."""
-        ok = np.ones(len(reached.positions), dtype=bool)
+    def _checks_pass(self, batch: _Reached, entries: tuple[set[int], ...], bounds: list[int], addresses: np.ndarray,
+                     port: int) -> np.ndarray:
+        """The appliances on each flow's way let its source address through (`reach._appliance`): the first
+        (`entry`; per source, the numbers in `entries`), then any after it (`chained`)."""
+        ok = np.ones(len(batch.positions), dtype=bool)
         by_number = {n: checks for checks, n in self._checks.items()}
-        chained = reached.chained[reached.chained != 0] if reached.chained.any() else ()
-        for numbers, used in ((reached.entry, entries), (reached.chained, np.unique(chained).tolist() if len(chained) else ())):
+        for k, used in enumerate(entries):
             for number in used:
-                if not all(self._passes(c, address, port) for c in by_number[number]):
-                    ok &= numbers != number
+                if not all(self._passes(c, int(addresses[k]), port) for c in by_number[number]):
+                    part = slice(bounds[k], bounds[k + 1])
+                    ok[part] &= batch.entry[part] != number
+        if batch.chained.any():
+            for k in range(len(entries)):
+                part = slice(bounds[k], bounds[k + 1])
+                chained = batch.chained[part]
+                for number in np.unique(chained[chained != 0]).tolist():
+                    if not all(self._passes(c, int(addresses[k]), port) for c in by_number[number]):
+                        ok[part] &= chained != number
         return ok
 
     def _passes(self, check: tuple, address: int, port: int) -> bool:
@@ -382,20 +396,28 @@ class AllPairs:
         verdict = decision_table(self.snapshot, nic_id or subnet_key, True, self.protocol, port, ip).at(address)
         return verdict is None or _code(verdict) != 2
 
-    def _outbound(self, source: Endpoint, address: int, port: int, positions: np.ndarray) -> np.ndarray:
-        """The source's outbound filters let each destination address through."""
-        table = decision_table(self.snapshot, source.subnet_key, False, self.protocol, port, address)
-        n = bisect.bisect_right(table.starts, V4_END)
-        if not n:
+    def _outbound(self, sources: list[Endpoint], addresses: np.ndarray, port: int, owner: np.ndarray,
+                  positions: np.ndarray) -> np.ndarray:
+        """Each source's outbound filters let its flows' destination addresses through: the sources' tables
+        as one, keyed by (source, destination address)."""
+        starts, ends, stopped = [], [], []
+        for k, src in enumerate(sources):
+            table = decision_table(self.snapshot, src.subnet_key, False, self.protocol, port, int(addresses[k]))
+            for start, end, verdict in zip(table.starts, table.ends, table.verdicts):
+                if start > V4_END:
+                    break
+                if _code(verdict) == 2:
+                    starts.append((k << 32) | start)
+                    ends.append((k << 32) | min(end, V4_END))
+        if not starts:
             return np.ones(len(positions), dtype=bool)
-        starts, ends = np.array(table.starts[:n], dtype=np.int64), np.array(table.ends[:n], dtype=np.int64)
-        stopped = np.array([_code(v) == 2 for v in table.verdicts[:n]], dtype=bool)
-        targets = self.addresses[positions]
-        i = np.maximum(np.searchsorted(starts, targets, "right") - 1, 0)
-        return ~(stopped[i] & (starts[i] <= targets) & (targets <= ends[i]))
+        starts_, ends_ = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        queries = (owner << 32) | self.addresses[positions]
+        i = np.maximum(np.searchsorted(starts_, queries, "right") - 1, 0)
+        return ~((starts_[i] <= queries) & (queries <= ends_[i]))
 
-    def _inbound_at(self, positions: np.ndarray, address: int, port: int) -> tuple[np.ndarray, np.ndarray]:
-        """(code, rule number) of each destination's inbound filters for traffic from the source address."""
+    def _inbound_at(self, positions: np.ndarray, address: np.ndarray, port: int) -> tuple[np.ndarray, np.ndarray]:
+        """(code, rule number) of each destination's inbound filters for traffic from its source address."""
         starts, lasts, codes, rules = self.inbound[port]
         if not len(starts):
             return np.zeros(len(positions), dtype=np.int8), np.zeros(len(positions), dtype=np.int64)

@@ -173,6 +173,7 @@ class Outcome:
 
 KEPT = 20  # forbidden flows kept (traced in full) per intent and deciding resource ...
 OTHERS = 2_000  # ... while the intent has kept fewer than this many besides each resource's first
+BATCH = 256  # sources decided together (numpy works on all their flows at once)
 
 
 class _Kept:
@@ -271,25 +272,30 @@ def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], de
     excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
     excluded = [(a, np.array([b is None or _key(d) in b for d in ends], dtype=bool)) for a, b in excluded]
     kept, counts, open_ = _Kept(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    for src in sources:
-        masks = [b for a, b in excluded if a is None or _key(src) in a]
-        left_out = np.logical_or.reduce(masks) if masks else None
+    for first in range(0, len(sources), BATCH):
+        batch = sources[first:first + BATCH]
+        left_out = []
+        for src in batch:
+            masks = [b for a, b in excluded if a is None or _key(src) in a]
+            left_out.append(np.logical_or.reduce(masks) if masks else None)
         # an intent between VNets says nothing about traffic inside one
-        found = pairs.flows(src, same_vnet=named_subnets, left_out=left_out)
-        positions = np.concatenate([p for p, _ in found])
-        ports = np.concatenate([np.full(len(p), i) for i, (p, _) in enumerate(found)])
-        deciders = np.concatenate([d for _, d in found])
-        order = np.lexsort((ports, pairs.order[positions]))  # pair by pair as given, then port by port
-        positions, ports, deciders = positions[order], ports[order], deciders[order]
+        flows = pairs.flows(batch, same_vnet=named_subnets, left_out=left_out)
         if len(pairs.names) > len(counts):
             grow = len(pairs.names) - len(counts)
             counts, open_ = np.concatenate([counts, np.zeros(grow, dtype=np.int64)]), np.concatenate([open_, np.ones(grow, bool)])
-        np.add.at(counts, deciders, 1)
-        for k in np.flatnonzero(open_[deciders]).tolist():  # only flows some group may still keep
-            group = pairs.names[deciders[k]]
+        np.add.at(counts, flows.deciders, 1)
+        candidates = np.flatnonzero(open_[flows.deciders])  # flows some group may still keep
+        if kept.others >= OTHERS:  # only a group's first flow can still be kept
+            _, first = np.unique(flows.deciders[candidates], return_index=True)
+            candidates = candidates[np.sort(first)]
+        for k in candidates.tolist():
+            number = flows.deciders[k]
+            if not open_[number]:
+                continue
+            group = pairs.names[number]
             if kept.room(group):
-                kept.add(group, (src, ends[positions[k]], intent.ports[ports[k]]))
-            open_[deciders[k]] = kept.room(group)
+                kept.add(group, (batch[flows.sources[k]], ends[flows.positions[k]], intent.ports[flows.ports[k]]))
+            open_[number] = kept.room(group)
     return kept, {group: int(counts[pairs.number(group)]) for group in kept.groups}
 
 
