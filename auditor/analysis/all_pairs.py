@@ -234,7 +234,7 @@ class AllPairs:
         self._table = np.zeros((64, 4), dtype=np.int64)  # per outcome number: kind, VNet, by, checks
         self._after: dict[str, _Reached] = {}  # appliance subnet -> where what it forwards ends
         self._direct: dict[tuple[int, int, int], _Reached] = {}  # (outcome, first, last position) -> ...
-        self._sources: dict[int, tuple[_Reached, set[int]]] = {}  # id of a walk (kept by _Routing) -> ...
+        self._last: tuple | None = None  # (a walk, what `_reached` made of it)
         self._destinations(destinations)
 
     def number(self, name: str | None) -> int:
@@ -348,9 +348,9 @@ class AllPairs:
         """Where routing takes the destinations from a source subnet, and the numbers of the appliance checks
         met first (`_Reached.entry`)."""
         pieces = self.routing.from_source(subnet_key)
-        found = self._sources.get(id(pieces))  # subnets that share their walk share this
-        if found is not None:
-            return found
+        last = self._last
+        if last is not None and last[0] is pieces:  # the subnets of a VNet come one after another
+            return last[1]
         parts, used = [], set()
         for start, end, step in pieces:
             a = bisect.bisect_left(self._sorted, start)
@@ -368,7 +368,8 @@ class AllPairs:
                 if key not in self._direct:  # subnets of one VNet share their pieces
                     self._direct[key] = self._resolved(np.arange(a, b), np.full(b - a, key[0]))
                 parts.append(self._direct[key])
-        found = self._sources[id(pieces)] = (_Reached.joined(parts), used)
+        found = _Reached.joined(parts), used
+        self._last = pieces, found
         return found
 
     def _checks_pass(self, batch: _Reached, entries: tuple[set[int], ...], bounds: list[int], addresses: np.ndarray,
