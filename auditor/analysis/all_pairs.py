@@ -74,16 +74,11 @@ class _Routing:
         self.snapshot = snapshot
         self.shared: dict[str, list] = {}  # appliance subnet -> its pieces (forwarded traffic)
         self.appliances: dict[tuple[str, str], object] = {}  # (VNet, next hop address) -> `_appliance`
-        self.sources: dict[tuple, list] = {}  # (VNet, route table, subnet if subnet peering) -> its pieces
+        self.sources: dict[int, list] = {}  # id of effective routes -> the pieces from a subnet with them
 
     def from_source(self, subnet_key: str) -> list[tuple[int, int, _Outcome | _Via]]:
-        """The pieces from a source subnet; subnets of one VNet with the same route table share them (their
-        effective routes are the same unless a subnet peering names some of them: `effective_routes`)."""
-        index = self.snapshot.index
-        vnet = index.vnet_of_subnet[subnet_key]
-        table = index.route_table_of_subnet(subnet_key)
-        subnet_peering = any(p.peer_complete_vnets is False for p in vnet.peerings)
-        key = (vnet.key, table.key if table is not None else None, subnet_key if subnet_peering else None)
+        """The pieces from a source subnet; subnets that share their effective routes share them."""
+        key = id(routes_of(self.snapshot, subnet_key))  # the memo of `routes_of` keeps each one alive
         if key not in self.sources:
             self.sources[key], _ = self._walk(subnet_key, False, frozenset(), 0, refer=True)
         return self.sources[key]

@@ -96,12 +96,22 @@ def _route(prefix: str, hop: str, source: str, ip: str | None = None, via: str |
 
 
 def routes_of(snapshot: Snapshot, subnet_id: str) -> RouteTableView:
-    """The effective routes of a subnet (memoized per snapshot)."""
+    """The effective routes of a subnet (memoized per snapshot). Subnets of one VNet with one route table
+    share them, unless a subnet peering of the VNet names some of its subnets (`_peering_routes`)."""
     memo = snapshot.index.memo("effective_routes")
     key = norm_id(subnet_id)
-    if key not in memo:
-        memo[key] = _compute(snapshot, key)
-    return memo[key]
+    found = memo.get(key)
+    if found is None:
+        index = snapshot.index
+        vnet = index.vnet_of_subnet[key]
+        table = index.route_table_of_subnet(key)
+        subnet_peering = any(p.peer_complete_vnets is False for p in vnet.peerings)
+        shared = (vnet.key, table.key if table is not None else None, key if subnet_peering else None)
+        found = memo.get(shared)
+        if found is None:
+            found = memo[shared] = _compute(snapshot, key)
+        memo[key] = found
+    return found
 
 
 def _compute(snapshot: Snapshot, subnet_key: str) -> RouteTableView:
