@@ -84,3 +84,15 @@ def test_an_unreadable_intents_file_is_one_line(tmp_path, content, message):
     with pytest.raises(InputError, match=message) as error:
         load_intents(path)
     assert str(error.value).startswith(str(path)) and "\n" not in str(error.value)
+
+
+def test_the_message_counts_every_flow_besides_those_shown(monkeypatch):
+    monkeypatch.setattr(intents_mod, "KEPT", 2)
+    snap = snapshot_from_spec(mesh(4))  # 12 flows, all carried by the connected group (no NSG)
+    outcomes = [o for o in check(snap, parse_intents(FORBID, "f")) if o.kind == "forbid"]
+    for first in outcomes:
+        group = [first, *first.others]
+        total = len(group) + first.more
+        text = intents_mod.flows_text(group)
+        assert text.count("->") == len(group)
+        assert (f"and {total - len(group)} more" in text) == (total > len(group)), text

@@ -350,7 +350,7 @@ def flows_text(outcomes: list[Outcome], limit: int = 5) -> str:
     shown = [f"{o.trace.source.label.removeprefix('subnet ')} -> {o.trace.destination.label.removeprefix('subnet ')}:{o.port}"
              for o in outcomes[:limit]]
     total = len(outcomes) + (outcomes[0].more if outcomes else 0)
-    more = f" and {total - limit} more" if total > limit else ""
+    more = f" and {total - len(shown)} more" if total > len(shown) else ""
     return ", ".join(shown) + more
 
 
