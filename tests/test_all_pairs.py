@@ -130,3 +130,61 @@ def test_random_rules_in_a_hub_and_spoke_agree(rules, forwarded, via_appliance):
     snap = snapshot_from_spec(spec)
     for item in (intent([22, 443]), intent([53], "udp")):
         same_both_ways(snap, item)
+
+
+EDGES = {  # what the reach cases' estates do not combine: every kind of routing outcome in one estate
+    "subscriptions": {"prod": {}},
+    "vnets": {
+        "hub1": {"subscription": "prod", "address_space": "10.0.0.0/16", "gateway": {"type": "Vpn"},
+                 "subnets": {"nva": {"prefix": "10.0.1.0/24", "route_table": "rt-nva1"}, "GatewaySubnet": "10.0.255.0/27"}},
+        "island": {"subscription": "prod", "address_space": "10.50.0.0/16", "subnets": {"far": "10.50.1.0/24"}},
+        "hub2": {"subscription": "prod", "address_space": "10.100.0.0/16",
+                 "subnets": {"nva": {"prefix": "10.100.1.0/24", "route_table": "rt-nva2", "nsg": "nsg-nva2"}}},
+        "spoke1": {"subscription": "prod", "address_space": "10.1.0.0/16",
+                   "subnets": {"app": {"prefix": "10.1.1.0/24", "route_table": "rt-spoke1"}, "web": "10.1.2.0/24"}},
+        "spoke3": {"subscription": "prod", "address_space": "10.3.0.0/16", "subnets": {"db": "10.3.1.0/24"}},
+        "public": {"subscription": "prod", "address_space": "20.50.0.0/16", "subnets": {"front": "20.50.1.0/24"}},
+        "remote": {"subscription": "prod", "address_space": "10.9.0.0/16", "gateway": {"type": "Vpn"},
+                   "subnets": {"svc": "10.9.1.0/24", "GatewaySubnet": "10.9.255.0/27"}},
+        "onprem-twin": {"subscription": "prod", "address_space": "192.168.0.0/16", "subnets": {"lan": "192.168.1.0/24"}},
+    },
+    "nics": {"nva1": {"subscription": "prod", "vnet": "hub1", "subnet": "nva", "ip": "10.0.1.4", "ip_forwarding": True},
+             "nva2": {"subscription": "prod", "vnet": "hub2", "subnet": "nva", "ip": "10.100.1.4", "ip_forwarding": True},
+             "nva-off": {"subscription": "prod", "vnet": "hub1", "subnet": "nva", "ip": "10.0.1.5", "ip_forwarding": False}},
+    "peerings": [p for a, b in (("hub1", "spoke1"), ("hub1", "hub2"), ("hub2", "spoke3"), ("hub1", "public"))
+                 for p in ({"from": a, "to": b, "allow_forwarded_traffic": True, "allow_gateway_transit": a == "hub1"},
+                           {"from": b, "to": a, "allow_forwarded_traffic": True, "use_remote_gateways": b == "spoke1"})],
+    "route_tables": {
+        "rt-spoke1": {"subscription": "prod", "routes": [
+            {"name": "to-spoke3", "prefix": "10.3.0.0/16", "next_hop": "VirtualAppliance", "ip": "10.0.1.4"},
+            {"name": "to-hub2", "prefix": "10.100.0.0/16", "next_hop": "VirtualAppliance", "ip": "10.0.1.4"},
+            {"name": "to-island", "prefix": "10.50.0.0/16", "next_hop": "VirtualAppliance", "ip": "10.0.1.4"},
+            {"name": "forwarding-off", "prefix": "10.3.1.128/25", "next_hop": "VirtualAppliance", "ip": "10.0.1.5"},
+            {"name": "public-direct", "prefix": "20.50.0.0/16", "next_hop": "Internet"},
+            {"name": "remote-by-gateway", "prefix": "10.9.0.0/16", "next_hop": "VirtualNetworkGateway"}]},
+        "rt-nva1": {"subscription": "prod", "routes": [
+            {"name": "spoke3-via-nva2", "prefix": "10.3.0.0/16", "next_hop": "VirtualAppliance", "ip": "10.100.1.4"},
+            {"name": "island-via-nva2", "prefix": "10.50.0.0/16", "next_hop": "VirtualAppliance", "ip": "10.100.1.4"}]},
+        "rt-nva2": {"subscription": "prod", "routes": [  # back to the first appliance: a loop
+            {"name": "island-via-nva1", "prefix": "10.50.0.0/16", "next_hop": "VirtualAppliance", "ip": "10.0.1.4"}]},
+    },
+    "nsgs": {"nsg-nva2": {"subscription": "prod", "rules": [  # the second appliance refuses SQL from spoke1
+        {"name": "no-sql-from-spoke1", "priority": 100, "access": "Deny", "source": "10.1.0.0/16", "ports": "1433"},
+        {"name": "spoke1", "priority": 110, "source": "10.1.0.0/16"}]}},  # not in hub2's VirtualNetwork tag
+    "local_gateways": {"onprem": {"subscription": "prod", "prefixes": ["192.168.0.0/16"]}},
+    "connections": {"hub1-onprem": {"subscription": "prod", "gateway": "hub1", "local_gateway": "onprem"},
+                    "hub1-remote": {"subscription": "prod", "gateway": "hub1", "remote_gateway": "remote"}},
+}
+
+
+def test_gateways_chained_appliances_loops_and_public_space_agree():
+    snap = snapshot_from_spec(EDGES)
+    kept = same_both_ways(snap, intent([443, 1433]))
+    ports = {(f[0], f[1], f[2]) for first, others, _ in kept for f in [first, *others]}
+    flows = {(src, dst) for src, dst, _ in ports}
+    assert ("subnet spoke1/app", "subnet spoke3/db", 443) in ports  # through two appliances
+    assert ("subnet spoke1/app", "subnet spoke3/db", 1433) not in ports  # the second one's NSG
+    assert ("subnet spoke1/app", "subnet public/front") in flows  # public space over the Internet route
+    assert ("subnet spoke1/app", "subnet remote/svc") in flows  # a VNet-to-VNet gateway connection
+    assert not any(dst == "subnet island/far" for _, dst in flows)  # the appliances send it round in a loop
+

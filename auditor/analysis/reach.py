@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import BlockIndex, IntervalSet, interval
+from auditor.analysis.addresses import BlockIndex, IntervalSet, interval, subtract
 from auditor.analysis.effective_routes import EffectiveRoute, routes_of
 from auditor.analysis.endpoints import (
     Endpoint,
@@ -371,9 +371,10 @@ def assumes_transitivity(snapshot: Snapshot, result: Trace) -> list[str] | None:
 def routable_vnets(snapshot: Snapshot, subnet_key: str) -> set[str]:
     """Keys of the VNets a flow from this subnet could end in by routing alone: a superset of where any flow
     can be allowed (filters only take away). Its own VNet, and for each effective route that carries traffic
-    on, where it leads: peers, hub- and group-connected VNets, VNets behind gateways, and, through an
-    appliance, wherever the appliance's subnet routes. Every other VNet's subnets are dropped by routing
-    (a None route, or the Internet route for private space), so all-pairs checks trace only these."""
+    on, where it leads: peers, hub- and group-connected VNets, VNets behind gateways, VNets on public
+    addresses the Internet route sends to the edge, and, through an appliance, wherever the appliance's
+    subnet routes. Every other VNet's subnets are dropped by routing (a None route, or the Internet route
+    for private space), so pair-by-pair checks trace only these."""
     memo = snapshot.index.memo("reach.routable")
     if subnet_key in memo:
         return memo[subnet_key]
@@ -384,7 +385,13 @@ def routable_vnets(snapshot: Snapshot, subnet_key: str) -> set[str]:
     blocks = None
     for route in routes_of(snapshot, subnet_key).routes:
         hop = route.next_hop_type.lower()
-        if hop in ("none", "internet", "vnetlocal"):
+        if hop in ("none", "vnetlocal"):
+            continue
+        if hop == "internet":  # a VNet on public addresses: the flow is allowed as far as the edge (`_next`)
+            space = subtract(IntervalSet([route.span]), NON_PUBLIC)
+            if space:
+                blocks = blocks or _vnet_blocks(snapshot)
+                found |= blocks.overlapping(space)
             continue
         if hop == "virtualappliance":
             for holder in subnets_holding(snapshot, route.next_hop_ip or ""):
