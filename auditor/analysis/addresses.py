@@ -140,17 +140,20 @@ class IntervalSet:
         return bool(self.intersection(other))
 
     def intersection(self, other: IntervalSet) -> IntervalSet:
-        out, i, j = [], 0, 0
-        while i < len(self.starts) and j < len(other.starts):
-            lo = max(self.starts[i], other.starts[j])
-            hi = min(self.ends[i], other.ends[j])
+        """Pieces of two merged sets' intervals: already sorted, disjoint and not touching."""
+        starts, ends, i, j = [], [], 0, 0
+        a_starts, a_ends, b_starts, b_ends = self.starts, self.ends, other.starts, other.ends
+        while i < len(a_starts) and j < len(b_starts):
+            lo = max(a_starts[i], b_starts[j])
+            hi = min(a_ends[i], b_ends[j])
             if lo <= hi:
-                out.append((lo, hi))
-            if self.ends[i] < other.ends[j]:
+                starts.append(lo)
+                ends.append(hi)
+            if a_ends[i] < b_ends[j]:
                 i += 1
             else:
                 j += 1
-        return IntervalSet(out)
+        return IntervalSet._merged(starts, ends)
 
     def contains_point(self, value: int) -> bool:
         k = bisect.bisect_right(self.starts, value) - 1
@@ -193,21 +196,24 @@ def ip_in(address: str, space: IntervalSet) -> bool:
 
 # -- set operations ------------------------------------------------------------
 def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
-    """Addresses of `base` that are not in `other`."""
-    out: list[tuple[int, int]] = []
-    j, others = 0, list(other)
-    for start, end in base:
-        while j < len(others) and others[j][1] < start:
+    """Addresses of `base` that are not in `other` (pieces already sorted, disjoint and not touching)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    j, o_starts, o_ends = 0, other.starts, other.ends
+    for start, end in zip(base.starts, base.ends):
+        while j < len(o_starts) and o_ends[j] < start:
             j += 1
         k, cur = j, start
-        while k < len(others) and others[k][0] <= end:
-            if others[k][0] > cur:
-                out.append((cur, others[k][0] - 1))
-            cur = max(cur, others[k][1] + 1)
+        while k < len(o_starts) and o_starts[k] <= end:
+            if o_starts[k] > cur:
+                starts.append(cur)
+                ends.append(o_starts[k] - 1)
+            cur = max(cur, o_ends[k] + 1)
             k += 1
         if cur <= end:
-            out.append((cur, end))
-    return IntervalSet(out)
+            starts.append(cur)
+            ends.append(end)
+    return IntervalSet._merged(starts, ends)
 
 
 def span_minus(span: tuple[int, int], holes: Iterable[tuple[int, int]]) -> IntervalSet:
