@@ -305,6 +305,13 @@ class BlockIndex:
 
 
 # -- as text -------------------------------------------------------------------
+def address_text(value: int) -> str:
+    """A point of the line as an address: `10.1.2.4`, or IPv6 in its short form."""
+    if value >= V6_OFFSET:
+        return str(ipaddress.IPv6Address(value - V6_OFFSET))
+    return f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+
+
 @lru_cache(maxsize=_CACHE)
 def span_text(span: tuple[int, int]) -> str:
     """The interval as the fewest CIDRs, as ipaddress.summarize_address_range would list them."""

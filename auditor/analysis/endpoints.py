@@ -3,11 +3,10 @@ a VNet, or the Internet, resolved against the snapshot (`vnet-audit reach`, inte
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import BlockIndex, IntervalSet, interval
+from auditor.analysis.addresses import BlockIndex, IntervalSet, address_text, interval
 from auditor.errors import InputError
 from auditor.model.ids import norm_id
 
@@ -85,7 +84,7 @@ def _first_address(snapshot: Snapshot, subnet_key: str, label: str, family: int 
     prefixes = sorted(subnet.address_prefixes, key=lambda p: family_of(p) != family)
     if not prefixes:
         raise InputError(f"{label} has no address prefix in the input")
-    address = str(ipaddress.ip_network(prefixes[0], strict=False).network_address + 4)
+    address = address_text(interval(prefixes[0])[0] + 4)
     vnet = snapshot.index.vnet_of_subnet[subnet_key]
     return Endpoint(label, address, vnet.key, subnet_key, note=f"as {address}, its first usable address")
 
@@ -136,6 +135,5 @@ def nic_with(snapshot: Snapshot, address: str, subnet_key: str) -> NetworkInterf
     return memo.get((subnet_key, address))
 
 
-# -- the walk ----------------------------------------------------------------------------------
 def family_of(address: str) -> int:
     return 6 if ":" in address else 4
