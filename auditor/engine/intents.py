@@ -182,7 +182,7 @@ class _Kept:
     Both ways of finding the flows (pair by pair, or all at once) keep the same ones."""
 
     def __init__(self):
-        self.groups: dict[str, list] = {}  # deciding resource -> [first, others..., count]
+        self.groups: dict[str, list] = {}  # deciding resource -> its kept flows (source, destination, port)
         self.others = 0
 
     def room(self, group: str) -> bool:
@@ -272,8 +272,8 @@ def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], de
     excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
     excluded = [(a, np.array([b is None or _key(d) in b for d in ends], dtype=bool)) for a, b in excluded]
     kept, counts, open_ = _Kept(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    for first in range(0, len(sources), BATCH):
-        batch = sources[first:first + BATCH]
+    for start in range(0, len(sources), BATCH):
+        batch = sources[start:start + BATCH]
         left_out = []
         for src in batch:
             masks = [b for a, b in excluded if a is None or _key(src) in a]
