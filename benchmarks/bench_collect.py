@@ -69,7 +69,8 @@ def estate_spec(subscriptions: int, vnets: int) -> dict:
         hub = f"{sub}-hub"
         for v in range(vnets):
             name = hub if v == 0 else f"{sub}-spoke{v:02d}"
-            base = f"10.{s % 200}.{v * 8}"
+            # a /21 each: 32 fit in 10.s.0.0/16, the rest go to 172.16-31 (the estate may overlap itself)
+            base = f"10.{s % 200}.{v * 8}" if v < 32 else f"172.{16 + s % 16}.{(v - 32) * 8}"
             subnets = {"app": {"prefix": f"{base}.0/24", "nsg": f"{name}-nsg"}}
             if v == 0:
                 subnets["GatewaySubnet"] = f"{base}.0/27".replace(".0/27", ".224/27")

@@ -30,6 +30,7 @@ from auditor.input.collect.errors import (
 from auditor.input.collect.policies import client_kwargs
 from auditor.input.collect.session import http_session
 from auditor.input.collect.sources import SOURCES, choices
+from auditor.input.collect.throttling import DEFAULT_CONCURRENCY
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     CollectionError,
@@ -352,7 +353,7 @@ def _which(subscription_ids) -> str:
 
 
 def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",
-            concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
+            concurrency: int = DEFAULT_CONCURRENCY, base_url_override: str | None = None, transport_kwargs: dict | None = None,
             progress: Progress | None = None, limits: Limits | None = None) -> Snapshot:
     """Read the scope's network resources into a snapshot. See the package docstring."""
     if source not in SOURCES:
