@@ -21,6 +21,7 @@ from auditor.input.collect.auth import cloud as cloud_named
 from auditor.input.collect.calls import Call, Found, Sink
 from auditor.input.collect.deadlines import CallClock, Limits
 from auditor.input.collect.errors import (
+    CallStopped,
     CollectFailed,
     Interrupted,
     describe,
@@ -31,6 +32,7 @@ from auditor.input.collect.policies import client_kwargs
 from auditor.input.collect.session import http_session
 from auditor.input.collect.sources import SOURCES, choices
 from auditor.input.collect.throttling import DEFAULT_CONCURRENCY
+from auditor.input.collect.waiting import Waiting
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     CollectionError,
@@ -194,11 +196,13 @@ class _Run:
         """Run the calls and their follow-ups on the pool; read discovered subscriptions after discovery.
 
         A call still running at its deadline (or when the scan is stopped) is recorded as timed out
-        (or interrupted) and no longer waited for; its thread is told through its clock.
+        (or interrupted) and no longer waited for; its thread is told through its clock. Calls wait
+        for a thread in `waiting` (see auditor.input.collect.waiting): the pool holds running calls only.
         """
         finished: queue.SimpleQueue = queue.SimpleQueue()  # futures, as they complete
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
         pending: dict[Future, tuple[Call, CallClock]] = {}
+        waiting = Waiting()
         discovering = 0
 
         def submit(call: Call) -> None:
@@ -208,13 +212,20 @@ class _Run:
                 cov = self.coverage.setdefault(sid, _Coverage())
                 cov.calls += 1
                 cov.pending += 1
-            log.info("reading %s%s", call.scope, _which(call.subscription_ids))
-            clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
-            future = pool.submit(self.execute, call, clock)
-            pending[future] = call, clock
-            future.add_done_callback(finished.put)
+            waiting.add(call)
+
+        def start_waiting() -> None:
+            while waiting and len(pending) < self.concurrency:
+                call = waiting.take()
+                log.info("reading %s%s", call.scope, _which(call.subscription_ids))
+                clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
+                future = pool.submit(self.execute, call, clock)
+                pending[future] = call, clock
+                future.add_done_callback(finished.put)
 
         def done(call: Call, error: BaseException | None) -> None:
+            nonlocal discovering
+            discovering -= call.fatal
             for sid in call.subscription_ids:
                 cov = self.coverage[sid]
                 cov.pending -= 1
@@ -226,22 +237,36 @@ class _Run:
                     log.info("subscription %s read: %d calls, %d failed", sid, cov.calls, cov.failed)
                     self.progress("subscription_done", subscription_id=sid)
 
+        def give_up(call: Call, reason: CallStopped) -> None:
+            if call.fatal and not self.limits.stop.is_set():
+                raise CollectFailed(f"{call.scope}: {reason}")
+            done(call, reason)
+
+        def sweep() -> None:
+            """Every tick, however busy: deadlines and Ctrl-C."""
+            now = time.monotonic()
+            for overdue, (call, clock) in list(pending.items()):
+                if (reason := clock.overdue(now)) is not None:
+                    clock.end(reason)
+                    overdue.cancel()
+                    del pending[overdue]
+                    waiting.finished(call)
+                    give_up(call, reason)
+            # calls not started yet end with the scan only (their own deadline starts with them)
+            if waiting and (reason := CallClock(self.limits, self.scan_deadline).overdue(now)) is not None:
+                for call in waiting.clear():
+                    give_up(call, reason)
+
         try:
             for call in first:
                 submit(call)
+            start_waiting()
             next_sweep = time.monotonic() + TICK
-            while pending:
-                if time.monotonic() >= next_sweep:  # every tick, however busy: deadlines and Ctrl-C
+            while pending or waiting:
+                if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + TICK
-                    for overdue, (call, clock) in list(pending.items()):
-                        if (reason := clock.overdue(time.monotonic())) is not None:
-                            clock.end(reason)
-                            if call.fatal and not self.limits.stop.is_set():
-                                raise CollectFailed(f"{call.scope}: {reason}")
-                            overdue.cancel()
-                            del pending[overdue]
-                            done(call, reason)
-                            discovering -= call.fatal
+                    sweep()
+                    start_waiting()
                     continue
                 try:
                     future = finished.get(timeout=max(next_sweep - time.monotonic(), 0.001))
@@ -250,6 +275,7 @@ class _Run:
                 if future not in pending:  # a call given up on
                     continue
                 call, clock = pending.pop(future)
+                waiting.finished(call)
                 follow, error = future.result()
                 if error is not None and (is_login_failure(error) or call.fatal):
                     raise CollectFailed(login_hint(error) if is_login_failure(error) else f"{call.scope}: {describe(error)[1]}")
@@ -257,7 +283,6 @@ class _Run:
                 for nxt in follow:
                     submit(nxt)
                 self.progress("call", scope=call.scope, resources=self.resources)
-                discovering -= call.fatal
                 if discovering == 0 and launch_after_discovery and not self.limits.stop.is_set():
                     # discovery done: read what it found
                     launch_after_discovery = False
@@ -267,6 +292,7 @@ class _Run:
                     self.progress("subscriptions", total=len(self.coverage))
                     for nxt in self.read_calls(new):
                         submit(nxt)
+                start_waiting()
         finally:
             for _, clock in pending.values():
                 clock.end(clock.ended or Interrupted("the scan stopped first"))
