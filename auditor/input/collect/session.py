@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import ssl
+import threading
 import urllib.parse
 from typing import Any
 
@@ -55,14 +55,20 @@ def _watched(connection_class: type) -> type:
     return Watched
 
 
-@functools.lru_cache(maxsize=8)
+_contexts: dict[str, Any] = {}
+_contexts_lock = threading.Lock()
+
+
 def verifying_context(ca_certs: str) -> Any:
-    """One TLS context per CA bundle, its certificates loaded once."""
+    """One TLS context per CA bundle, its certificates loaded once (the first connections open together)."""
     from urllib3.util.ssl_ import create_urllib3_context
 
-    context = create_urllib3_context()  # certificate and host name required
-    context.load_verify_locations(ca_certs)
-    return context
+    with _contexts_lock:
+        if ca_certs not in _contexts:
+            context = create_urllib3_context()  # certificate and host name required
+            context.load_verify_locations(ca_certs)
+            _contexts[ca_certs] = context
+        return _contexts[ca_certs]
 
 
 def _one_context(connection_class: type) -> type:
