@@ -1,5 +1,4 @@
-"""ARM's read budget: a bucket per subscription (and one for the tenant), as ARM documents its limits;
-and the collection's threads shared fairly across subscriptions."""
+"""ARM's read budget: a bucket per subscription (and one for the tenant), as ARM documents its limits."""
 
 from __future__ import annotations
 
@@ -7,9 +6,7 @@ import pytest
 
 from auditor.input.collect import CollectScope, collect, policies
 from auditor.input.collect.auth import StaticTokenCredential
-from auditor.input.collect.calls import Call
 from auditor.input.collect.throttling import BURST, REFILL, TENANT, ReadBudget, bucket_of
-from auditor.input.collect.waiting import FAIR_SHARE, Waiting
 from auditor.input.synthetic import guid
 from fakes.fakearm import FakeArm
 
@@ -78,28 +75,3 @@ def test_a_collection_waits_for_a_subscriptions_bucket(monkeypatch):
     assert set(reserved) == {TENANT, guid("subscription", "a"), guid("subscription", "b")}
     per_subscription = reserved.count(guid("subscription", "a"))
     assert sorted(slept) == sorted([0.001 * n for n in range(1, per_subscription - burst + 1)] * 2)
-
-
-# -- threads shared fairly across subscriptions ------------------------------------------------
-
-def _calls(sub: str, n: int) -> list[Call]:
-    return [Call(f"{sub}-{k}", [sub], lambda sink: None) for k in range(n)]
-
-
-def test_calls_start_in_order_while_every_subscription_is_under_its_share():
-    waiting = Waiting()
-    for call in _calls("a", 3) + _calls("b", 3):
-        waiting.add(call)
-    assert [waiting.take().scope for _ in range(6)] == ["a-0", "a-1", "a-2", "b-0", "b-1", "b-2"]
-
-
-def test_a_subscription_with_many_calls_leaves_threads_to_the_others():
-    waiting = Waiting()
-    for call in _calls("big", 3 * FAIR_SHARE) + _calls("small", 2):
-        waiting.add(call)
-    taken = [waiting.take() for _ in range(FAIR_SHARE + 2)]
-    assert [c.scope for c in taken[FAIR_SHARE:]] == ["small-0", "small-1"]
-    # with no one else waiting, the big one gets every thread there is
-    assert waiting.take().scope == f"big-{FAIR_SHARE}"
-    waiting.finished(taken[0])
-    assert waiting.running[("big",)] == FAIR_SHARE and len(waiting) == 2 * FAIR_SHARE - 1

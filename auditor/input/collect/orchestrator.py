@@ -43,6 +43,7 @@ from auditor.model.snapshot import (
 
 log = logging.getLogger(__name__)
 TICK = 0.1  # seconds between looks at the calls' deadlines and the stop event
+FOUND = object()  # discovery found a subscription
 _TRANSIENT = {"Timeout", "Interrupted",  # cut short by the scan, not refused by Azure
               "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
@@ -89,6 +90,10 @@ class _Run:
         self.found = Found()
         self.tenant_of: dict[str, str | None] = {}  # subscription -> tenant whose credential reads it
         self.coverage: dict[str, _Coverage] = {}
+        # discovery wakes the scheduler with each subscription it finds: a source that reads per
+        # subscription starts on it at once, not after the last page of the listing
+        self.finished: queue.SimpleQueue = queue.SimpleQueue()  # futures as they complete, and FOUND
+        self.streams = SOURCES[source].per_subscription
         # resources are normalized by one thread as they arrive, while the calls wait on the network
         self.builder = SnapshotBuilder(latest_wins=True)
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
@@ -139,9 +144,12 @@ class _Run:
     def note(self, sub: dict, tenant: str | None) -> None:
         with self.lock:
             key = sub["subscriptionId"].lower()
+            found = key not in self.found.subscriptions
             known = self.found.subscriptions.setdefault(key, {})
             known.update({k: v for k, v in sub.items() if v is not None})
             self.tenant_of.setdefault(key, tenant)
+        if found and self.streams:
+            self.finished.put(FOUND)
 
     def explicit_calls(self) -> list[Call]:
         """Explicit subscriptions: their metadata (GET), in parallel with their lists."""
@@ -193,13 +201,14 @@ class _Run:
         return self.build()
 
     def schedule(self, first: list[Call], launch_after_discovery: bool) -> None:
-        """Run the calls and their follow-ups on the pool; read discovered subscriptions after discovery.
+        """Run the calls and their follow-ups on the pool; read discovered subscriptions as discovery finds
+        them (a source that reads per subscription) or once it is done (one that batches them).
 
         A call still running at its deadline (or when the scan is stopped) is recorded as timed out
         (or interrupted) and no longer waited for; its thread is told through its clock. Calls wait
         for a thread in `waiting` (see auditor.input.collect.waiting): the pool holds running calls only.
         """
-        finished: queue.SimpleQueue = queue.SimpleQueue()  # futures, as they complete
+        finished = self.finished
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
         pending: dict[Future, tuple[Call, CallClock]] = {}
         waiting = Waiting()
@@ -237,6 +246,17 @@ class _Run:
                     log.info("subscription %s read: %d calls, %d failed", sid, cov.calls, cov.failed)
                     self.progress("subscription_done", subscription_id=sid)
 
+        def read_found() -> None:
+            """Read the subscriptions discovery has found so far."""
+            with self.lock:  # discovery may be noting more
+                found = sorted(self.found.subscriptions)
+            new = [s for s in found if s not in self.coverage]
+            for sid in new:
+                self.coverage[sid] = _Coverage()
+            self.progress("subscriptions", total=len(self.coverage))
+            for nxt in self.read_calls(new):
+                submit(nxt)
+
         def give_up(call: Call, reason: CallStopped) -> None:
             if call.fatal and not self.limits.stop.is_set():
                 raise CollectFailed(f"{call.scope}: {reason}")
@@ -272,6 +292,11 @@ class _Run:
                     future = finished.get(timeout=max(next_sweep - time.monotonic(), 0.001))
                 except queue.Empty:
                     continue
+                if future is FOUND:
+                    if launch_after_discovery and not self.limits.stop.is_set():
+                        read_found()
+                        start_waiting()
+                    continue
                 if future not in pending:  # a call given up on
                     continue
                 call, clock = pending.pop(future)
@@ -286,12 +311,7 @@ class _Run:
                 if discovering == 0 and launch_after_discovery and not self.limits.stop.is_set():
                     # discovery done: read what it found
                     launch_after_discovery = False
-                    new = [s for s in sorted(self.found.subscriptions) if s not in self.coverage]
-                    for sid in new:
-                        self.coverage[sid] = _Coverage()
-                    self.progress("subscriptions", total=len(self.coverage))
-                    for nxt in self.read_calls(new):
-                        submit(nxt)
+                    read_found()
                 start_waiting()
         finally:
             for _, clock in pending.values():
