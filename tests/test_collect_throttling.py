@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from auditor.input.collect import CollectScope, collect, policies
+from auditor.input.collect import CollectScope, collect, deadlines, policies
 from auditor.input.collect.auth import StaticTokenCredential
+from auditor.input.collect.deadlines import CallClock, Limits
+from auditor.input.collect.errors import Interrupted
 from auditor.input.collect.throttling import BURST, REFILL, TENANT, ReadBudget, bucket_of
 from auditor.input.synthetic import guid
 from fakes.fakearm import FakeArm
@@ -65,7 +70,7 @@ def test_a_collection_waits_for_a_subscriptions_bucket(monkeypatch):
         return max(reserved.count(bucket) - burst, 0) * 0.001
 
     monkeypatch.setattr(ReadBudget, "reserve", reserve)
-    monkeypatch.setattr(policies.time, "sleep", slept.append)
+    monkeypatch.setattr(policies, "pause", slept.append)
     with FakeArm(spec) as fake:
         snapshot = collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), source="arm",
                            base_url_override=fake.base_url, transport_kwargs={"connection_verify": fake.ca_file})
@@ -75,3 +80,15 @@ def test_a_collection_waits_for_a_subscriptions_bucket(monkeypatch):
     assert set(reserved) == {TENANT, guid("subscription", "a"), guid("subscription", "b")}
     per_subscription = reserved.count(guid("subscription", "a"))
     assert sorted(slept) == sorted([0.001 * n for n in range(1, per_subscription - burst + 1)] * 2)
+
+
+def test_a_wait_ends_when_the_scan_gives_up_on_the_call():
+    """Ctrl-C or the deadline must not wait for a thread held by the budget."""
+    clock = CallClock(Limits(), None)
+    with deadlines.running(clock):
+        timer = threading.Timer(0.05, clock.end, [Interrupted("interrupted")])
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(Interrupted):
+            deadlines.pause(60)
+    assert time.monotonic() - started < 30

@@ -8,13 +8,12 @@ change is that a Retry-After longer than RETRY_AFTER_MAX is cut to it (every wai
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy, SansIOHTTPPolicy
 
-from auditor.input.collect.deadlines import bounded_wait, current
+from auditor.input.collect.deadlines import bounded_wait, pause
 from auditor.input.collect.throttling import ReadBudget, bucket_of
 
 #: The one write-shaped call allowed: a Resource Graph query (it reads).
@@ -88,17 +87,15 @@ def retry_policy(kwargs: dict[str, Any]) -> BoundedRetryPolicy:
 class ReadBudgetPolicy(HTTPPolicy):
     """Holds each ARM request (and each retry) until its subscription's read bucket allows it.
 
-    The wait is cut to what is left of the call; a request sent early anyway may get a 429, which
-    the retry policy waits out."""
+    The wait is cut to what is left of the call and ends if the scan gives up on it; a request sent
+    early anyway may get a 429, which the retry policy waits out."""
 
     def __init__(self, budget: ReadBudget):
         super().__init__()
         self.budget = budget
 
     def send(self, request: PipelineRequest) -> PipelineResponse:
-        wait = bounded_wait(self.budget.reserve(bucket_of(request.http_request.url)))
+        wait = self.budget.reserve(bucket_of(request.http_request.url))
         if wait > 0:
-            time.sleep(wait)
-            if (clock := current()) is not None:
-                clock.check()  # the scan gave up on the call while it waited
+            pause(wait)
         return self.next.send(request)

@@ -59,7 +59,7 @@ _contexts: dict[str, Any] = {}
 _contexts_lock = threading.Lock()
 
 
-def verifying_context(ca_certs: str) -> Any:
+def _verifying_context(ca_certs: str) -> Any:
     """One TLS context per CA bundle, its certificates loaded once (the first connections open together)."""
     from urllib3.util.ssl_ import create_urllib3_context
 
@@ -81,7 +81,7 @@ def _one_context(connection_class: type) -> type:
 
             if (self.ca_certs and self.ssl_context is None and not (self.ca_cert_dir or self.ca_cert_data)
                     and resolve_cert_reqs(self.cert_reqs) == ssl.CERT_REQUIRED):
-                self.ssl_context, self.ca_certs = verifying_context(self.ca_certs), None
+                self.ssl_context, self.ca_certs = _verifying_context(self.ca_certs), None
             super().connect()
 
     return OneContext
