@@ -36,6 +36,7 @@ from auditor.exit_status import (
 )
 from auditor.input.collect import sources
 from auditor.input.collect.interrupt import EXIT_INTERRUPTED, stop_on_sigint
+from auditor.input.collect.throttling import DEFAULT_CONCURRENCY
 from auditor.input.importer import load_snapshot
 from auditor.model.snapshot import Snapshot
 from reports import format_choices
@@ -452,7 +453,7 @@ def scan_cmd(
     management_group: MgmtGroupOpt = None,
     source: SourceOpt = "arm",
     cloud: CloudOpt = "AzureCloud",
-    concurrency: ConcurrencyOpt = 16,
+    concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
     out: Annotated[Path, typer.Option("--output", "-o", help="Directory for the reports and snapshot.json.")]
     = Path("vnet-audit-report"),
     old_out: OldOutOpt = None,
@@ -524,7 +525,7 @@ def collect_cmd(
     management_group: MgmtGroupOpt = None,
     source: SourceOpt = "arm",
     cloud: CloudOpt = "AzureCloud",
-    concurrency: ConcurrencyOpt = 16,
+    concurrency: ConcurrencyOpt = DEFAULT_CONCURRENCY,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the snapshot.")] = Path("snapshot.json"),
     fail_on_incomplete: IncompleteOpt = False,
     record: RecordOpt = None,

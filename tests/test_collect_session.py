@@ -104,3 +104,24 @@ def test_a_resource_the_normalizer_rejects_is_a_coverage_error_with_its_message(
     error = next(s for s in snapshot.subscriptions if s.errors).errors[0]
     assert "no numeric priority" in error.message and "vnet-3" in error.message
     assert sorted(v.name for v in snapshot.virtual_networks) == [f"vnet-{i}" for i in (0, 1, 2, 4, 5)]
+
+
+def test_connections_share_one_tls_context_with_the_ca_loaded_once(monkeypatch):
+    """urllib3 would load the CA bundle into a new context per connection; one per request in flight."""
+    import urllib3.connection
+
+    seen: list[tuple] = []
+    wrap = urllib3.connection._ssl_wrap_socket_and_match_hostname
+
+    def recording(**kwargs):
+        seen.append((kwargs["ssl_context"], kwargs["ca_certs"]))
+        return wrap(**kwargs)
+
+    monkeypatch.setattr(urllib3.connection, "_ssl_wrap_socket_and_match_hostname", recording)
+    spec = {"subscriptions": {f"s{n}": {} for n in range(4)}}
+    with FakeArm(spec, latency=0.05) as fake:
+        collect(CollectScope(all_subscriptions=True), StaticTokenCredential(), concurrency=8,
+                base_url_override=fake.base_url, transport_kwargs={"connection_verify": fake.ca_file})
+    contexts = {id(context) for context, _ in seen}
+    assert len(seen) > 1 and len(contexts) == 1 and None not in {c for c, _ in seen}
+    assert {ca for _, ca in seen} == {None}  # not loaded again by urllib3

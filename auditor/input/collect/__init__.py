@@ -12,7 +12,8 @@ Public API (stable; used by the CLI, the fake-ARM tests and the benchmark)::
                                      # (or a callable tenant_id -> credential, for --tenant)
         source="arm",                # a key of auditor.input.collect.sources.SOURCES: "arm" | "graph"
         cloud="AzureCloud",          # AzureCloud | AzureUSGovernment | AzureChinaCloud
-        concurrency=16,              # parallel subscriptions, and parallel list calls inside one
+        concurrency=64,              # requests in flight, across subscriptions and list calls inside
+                                     # one (within ARM's read limits: auditor.input.collect.throttling)
         base_url_override=None,      # e.g. "https://127.0.0.1:8443" for a fake ARM endpoint
         transport_kwargs=None,       # passed to every SDK client: connection_timeout, read_timeout,
                                      # retry_total, retry_backoff_factor, retry_backoff_max,

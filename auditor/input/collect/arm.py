@@ -24,7 +24,8 @@ through the client's pipeline by `raw.pages`, which keeps the JSON (see auditor.
 Children are listed by calls of their own, run in parallel as their parents arrive.
 Clients are made once per credential (tenant) and kind: they share the HTTP session, and
 their authentication policy asks the credential for a token once, not once per subscription.
-A Resource Graph client (one per credential, i.e. per user) paces its queries by the user's quota.
+A Resource Graph client (one per credential, i.e. per user) paces its queries by the user's quota;
+the ARM clients pace each subscription's reads by ARM's documented bucket (auditor.input.collect.throttling).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from typing import Any
 from auditor.input.collect import raw
 from auditor.input.collect.calls import Call, Sink
 from auditor.input.collect.errors import MalformedResponse
-from auditor.input.collect.policies import retry_policy
+from auditor.input.collect.policies import ReadBudgetPolicy, retry_policy
 from auditor.input.collect.quota import QuotaPolicy
+from auditor.input.collect.throttling import ReadBudget
 from auditor.model.ids import resource_group_of, subscription_of
 
 #: resource type -> (scope name, network request builder) for types without a subscription-wide list
@@ -108,11 +110,15 @@ def network_request(builder: str, **kwargs: Any) -> Any:
 
 
 class ArmClients:
-    """Builds the SDK clients (cheap: they share the session); `shared()` keeps one per kind and credential."""
+    """Builds the SDK clients (cheap: they share the session); `shared()` keeps one per kind and credential.
+
+    The ARM clients of one credential share its read budget (ARM's buckets are per principal and
+    subscription, whichever client asks); the Resource Graph client paces by the user's query quota."""
 
     def __init__(self, cloud: Any, base_url: str | None, kwargs: dict):
         self.cloud, self.base_url, self.kwargs = cloud, base_url, kwargs
         self._shared: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._budgets: dict[int, ReadBudget] = {}
         self._lock = threading.Lock()
 
     @property
@@ -120,10 +126,13 @@ class ArmClients:
         """The ARM endpoint every client sends to: paging links may lead only here."""
         return self.base_url or self.cloud.resource_manager
 
-    def _common(self) -> dict:
+    def _common(self, policy: Any) -> dict:
         return {"base_url": self.endpoint, "cloud_setting": self.cloud.setting,
                 "credential_scopes": list(self.cloud.credential_scopes), "retry_policy": retry_policy(self.kwargs),
-                **self.kwargs}
+                **self.kwargs, "per_retry_policies": [*self.kwargs.get("per_retry_policies", []), policy]}
+
+    def _arm(self, credential: Any) -> dict:
+        return self._common(ReadBudgetPolicy(self._budgets.setdefault(id(credential), ReadBudget())))
 
     def shared(self, kind: str, credential: Any) -> Any:
         """One client of `kind` (network, resources, subscriptions, graph) per credential, made on first use."""
@@ -137,24 +146,22 @@ class ArmClients:
     def network(self, credential: Any, subscription_id: str) -> Any:
         from azure.mgmt.network import NetworkManagementClient
 
-        return NetworkManagementClient(credential, subscription_id, **self._common())
+        return NetworkManagementClient(credential, subscription_id, **self._arm(credential))
 
     def resources(self, credential: Any, subscription_id: str) -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
-        return ResourceManagementClient(credential, subscription_id, **self._common())
+        return ResourceManagementClient(credential, subscription_id, **self._arm(credential))
 
     def subscriptions(self, credential: Any) -> Any:
         from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-        return SubscriptionClient(credential, **self._common())
+        return SubscriptionClient(credential, **self._arm(credential))
 
     def graph(self, credential: Any) -> Any:
         from azure.mgmt.resourcegraph import ResourceGraphClient
 
-        common = self._common()
-        common["per_retry_policies"] = [*common.get("per_retry_policies", []), QuotaPolicy()]
-        return ResourceGraphClient(credential, **common)
+        return ResourceGraphClient(credential, **self._common(QuotaPolicy()))
 
 
 def is_virtual_wan_hub(hub: dict) -> bool:

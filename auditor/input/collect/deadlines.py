@@ -38,6 +38,7 @@ class CallClock:
         self.ended: CallStopped | None = None  # why the scan stopped waiting for the call
         self._socket: socket.socket | None = None  # the connection the call is reading from, if any
         self._lock = threading.Lock()
+        self._given_up = threading.Event()  # wakes a wait in the call's thread
 
     def start(self) -> None:
         if self.limits.call_timeout is not None:
@@ -64,6 +65,7 @@ class CallClock:
             self.ended = reason
             if self._socket is not None:
                 _shut(self._socket)
+        self._given_up.set()
 
     def attach(self, sock: Any) -> None:
         with self._lock:
@@ -81,6 +83,11 @@ class CallClock:
         reason = self.ended or self.overdue(time.monotonic())
         if reason is not None:
             raise reason
+
+    def pause(self, seconds: float) -> None:
+        """In the call's thread: wait, ending early if the scan gives up on the call (then raise)."""
+        self._given_up.wait(seconds)
+        self.check()
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.001)
@@ -120,6 +127,15 @@ def running(clock: CallClock) -> Iterator[CallClock]:
         yield clock
     finally:
         _local.clock = None
+
+
+def pause(seconds: float) -> None:
+    """Wait in a call's thread: cut to what is left of the call, and ended when the scan gives up on it."""
+    clock = current()
+    if clock is None:
+        time.sleep(seconds)
+    else:
+        clock.pause(bounded_wait(seconds))
 
 
 def bounded_wait(seconds: float) -> float:

@@ -21,6 +21,7 @@ from auditor.input.collect.auth import cloud as cloud_named
 from auditor.input.collect.calls import Call, Found, Sink
 from auditor.input.collect.deadlines import CallClock, Limits
 from auditor.input.collect.errors import (
+    CallStopped,
     CollectFailed,
     Interrupted,
     describe,
@@ -30,6 +31,8 @@ from auditor.input.collect.errors import (
 from auditor.input.collect.policies import client_kwargs
 from auditor.input.collect.session import http_session
 from auditor.input.collect.sources import SOURCES, choices
+from auditor.input.collect.throttling import DEFAULT_CONCURRENCY
+from auditor.input.collect.waiting import Waiting
 from auditor.model.ids import subscription_of
 from auditor.model.snapshot import (
     CollectionError,
@@ -40,6 +43,7 @@ from auditor.model.snapshot import (
 
 log = logging.getLogger(__name__)
 TICK = 0.1  # seconds between looks at the calls' deadlines and the stop event
+FOUND = object()  # discovery found a subscription
 _TRANSIENT = {"Timeout", "Interrupted",  # cut short by the scan, not refused by Azure
               "ConnectionError", "429", "TooManyRequests", "500", "502", "503", "504", "InternalServerError"}
 Progress = Callable[..., None]  # progress(event, **counts); events: "subscriptions", "call", "subscription_done"
@@ -86,6 +90,10 @@ class _Run:
         self.found = Found()
         self.tenant_of: dict[str, str | None] = {}  # subscription -> tenant whose credential reads it
         self.coverage: dict[str, _Coverage] = {}
+        # discovery wakes the scheduler with each subscription it finds: a source that reads per
+        # subscription starts on it at once, not after the last page of the listing
+        self.finished: queue.SimpleQueue = queue.SimpleQueue()  # futures as they complete, and FOUND
+        self.streams = SOURCES[source].per_subscription
         # resources are normalized by one thread as they arrive, while the calls wait on the network
         self.builder = SnapshotBuilder(latest_wins=True)
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
@@ -136,9 +144,12 @@ class _Run:
     def note(self, sub: dict, tenant: str | None) -> None:
         with self.lock:
             key = sub["subscriptionId"].lower()
+            found = key not in self.found.subscriptions
             known = self.found.subscriptions.setdefault(key, {})
             known.update({k: v for k, v in sub.items() if v is not None})
             self.tenant_of.setdefault(key, tenant)
+        if found and self.streams:
+            self.finished.put(FOUND)
 
     def explicit_calls(self) -> list[Call]:
         """Explicit subscriptions: their metadata (GET), in parallel with their lists."""
@@ -190,14 +201,17 @@ class _Run:
         return self.build()
 
     def schedule(self, first: list[Call], launch_after_discovery: bool) -> None:
-        """Run the calls and their follow-ups on the pool; read discovered subscriptions after discovery.
+        """Run the calls and their follow-ups on the pool; read discovered subscriptions as discovery finds
+        them (a source that reads per subscription) or once it is done (one that batches them).
 
         A call still running at its deadline (or when the scan is stopped) is recorded as timed out
-        (or interrupted) and no longer waited for; its thread is told through its clock.
+        (or interrupted) and no longer waited for; its thread is told through its clock. Calls wait
+        for a thread in `waiting` (see auditor.input.collect.waiting): the pool holds running calls only.
         """
-        finished: queue.SimpleQueue = queue.SimpleQueue()  # futures, as they complete
+        finished = self.finished
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect")
         pending: dict[Future, tuple[Call, CallClock]] = {}
+        waiting = Waiting()
         discovering = 0
 
         def submit(call: Call) -> None:
@@ -207,13 +221,20 @@ class _Run:
                 cov = self.coverage.setdefault(sid, _Coverage())
                 cov.calls += 1
                 cov.pending += 1
-            log.info("reading %s%s", call.scope, _which(call.subscription_ids))
-            clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
-            future = pool.submit(self.execute, call, clock)
-            pending[future] = call, clock
-            future.add_done_callback(finished.put)
+            waiting.add(call)
+
+        def start_waiting() -> None:
+            while waiting and len(pending) < self.concurrency:
+                call = waiting.take()
+                log.info("reading %s%s", call.scope, _which(call.subscription_ids))
+                clock = CallClock(self.limits, self.scan_deadline, self.clients.kwargs.get("read_timeout"))
+                future = pool.submit(self.execute, call, clock)
+                pending[future] = call, clock
+                future.add_done_callback(finished.put)
 
         def done(call: Call, error: BaseException | None) -> None:
+            nonlocal discovering
+            discovering -= call.fatal
             for sid in call.subscription_ids:
                 cov = self.coverage[sid]
                 cov.pending -= 1
@@ -225,30 +246,61 @@ class _Run:
                     log.info("subscription %s read: %d calls, %d failed", sid, cov.calls, cov.failed)
                     self.progress("subscription_done", subscription_id=sid)
 
+        def read_found() -> None:
+            """Read the subscriptions discovery has found so far."""
+            with self.lock:  # discovery may be noting more
+                found = sorted(self.found.subscriptions)
+            new = [s for s in found if s not in self.coverage]
+            for sid in new:
+                self.coverage[sid] = _Coverage()
+            self.progress("subscriptions", total=len(self.coverage))
+            for nxt in self.read_calls(new):
+                submit(nxt)
+
+        def give_up(call: Call, reason: CallStopped) -> None:
+            if call.fatal and not self.limits.stop.is_set():
+                raise CollectFailed(f"{call.scope}: {reason}")
+            done(call, reason)
+
+        def sweep() -> None:
+            """Every tick, however busy: deadlines and Ctrl-C."""
+            now = time.monotonic()
+            for overdue, (call, clock) in list(pending.items()):
+                if (reason := clock.overdue(now)) is not None:
+                    clock.end(reason)
+                    overdue.cancel()
+                    del pending[overdue]
+                    waiting.finished(call)
+                    give_up(call, reason)
+            # calls not started yet end with the scan only (their own deadline starts with them)
+            if waiting and (reason := CallClock(self.limits, self.scan_deadline).overdue(now)) is not None:
+                for call in waiting.clear():
+                    give_up(call, reason)
+
         try:
             for call in first:
                 submit(call)
+            start_waiting()
             next_sweep = time.monotonic() + TICK
-            while pending:
-                if time.monotonic() >= next_sweep:  # every tick, however busy: deadlines and Ctrl-C
+            while pending or waiting:
+                if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + TICK
-                    for overdue, (call, clock) in list(pending.items()):
-                        if (reason := clock.overdue(time.monotonic())) is not None:
-                            clock.end(reason)
-                            if call.fatal and not self.limits.stop.is_set():
-                                raise CollectFailed(f"{call.scope}: {reason}")
-                            overdue.cancel()
-                            del pending[overdue]
-                            done(call, reason)
-                            discovering -= call.fatal
+                    sweep()
+                    start_waiting()
                     continue
                 try:
                     future = finished.get(timeout=max(next_sweep - time.monotonic(), 0.001))
                 except queue.Empty:
                     continue
+                if future is FOUND:
+                    if launch_after_discovery and not self.limits.stop.is_set():
+                        read_found()
+                        start_waiting()
+                    continue
                 if future not in pending:  # a call given up on
                     continue
                 call, clock = pending.pop(future)
+                waiting.finished(call)
                 follow, error = future.result()
                 if error is not None and (is_login_failure(error) or call.fatal):
                     raise CollectFailed(login_hint(error) if is_login_failure(error) else f"{call.scope}: {describe(error)[1]}")
@@ -256,16 +308,11 @@ class _Run:
                 for nxt in follow:
                     submit(nxt)
                 self.progress("call", scope=call.scope, resources=self.resources)
-                discovering -= call.fatal
                 if discovering == 0 and launch_after_discovery and not self.limits.stop.is_set():
                     # discovery done: read what it found
                     launch_after_discovery = False
-                    new = [s for s in sorted(self.found.subscriptions) if s not in self.coverage]
-                    for sid in new:
-                        self.coverage[sid] = _Coverage()
-                    self.progress("subscriptions", total=len(self.coverage))
-                    for nxt in self.read_calls(new):
-                        submit(nxt)
+                    read_found()
+                start_waiting()
         finally:
             for _, clock in pending.values():
                 clock.end(clock.ended or Interrupted("the scan stopped first"))
@@ -352,7 +399,7 @@ def _which(subscription_ids) -> str:
 
 
 def collect(scope: CollectScope, credential: Any = None, *, source: str = "arm", cloud: str = "AzureCloud",
-            concurrency: int = 16, base_url_override: str | None = None, transport_kwargs: dict | None = None,
+            concurrency: int = DEFAULT_CONCURRENCY, base_url_override: str | None = None, transport_kwargs: dict | None = None,
             progress: Progress | None = None, limits: Limits | None = None) -> Snapshot:
     """Read the scope's network resources into a snapshot. See the package docstring."""
     if source not in SOURCES:

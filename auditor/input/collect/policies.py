@@ -1,4 +1,4 @@
-"""Pipeline settings shared by every SDK client: read-only guard, retries, timeouts.
+"""Pipeline settings shared by every SDK client: read-only guard, retries, timeouts, ARM's read budget.
 
 Retries, backoff, Retry-After and 5xx handling are azure-core's RetryPolicy, configured
 through the standard client keywords (retry_total, retry_backoff_factor, ...); the one
@@ -11,9 +11,10 @@ import re
 from typing import Any
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
+from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy, SansIOHTTPPolicy
 
-from auditor.input.collect.deadlines import bounded_wait
+from auditor.input.collect.deadlines import bounded_wait, pause
+from auditor.input.collect.throttling import ReadBudget, bucket_of
 
 #: The one write-shaped call allowed: a Resource Graph query (it reads).
 GRAPH_QUERY_PATH = re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE)
@@ -81,3 +82,20 @@ class BoundedRetryPolicy(RetryPolicy):
 def retry_policy(kwargs: dict[str, Any]) -> BoundedRetryPolicy:
     """A retry policy for one client (a policy instance belongs to one pipeline)."""
     return BoundedRetryPolicy(**kwargs)
+
+
+class ReadBudgetPolicy(HTTPPolicy):
+    """Holds each ARM request (and each retry) until its subscription's read bucket allows it.
+
+    The wait is cut to what is left of the call and ends if the scan gives up on it; a request sent
+    early anyway may get a 429, which the retry policy waits out."""
+
+    def __init__(self, budget: ReadBudget):
+        super().__init__()
+        self.budget = budget
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:
+        wait = self.budget.reserve(bucket_of(request.http_request.url))
+        if wait > 0:
+            pause(wait)
+        return self.next.send(request)

@@ -14,6 +14,7 @@ from auditor import terminal
 from auditor.input.collect.auth import StaticTokenCredential
 from auditor.input.collect.deadlines import Limits
 from auditor.input.collect.orchestrator import CollectScope, collect
+from auditor.input.collect.throttling import DEFAULT_CONCURRENCY
 from auditor.errors import InputError
 from auditor.model.snapshot import Snapshot
 
@@ -68,7 +69,7 @@ def progress_reporter(enabled: bool) -> Iterator[Any]:
         yield update
 
 
-def run_collection(scope: CollectScope, *, source: str = "arm", cloud: str = "AzureCloud", concurrency: int = 16,
+def run_collection(scope: CollectScope, *, source: str = "arm", cloud: str = "AzureCloud", concurrency: int = DEFAULT_CONCURRENCY,
                    demo: bool = False, record: Path | None = None, replay: Path | None = None, quiet: bool = False,
                    transport_kwargs: dict | None = None, limits: Limits | None = None) -> Snapshot:
     if sum(bool(x) for x in (demo, record, replay)) > 1:

@@ -16,13 +16,14 @@ from types import ModuleType
 class Source:
     module: str
     description: str
+    per_subscription: bool = False  # its calls read one subscription each: reads start as discovery finds them
 
     def load(self) -> ModuleType:
         return importlib.import_module(self.module)
 
 
 SOURCES: dict[str, Source] = {
-    "arm": Source("auditor.input.collect.arm", "network client per subscription"),
+    "arm": Source("auditor.input.collect.arm", "network client per subscription", per_subscription=True),
     "graph": Source("auditor.input.collect.graph",
                     "Azure Resource Graph, batched across subscriptions (large estates)"),
 }
