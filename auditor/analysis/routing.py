@@ -125,8 +125,8 @@ def may_be_linked(snapshot: Snapshot, a: str, c: str) -> bool:
     snapshot cannot read: a group with no static members (its members come from a policy, or it is empty)
     whose network manager's scope holds both (and one region, unless global). A group with static members
     is taken to hold those: mixing both kinds in one group is possible but the input cannot show it."""
-    pa, pc = possible_groups(snapshot, a), possible_groups(snapshot, c)
-    return bool(pa) and bool(pc) and not pa.isdisjoint(pc)
+    pa = possible_groups(snapshot, a)
+    return bool(pa) and not pa.isdisjoint(possible_groups(snapshot, c))
 
 
 def possible_groups(snapshot: Snapshot, vnet_id: str) -> frozenset[str]:
@@ -138,6 +138,8 @@ def possible_groups(snapshot: Snapshot, vnet_id: str) -> frozenset[str]:
                        f"{config.key}:{','.join(sorted(map(norm_id, gids)))}", is_global)
                       for nm, config, gids, is_global in _connected_items(snapshot)
                       if not any(index.static_members(g) for g in gids)]
+    if not memo[None]:
+        return frozenset()  # no group has dynamic members: nothing to look up per VNet
     key = norm_id(vnet_id)
     if key not in memo:
         vnet = snapshot.index.vnets.get(key)
