@@ -96,42 +96,56 @@ def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
             if (span := _prefix_span(prefix)) is not None]
 
 
-def _transit_space(snapshot, table_id, vnet_key, cache) -> IntervalSet:
+class _Memo:
+    """What the check works out once and reuses: per VNet, per (VNet, prefix), per route table, per NSG."""
+
+    __slots__ = ("local", "summaries", "targets", "transit", "gaps", "subnets")
+
+    def __init__(self):
+        self.local: dict[str, IntervalSet] = {}
+        self.summaries: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
+        self.targets: dict[tuple[str, tuple[int, int]], tuple] = {}
+        self.transit: dict[tuple[str, str], IntervalSet] = {}
+        self.gaps: dict[tuple[str, str, tuple[int, int]], IntervalSet] = {}
+        self.subnets: dict[str, dict[str, list[tuple]]] = {}
+
+
+def _transit_space(snapshot, table_id, vnet_key, memo: _Memo) -> IntervalSet:
     """Addresses the route table sends to an appliance or gateway in subnets of the VNet."""
     key = (table_id, vnet_key)
-    if key not in cache:
+    if key not in memo.transit:
         table = snapshot.index.route_tables.get(table_id) if table_id else None
-        cache[key] = union(space for route, space in effective_routes(snapshot, table, vnet_key)
-                           if next_hop(route) in TRANSIT_NEXT_HOPS) if table is not None else IntervalSet()
-    return cache[key]
+        memo.transit[key] = union(space for route, space in effective_routes(snapshot, table, vnet_key)
+                                  if next_hop(route) in TRANSIT_NEXT_HOPS) if table is not None else IntervalSet()
+    return memo.transit[key]
 
 
-def _uncovered(snapshot, table_id, a_key, span, remote, cache) -> IntervalSet:
+def _uncovered(snapshot, table_id, a_key, span, remote, memo: _Memo) -> IntervalSet:
     """What the route table leaves without a transit route of the prefix's remote addresses
     (once per VNet, prefix and route table; each VNet C then takes its share)."""
-    key = ("gap", table_id, a_key, span)
-    if key not in cache:
-        cache[key] = subtract(remote, _transit_space(snapshot, table_id, a_key, cache))
-    return cache[key]
+    key = (table_id, a_key, span)
+    if key not in memo.gaps:
+        memo.gaps[key] = subtract(remote, _transit_space(snapshot, table_id, a_key, memo))
+    return memo.gaps[key]
 
 
 _NO_TARGETS = (None, ())
 
 
-def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, tuple[str, ...]]:
+def _remote_targets(snapshot, a_key, span, memo: _Memo) -> tuple[IntervalSet | None, tuple[str, ...]]:
     """The prefix's addresses outside A and its directly peered VNets, and the VNets C two or
     more hops from A that they overlap (sorted)."""
     key = (a_key, span)
-    found = cache.get(key)
+    found = memo.targets.get(key)
     if found is not None:
         return found
-    local = _local_space(snapshot, a_key, cache)
+    local = _local_space(snapshot, a_key, memo)
     k = bisect.bisect_right(local.starts, span[0]) - 1
     found = _NO_TARGETS
     basic = hubs_without_transit(snapshot, a_key)
     # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
     if (k < 0 or span[1] > local.ends[k]) and (basic or component_overlaps(snapshot, a_key, *span)) \
-            and not _is_summary(snapshot, a_key, span, cache):
+            and not _is_summary(snapshot, a_key, span, memo):
         # addresses A routes to itself or a directly peered VNet cannot be C's
         remote = subtract(IntervalSet([span]), local)
         c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
@@ -142,31 +156,30 @@ def _remote_targets(snapshot, a_key, span, cache) -> tuple[IntervalSet | None, t
         c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
         if c_keys:
             found = (remote, tuple(sorted(c_keys)))
-    cache[key] = found
+    memo.targets[key] = found
     return found
 
 
-def _is_summary(snapshot, a_key, span, cache) -> bool:
+def _is_summary(snapshot, a_key, span, memo: _Memo) -> bool:
     """The prefix contains a whole address prefix of A or of a VNet Connected to A: it
     addresses the estate at large (10.0.0.0/8), not C in particular."""
-    key = ("prefixes", a_key)
-    if key not in cache:
+    if a_key not in memo.summaries:
         index = snapshot.index
         spans = sorted({s for v in (a_key, *connected_vnets(snapshot, a_key)) if v in index.vnets
                         for p in index.vnets[v].address_prefixes if (s := interval(p)) is not None})
-        cache[key] = ([s for s, _ in spans], spans)
-    starts, spans = cache[key]
+        memo.summaries[a_key] = ([s for s, _ in spans], spans)
+    starts, spans = memo.summaries[a_key]
     lo, hi = span
     i, j = bisect.bisect_left(starts, lo), bisect.bisect_right(starts, hi)
     return any(e <= hi for _, e in spans[i:j])
 
 
-def _local_space(snapshot, a_key, cache) -> IntervalSet:
-    key = ("local", a_key)
-    if key not in cache:
+def _local_space(snapshot, a_key, memo: _Memo) -> IntervalSet:
+    if a_key not in memo.local:
         index = snapshot.index
-        cache[key] = union([index.address_space(a_key), *(index.address_space(v) for v in connected_vnets(snapshot, a_key))])
-    return cache[key]
+        memo.local[a_key] = union([index.address_space(a_key),
+                                   *(index.address_space(v) for v in connected_vnets(snapshot, a_key))])
+    return memo.local[a_key]
 
 
 class _Hit:
@@ -185,30 +198,34 @@ class _Hit:
         return [(subnet, uncovered) for subnet, gap in self.gaps if (uncovered := gap.intersection(wanted))]
 
 
-def _subnets_by_vnet(snapshot, nsg, cache) -> dict[str, list]:
-    """VNet -> subnets using the NSG, built when a rule first has a target."""
-    key = ("subnets", nsg.key)
-    if key not in cache:
+def _subnets_by_vnet(snapshot, nsg, memo: _Memo) -> dict[str, list[tuple]]:
+    """VNet -> (subnet, its route table's key) of the subnets using the NSG, built when a rule first
+    has a target."""
+    if nsg.key not in memo.subnets:
         index = snapshot.index
-        cache[key] = {}
+        by_vnet = memo.subnets[nsg.key] = {}
         for s in index.subnets_of(nsg.id):
-            cache[key].setdefault(index.vnet_of_subnet[s].key, []).append(index.subnets[s])
-    return cache[key]
+            subnet = index.subnets[s]
+            by_vnet.setdefault(index.vnet_of_subnet[s].key, []).append((subnet, norm_id(subnet.route_table_id)))
+    return memo.subnets[nsg.key]
 
 
-def _hits(snapshot, nsg, vnets, prefixes, cache) -> tuple[list[_Hit], list[str]]:
+def _hits(snapshot, nsg, vnets, prefixes, memo: _Memo) -> tuple[list[_Hit], list[str]]:
     """Every (A, C, prefix) the rule fails for, in order of A, prefix and C; and the subnets
     without a route table among those failing (they fail for every C of their prefix)."""
     index = snapshot.index
     hits, no_table = [], []
     for a_key in vnets:
+        subnets = None
         for prefix, span in prefixes:
-            remote, targets = _remote_targets(snapshot, a_key, span, cache)
+            remote, targets = _remote_targets(snapshot, a_key, span, memo)
             if not targets:
                 continue
+            if subnets is None:
+                subnets = _subnets_by_vnet(snapshot, nsg, memo).get(a_key, ())
             gaps = []
-            for subnet in _subnets_by_vnet(snapshot, nsg, cache).get(a_key, ()):
-                gap = _uncovered(snapshot, norm_id(subnet.route_table_id), a_key, span, remote, cache)
+            for subnet, table_key in subnets:
+                gap = _uncovered(snapshot, table_key, a_key, span, remote, memo)
                 if gap:
                     gaps.append((subnet, gap))
             if not gaps:
@@ -226,7 +243,7 @@ def _hits(snapshot, nsg, vnets, prefixes, cache) -> tuple[list[_Hit], list[str]]
 @rule.check
 def check(snapshot):
     index = snapshot.index
-    cache: dict = {}
+    memo = _Memo()
     for nsg in snapshot.network_security_groups:
         vnets = index.vnets_of(nsg.id)
         if not vnets:
@@ -237,7 +254,7 @@ def check(snapshot):
             prefixes = _rule_prefixes(r)
             if not prefixes:
                 continue
-            hits, no_table = _hits(snapshot, nsg, vnets, prefixes, cache)
+            hits, no_table = _hits(snapshot, nsg, vnets, prefixes, memo)
             if hits:
                 yield _finding(snapshot, nsg, r, hits, no_table)
 
@@ -269,7 +286,7 @@ def _finding(snapshot, nsg, r, hits: list[_Hit], no_table: list[str]):
             "nsg": nsg.name, "priority": r.priority, "direction": r.direction,
             "pairs": [
                 {"vnet": index.vnets[h.a_key].name, "remote_vnet": index.vnets[h.c_key].name, "prefix": h.prefix,
-                 "path": _path(snapshot, h.a_key, h.c_key) if i < 5 else None,
+                 "path": path if i == 0 else _path(snapshot, h.a_key, h.c_key) if i < 5 else None,
                  "subnets_without_route": {s.name: describe_space(u) for s, u in m}}
                 for i, (h, m) in enumerate(listed)
             ],
