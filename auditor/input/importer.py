@@ -16,6 +16,7 @@ file that fails to decode is read again, slowly, to say exactly where and why.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,21 @@ from auditor.model.snapshot import (
 _MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 
+_FIRST = re.compile(rb"\s*(\S?)")
+
+
+def _first_byte(data: bytes) -> bytes:
+    """The first byte that is not whitespace (b"" if none), without copying the file as strip() would."""
+    return _FIRST.match(data).group(1)
+
+
 def _read_bytes(path: Path) -> bytes:
     """The file as UTF-8 JSON bytes (PowerShell's `>` writes UTF-16 with a BOM; a UTF-8 BOM is dropped)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    if not raw.strip():
+    if not _first_byte(raw):
         raise InputError(f"{path}: file is empty")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
@@ -107,7 +116,7 @@ class InputFile:
         self.data = _read_bytes(self.path)
         self.envelope: Envelope | None = None
         self.items: list[msgspec.Raw] | None = None
-        start = self.data.lstrip()[:1]
+        start = _first_byte(self.data)
         try:
             if start == b"[":
                 self.items = ITEMS.decode(self.data)
