@@ -72,7 +72,7 @@ def _hub_of(snapshot, a_key, ip) -> str | None:
 def check(snapshot):
     index = snapshot.index
     blocked_cache: dict = {}
-    # (C, H) -> (A, route table, route, its addresses) of each route sending traffic through C's peering to H;
+    # (C, H) -> (VNet A, route table, route, its addresses) of each route sending traffic through C's peering to H;
     # a hub's default route can reach hundreds of such peerings, so entries stay small until listed
     hits: dict[tuple[str, str], list[tuple]] = {}
     for table in snapshot.route_tables:
@@ -87,26 +87,27 @@ def check(snapshot):
                 if hub_key is None:
                     continue
                 blocked, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
+                entry = (index.vnets[a_key], table, route, space)  # one per route, shared by its peerings
                 for c_key in sorted(by_address.overlapping(space) - {a_key}):
-                    hits.setdefault((c_key, hub_key), []).append((a_key, table, route, space))
+                    hits.setdefault((c_key, hub_key), []).append(entry)
     for (c_key, hub_key), found in hits.items():
         peering = blocked_cache[hub_key][0][c_key]
         yield _finding(index, peering, index.vnets[c_key], index.vnets[hub_key], found)
 
 
 def _finding(index, peering, c, hub, found: list[tuple]):
-    routes = [{  # only listed routes are described
-        "vnet": index.vnets[a_key].name, "vnet_id": index.vnets[a_key].id, "route_table": table.name,
-        "route": route.name, "route_id": route.id, "address_prefix": route.address_prefix,
+    listed = found[:LIMIT]  # only listed routes are described
+    routes = [{
+        "vnet": a.name, "route_table": table.name, "route": route.name, "address_prefix": route.address_prefix,
         "next_hop_ip_address": route.next_hop_ip_address,
         "addresses": describe_space(space.intersection(index.address_space(c.key))),
-    } for a_key, table, route, space in found[:LIMIT]]
+    } for a, table, route, space in listed]
     first = routes[0]
-    others = name_list(index.vnets[a_key].name for a_key, _, _, _ in found[1:])
+    others = name_list(a.name for a, _, _, _ in found[1:])
     more = f" (and {len(found) - 1} more routes from VNet {others})" if len(found) > 1 else ""
     return rule.finding(
         resource_id=peering.id,
-        related_ids=[c.id, hub.id, *(r["vnet_id"] for r in routes), *(r["route_id"] for r in routes)],
+        related_ids=[c.id, hub.id, *(a.id for a, _, _, _ in listed), *(route.id for _, _, route, _ in listed)],
         fingerprint_ids=[norm_id(peering.id)],
         message=(
             f"Peering {peering.name} from VNet {c.name} to {hub.name} has allowForwardedTraffic false, but route "
@@ -118,7 +119,7 @@ def _finding(index, peering, c, hub, found: list[tuple]):
         evidence={
             "allow_forwarded_traffic": peering.allow_forwarded_traffic,
             "hub_vnet": hub.name,
-            "routes": [{k: v for k, v in r.items() if not k.endswith("_id")} for r in routes],
+            "routes": routes,
             "route_count": len(found),
         },
     )
