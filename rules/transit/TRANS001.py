@@ -96,14 +96,43 @@ def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
             if (span := _prefix_span(prefix)) is not None]
 
 
+class _Near:
+    """What VNet A reaches without transit: its own addresses and those of the VNets Connected to
+    it (system routes send them there, so they are never C's), those VNets, the Basic hubs A is
+    connected to, and the spans of those VNets' address prefixes (a prefix holding one is a summary)."""
+
+    __slots__ = ("basic", "prefix_spans", "prefix_starts", "space", "vnets")
+
+    def __init__(self, snapshot, a_key):
+        index = snapshot.index
+        connected = connected_vnets(snapshot, a_key)
+        self.space = union([index.address_space(a_key), *(index.address_space(v) for v in connected)])
+        self.vnets = {a_key, *index.peered_vnets(a_key), *connected}
+        self.basic = hubs_without_transit(snapshot, a_key)
+        spans = sorted({s for v in (a_key, *connected) if v in index.vnets
+                        for p in index.vnets[v].address_prefixes if (s := interval(p)) is not None})
+        self.prefix_starts, self.prefix_spans = [s for s, _ in spans], spans
+
+    def holds(self, span: tuple[int, int]) -> bool:
+        """A routes the whole span to itself or to a VNet Connected to it."""
+        k = bisect.bisect_right(self.space.starts, span[0]) - 1
+        return k >= 0 and span[1] <= self.space.ends[k]
+
+    def is_summary(self, span: tuple[int, int]) -> bool:
+        """The span contains a whole address prefix of A or of a VNet Connected to A: it addresses
+        the estate at large (10.0.0.0/8), not C in particular."""
+        lo, hi = span
+        i, j = bisect.bisect_left(self.prefix_starts, lo), bisect.bisect_right(self.prefix_starts, hi)
+        return any(e <= hi for _, e in self.prefix_spans[i:j])
+
+
 class _Memo:
     """What the check works out once and reuses: per VNet, per (VNet, prefix), per route table, per NSG."""
 
-    __slots__ = ("local", "summaries", "targets", "transit", "gaps", "subnets")
+    __slots__ = ("gaps", "near", "subnets", "targets", "transit")
 
     def __init__(self):
-        self.local: dict[str, IntervalSet] = {}
-        self.summaries: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
+        self.near: dict[str, _Near] = {}
         self.targets: dict[tuple[str, tuple[int, int]], tuple] = {}
         self.transit: dict[tuple[str, str], IntervalSet] = {}
         self.gaps: dict[tuple[str, str, tuple[int, int]], IntervalSet] = {}
@@ -137,49 +166,24 @@ def _remote_targets(snapshot, a_key, span, memo: _Memo) -> tuple[IntervalSet | N
     more hops from A that they overlap (sorted)."""
     key = (a_key, span)
     found = memo.targets.get(key)
-    if found is not None:
-        return found
-    local = _local_space(snapshot, a_key, memo)
-    k = bisect.bisect_right(local.starts, span[0]) - 1
-    found = _NO_TARGETS
-    basic = hubs_without_transit(snapshot, a_key)
-    # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
-    if (k < 0 or span[1] > local.ends[k]) and (basic or component_overlaps(snapshot, a_key, *span)) \
-            and not _is_summary(snapshot, a_key, span, memo):
-        # addresses A routes to itself or a directly peered VNet cannot be C's
-        remote = subtract(IntervalSet([span]), local)
-        c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
-        c_keys |= {c for hub in basic for c in hub.members if overlaps(remote, snapshot.index.address_space(c))}
-        c_keys.discard(a_key)
-        c_keys -= snapshot.index.peered_vnets(a_key)
-        c_keys -= connected_vnets(snapshot, a_key)
-        c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
-        if c_keys:
-            found = (remote, tuple(sorted(c_keys)))
-    memo.targets[key] = found
+    if found is None:
+        near = memo.near.get(a_key) or memo.near.setdefault(a_key, _Near(snapshot, a_key))
+        found = memo.targets[key] = _find_targets(snapshot, a_key, span, near)
     return found
 
 
-def _is_summary(snapshot, a_key, span, memo: _Memo) -> bool:
-    """The prefix contains a whole address prefix of A or of a VNet Connected to A: it
-    addresses the estate at large (10.0.0.0/8), not C in particular."""
-    if a_key not in memo.summaries:
-        index = snapshot.index
-        spans = sorted({s for v in (a_key, *connected_vnets(snapshot, a_key)) if v in index.vnets
-                        for p in index.vnets[v].address_prefixes if (s := interval(p)) is not None})
-        memo.summaries[a_key] = ([s for s, _ in spans], spans)
-    starts, spans = memo.summaries[a_key]
-    lo, hi = span
-    i, j = bisect.bisect_left(starts, lo), bisect.bisect_right(starts, hi)
-    return any(e <= hi for _, e in spans[i:j])
-
-
-def _local_space(snapshot, a_key, memo: _Memo) -> IntervalSet:
-    if a_key not in memo.local:
-        index = snapshot.index
-        memo.local[a_key] = union([index.address_space(a_key),
-                                   *(index.address_space(v) for v in connected_vnets(snapshot, a_key))])
-    return memo.local[a_key]
+def _find_targets(snapshot, a_key, span, near: _Near) -> tuple[IntervalSet | None, tuple[str, ...]]:
+    # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
+    if near.holds(span) or not (near.basic or component_overlaps(snapshot, a_key, *span)) \
+            or near.is_summary(span):
+        return _NO_TARGETS
+    # addresses A routes to itself or a directly peered VNet cannot be C's
+    remote = subtract(IntervalSet([span]), near.space)
+    c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
+    c_keys |= {c for hub in near.basic for c in hub.members if overlaps(remote, snapshot.index.address_space(c))}
+    c_keys -= near.vnets
+    c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
+    return (remote, tuple(sorted(c_keys))) if c_keys else _NO_TARGETS
 
 
 class _Hit:
