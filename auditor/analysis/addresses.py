@@ -324,4 +324,4 @@ def span_text(span: tuple[int, int]) -> str:
 
 
 def describe_space(space: IntervalSet) -> str:
-    return ", ".join(span_text(s) for s in space)
+    return ", ".join(map(span_text, space))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 #: Gateway types that give a VNet transit to on-premises or other networks.
 TRANSIT_GATEWAY_TYPES = frozenset({"vpn", "expressroute"})
 VNET_TYPE = "microsoft.network/virtualnetworks"
+_NO_SPACE = IntervalSet()  # interval sets are never changed once built: one empty one serves every unknown VNet
 
 
 class SnapshotIndex:
@@ -98,7 +99,7 @@ class SnapshotIndex:
         return {key: IntervalSet.of(v.address_prefixes) for key, v in self.vnets.items()}
 
     def address_space(self, vnet_id: str) -> IntervalSet:
-        return self._space.get(norm_id(vnet_id)) or IntervalSet()
+        return self._space.get(norm_id(vnet_id), _NO_SPACE)
 
     # -- peerings ------------------------------------------------------------
     @cached_property

@@ -191,15 +191,16 @@ class _Hit:
     of A routes to no appliance or gateway. Which subnets and addresses is worked out only for
     the pairs a finding lists: a wide prefix can name thousands of VNets."""
 
-    __slots__ = ("a_key", "c_key", "gaps", "prefix", "remote")
+    __slots__ = ("a_key", "c_key", "gaps", "prefix")
 
-    def __init__(self, a_key, c_key, prefix, remote, gaps):
-        self.a_key, self.c_key, self.prefix, self.remote, self.gaps = a_key, c_key, prefix, remote, gaps
+    def __init__(self, a_key, c_key, prefix, gaps):
+        self.a_key, self.c_key, self.prefix, self.gaps = a_key, c_key, prefix, gaps
 
     def missing(self, index) -> list:
-        """(subnet, addresses of C it has no transit route for), for subnets with some."""
-        wanted = self.remote.intersection(index.address_space(self.c_key))
-        return [(subnet, uncovered) for subnet, gap in self.gaps if (uncovered := gap.intersection(wanted))]
+        """(subnet, addresses of C it has no transit route for), for subnets with some (a gap lies
+        inside the prefix's remote addresses already)."""
+        space = index.address_space(self.c_key)
+        return [(subnet, uncovered) for subnet, gap in self.gaps if (uncovered := gap.intersection(space))]
 
 
 def _subnets_by_vnet(snapshot, nsg, memo: _Memo) -> dict[str, list[tuple]]:
@@ -236,7 +237,7 @@ def _hits(snapshot, nsg, vnets, prefixes, memo: _Memo) -> tuple[list[_Hit], list
                 continue  # every subnet routes all of it to an appliance or gateway
             # C fails where a subnet's gap (inside `remote`) meets C's space
             gap_space = union(gap for _, gap in gaps)
-            found = [_Hit(a_key, c, prefix, remote, gaps) for c in targets
+            found = [_Hit(a_key, c, prefix, gaps) for c in targets
                      if overlaps(gap_space, index.address_space(c))]
             if found:
                 hits += found
