@@ -72,7 +72,6 @@ def is_family_wide(prefix: str | None) -> bool:
     return span in (V4_SPAN, V6_SPAN)
 
 
-@lru_cache(maxsize=_CACHE)
 def _interval(text: str) -> tuple[int, int] | None:
     if (fast := _v4(text)) is not None:
         return fast[0], fast[1]
