@@ -21,6 +21,7 @@ from auditor.analysis.routing import (
     may_be_linked,
     next_hop,
     peering_path,
+    possible_groups,
     vnets_overlapping_in_component,
 )
 from auditor.analysis.wording import name_list
@@ -99,9 +100,10 @@ def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
 class _Near:
     """What VNet A reaches without transit: its own addresses and those of the VNets Connected to
     it (system routes send them there, so they are never C's), those VNets, the Basic hubs A is
-    connected to, and the spans of those VNets' address prefixes (a prefix holding one is a summary)."""
+    connected to, the spans of those VNets' address prefixes (a prefix holding one is a summary), and
+    whether A could be a dynamic member of a connected group (`may_be_linked`)."""
 
-    __slots__ = ("basic", "prefix_spans", "prefix_starts", "space", "vnets")
+    __slots__ = ("basic", "dynamic", "prefix_spans", "prefix_starts", "space", "vnets")
 
     def __init__(self, snapshot, a_key):
         index = snapshot.index
@@ -109,6 +111,7 @@ class _Near:
         self.space = union([index.address_space(a_key), *(index.address_space(v) for v in connected)])
         self.vnets = {a_key, *index.peered_vnets(a_key), *connected}
         self.basic = hubs_without_transit(snapshot, a_key)
+        self.dynamic = bool(possible_groups(snapshot, a_key))
         spans = sorted({s for v in (a_key, *connected) if v in index.vnets
                         for p in index.vnets[v].address_prefixes if (s := interval(p)) is not None})
         self.prefix_starts, self.prefix_spans = [s for s, _ in spans], spans
@@ -182,7 +185,8 @@ def _find_targets(snapshot, a_key, span, near: _Near) -> tuple[IntervalSet | Non
     c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
     c_keys |= {c for hub in near.basic for c in hub.members if overlaps(remote, snapshot.index.address_space(c))}
     c_keys -= near.vnets
-    c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
+    if near.dynamic:
+        c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
     return (remote, tuple(sorted(c_keys))) if c_keys else _NO_TARGETS
 
 
