@@ -111,6 +111,22 @@ def test_order_follows_normalized_ids_not_their_casing(tmp_path):
     assert [v.name for v in load_snapshot([path]).virtual_networks] == ["alpha", "BETA", "Gamma"]
 
 
+def test_associations_seen_from_one_side_are_recorded_on_both():
+    rg = "/subscriptions/1f3c6a52-8d2e-4e0b-9a7c-0c2d5e6f7a81/resourceGroups/rg/providers/Microsoft.Network"
+    vnet = f"{rg}/virtualNetworks/v"
+    nsg = {"id": f"{rg}/networkSecurityGroups/nsg", "name": "nsg",
+           # b listed twice in two spellings (the last is kept), c only in the subnet's own reference
+           "subnet_ids": [f"{vnet}/subnets/B", f"{vnet}/subnets/a", f"{vnet}/subnets/b/"]}
+    subnets = [{"id": f"{vnet}/subnets/{n}", "name": n.lower(), "address_prefixes": []} for n in ("a", "b", "c")]
+    subnets[2]["network_security_group_id"] = nsg["id"].upper()
+    snapshot = Snapshot.from_json(json.dumps({
+        "virtual_networks": [{"id": vnet, "name": "v", "subnets": subnets}], "network_security_groups": [nsg]}))
+    (loaded,) = snapshot.network_security_groups
+    assert loaded.subnet_ids == [f"{vnet}/subnets/a", f"{vnet}/subnets/b/", f"{vnet}/subnets/c"]
+    assert [s.network_security_group_id for s in snapshot.virtual_networks[0].subnets] == [
+        nsg["id"], nsg["id"], nsg["id"].upper()]
+
+
 def test_nsg_rules_sorted_by_direction_and_priority(estate):
     for nsg in estate.network_security_groups:
         keys = [(r.direction.lower(), r.priority) for r in nsg.default_security_rules]

@@ -520,22 +520,21 @@ class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
 
 def _reconcile(members: dict[str, Any], attr: str, owners: list[Any], listing: str) -> None:
     """Each member's `attr` (its owner's id) and each owner's `listing` (its members' ids) agree."""
-    by_key = {r.key: r for r in owners}
-    listed = {r.key: {norm_id(i) for i in getattr(r, listing)} for r in owners}
-    for owner in owners:
-        for member_id in getattr(owner, listing):
-            member = members.get(norm_id(member_id))
+    # each owner's listing as normalized id -> id as written (a repeated id keeps its last spelling),
+    # each id normalized once
+    listings = [{norm_id(i): i for i in getattr(owner, listing)} for owner in owners]
+    by_key = {owner.key: ids for owner, ids in zip(owners, listings)}
+    for owner, ids in zip(owners, listings):
+        for member_key in ids:
+            member = members.get(member_key)
             if member is not None and not getattr(member, attr):
                 setattr(member, attr, owner.id)
     for key, member in members.items():
-        owner_key = norm_id(getattr(member, attr))
-        owner = by_key.get(owner_key)
-        if owner is not None and key not in listed[owner_key]:
-            getattr(owner, listing).append(member.id)
-            listed[owner_key].add(key)
-    for owner in owners:
-        unique = {norm_id(i): i for i in getattr(owner, listing)}
-        setattr(owner, listing, [unique[k] for k in sorted(unique)])
+        ids = by_key.get(norm_id(getattr(member, attr)))
+        if ids is not None and key not in ids:
+            ids[key] = member.id
+    for owner, ids in zip(owners, listings):
+        setattr(owner, listing, [ids[k] for k in sorted(ids)])
 
 
 def encode(value: Any) -> bytes:
