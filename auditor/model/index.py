@@ -65,7 +65,10 @@ class SnapshotIndex:
     def memo(self, name: str) -> dict:
         """A named dict that lives as long as this index: the one place analysis helpers keep
         what they computed, shared by every rule of one evaluation."""
-        return self._memos.setdefault(name, {})
+        memo = self._memos.get(name)  # not setdefault: it would build an empty dict on every call
+        if memo is None:
+            memo = self._memos[name] = {}
+        return memo
 
     # -- coverage ------------------------------------------------------------
     def absence_known(self, subscription_id: str | None, resource_type: str) -> bool:

@@ -88,9 +88,9 @@ def check(snapshot):
                     continue
                 blocked, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
                 entry = (index.vnets[a_key], table, route, space)  # one per route, shared by its peerings
-                for c_key in sorted(by_address.overlapping(space) - {a_key}):
+                for c_key in by_address.overlapping(space) - {a_key}:
                     hits.setdefault((c_key, hub_key), []).append(entry)
-    for (c_key, hub_key), found in hits.items():
+    for (c_key, hub_key), found in sorted(hits.items()):  # each peering's routes are in table order already
         peering = blocked_cache[hub_key][0][c_key]
         yield _finding(index, peering, index.vnets[c_key], index.vnets[hub_key], found)
 
