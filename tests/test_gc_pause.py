@@ -1,4 +1,4 @@
-"""gc_paused: no collection while building, and what was built joins the oldest generation."""
+"""gc_paused: no collection while building; what was built to last joins the oldest generation."""
 
 import gc
 
@@ -40,3 +40,10 @@ def test_a_disabled_collector_stays_disabled():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_what_a_passing_burst_built_is_left_to_young_collections():
+    with gc_paused(keep_built=False):
+        built = [[]]
+    assert gc.isenabled()
+    assert _generation_of(built) == 0  # freed by the next young collection once dropped
