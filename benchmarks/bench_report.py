@@ -5,22 +5,24 @@
     python benchmarks/bench_report.py --sizes 2000,8000 --formats sarif,html --repeat 3
 
 For each size: the scale estate of auditor.input.estates (subscriptions = max(10, N // 110)),
-written to a temporary file; json.load of that file; the stages `load` (the file into a snapshot)
-and `evaluate` (every rule, building the index); then each
-format's render on its own (SARIF reads the file back for line numbers, as after
-`vnet-audit report snapshot.json`). Per format: wall and CPU seconds, the ratio to json.load
-(target <= 3) and the growth exponent log(t2/t1) / log(n2/n1) from the previous size and
-over all sizes (target <= 1.05: linear). Ratios and exponents use CPU time, which other
-processes on a shared machine disturb less than wall time.
+written to a temporary file; then, each in a fresh process as `vnet-audit report snapshot.json`
+would be, json.load of that file, and the stages `load` (the file into a snapshot) and
+`evaluate` (every rule, building the index) followed by each format's render on its own (SARIF
+reads the file back for line numbers). Measured in the process that built the estate, the
+larger sizes paid for the heap the earlier ones left (evaluate grew with exponent 1.08 there,
+1.05 in fresh processes). Per format: wall and CPU seconds, the ratio to json.load (target
+<= 3) and the growth exponent log(t2/t1) / log(n2/n1) from the previous size and over all sizes
+(target <= 1.05: linear). Ratios and exponents use CPU time, which other processes on a shared
+machine disturb less than wall time.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import math
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,39 +52,45 @@ def best_of(repeat: int, func) -> tuple[float, float]:
     return min(runs, key=lambda r: r[1])
 
 
-def time_load(path: Path, repeat: int) -> tuple[float, float]:
+def time_json_load(path: Path, repeat: int) -> dict[str, tuple[float, float]]:
     def load():
         with open(path, encoding="utf-8") as fh:
             json.load(fh)
 
-    # A fresh process reads the file with an empty heap; here the snapshot is alive, and
-    # full collections would traverse it too (as evaluate, keep them off the long-lived objects).
-    gc.freeze()
-    try:
-        return best_of(repeat, load)
-    finally:
-        gc.unfreeze()
+    return {LOAD: best_of(repeat, load)}
+
+
+def time_stages(path: Path, repeat: int, formats: list[str]) -> dict:
+    """load, evaluate and each format's render, as `vnet-audit report snapshot.json` runs them;
+    with the number of findings and the peak memory."""
+    for fmt in formats:  # imports (pandas, jinja2) and template compilation are not per-estate work
+        WRITERS[fmt][1](Evaluation(), None)
+    loaded: dict = {}
+    times = {"load": best_of(repeat, lambda: loaded.update(snapshot=load_snapshot([path])))}
+    snapshot, rules = loaded["snapshot"], select_rules(discover_rules())
+    times["evaluate"] = best_of(1, lambda: loaded.update(result=evaluate(snapshot, rules)))  # cold: builds the index
+    for fmt in formats:
+        times[fmt] = best_of(repeat, partial(WRITERS[fmt][1], loaded["result"], snapshot))
+    return {**times, "findings": len(loaded["result"].findings),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def in_subprocess(what: str, path: Path, repeat: int, formats: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", what, str(path), str(repeat), ",".join(formats)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def measure(n: int, formats: list[str], repeat: int, workdir: Path) -> dict[str, tuple[float, float]]:
-    """(wall, CPU) seconds of json.load and of each format's render, for an estate of n VNets."""
-    snapshot = build_snapshot(generate(vnets=n, subscriptions=max(10, n // 110)))
+    """(wall, CPU) seconds of json.load and of each stage, for an estate of n VNets."""
     path = workdir / f"snapshot-{n}.json"
-    snapshot.write(path)
-    times = {LOAD: time_load(path, repeat)}
-    del snapshot  # from here on, what `vnet-audit report snapshot.json` has: the file, loaded
-    loaded: dict = {}
-    times["load"] = best_of(repeat, lambda: loaded.update(snapshot=load_snapshot([path])))
-    snapshot, rules = loaded["snapshot"], select_rules(discover_rules())
-    times["evaluate"] = best_of(1, lambda: loaded.update(result=evaluate(snapshot, rules)))  # cold: builds the index
-    result = loaded["result"]
-    for fmt in formats:
-        times[fmt] = best_of(repeat, partial(WRITERS[fmt][1], result, snapshot))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{n} VNets: {path.stat().st_size / 1e6:.0f} MB file, {len(result.findings)} findings, "
-          f"peak RSS {peak:.0f} MB", file=sys.stderr)
+    build_snapshot(generate(vnets=n, subscriptions=max(10, n // 110))).write(path)
+    times = in_subprocess("json", path, repeat, formats)
+    stages = in_subprocess("stages", path, repeat, formats)
+    print(f"{n} VNets: {path.stat().st_size / 1e6:.0f} MB file, {stages.pop('findings')} findings, "
+          f"peak RSS {stages.pop('peak_mb'):.0f} MB", file=sys.stderr)
     path.unlink()
-    return times
+    return {**times, **stages}
 
 
 def exponent(t1: float, t2: float, n1: int, n2: int) -> str:
@@ -106,6 +114,11 @@ def table(sizes: list[int], runs: list[dict[str, tuple[float, float]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["--measure"]:
+        what, path, repeat, formats = sys.argv[2:6]
+        measure_here = time_json_load if what == "json" else partial(time_stages, formats=formats.split(","))
+        print(json.dumps(measure_here(Path(path), int(repeat))))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help="comma-separated VNet counts (default: "
                         + ",".join(map(str, DEFAULT_SIZES)) + ")")
@@ -118,8 +131,6 @@ def main(argv: list[str] | None = None) -> int:
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     if unknown := [f for f in formats if f not in WRITERS]:
         parser.error(f"unknown format {', '.join(unknown)}; choose from {format_choices()}")
-    for fmt in formats:  # imports (pandas, jinja2) and template compilation are not per-estate work
-        WRITERS[fmt][1](Evaluation(), None)
     with tempfile.TemporaryDirectory() as tmp:
         runs = [measure(n, formats, max(1, args.repeat), Path(tmp)) for n in sizes]
     print(table(sizes, runs))
