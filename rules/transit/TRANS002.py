@@ -1,5 +1,7 @@
 """TRANS002 forwarded-traffic-not-allowed."""
 
+from collections import defaultdict
+
 from auditor.analysis.addresses import BlockIndex, IntervalSet, describe_space, interval
 from auditor.analysis.routing import effective_routes, next_hop, peered_by_address
 from auditor.analysis.wording import name_list
@@ -72,9 +74,9 @@ def _hub_of(snapshot, a_key, ip) -> str | None:
 def check(snapshot):
     index = snapshot.index
     blocked_cache: dict = {}
-    # (C, H) -> (VNet A, route table, route, its addresses) of each route sending traffic through C's peering to H;
-    # a hub's default route can reach hundreds of such peerings, so entries stay small until listed
-    hits: dict[tuple[str, str], list[tuple]] = {}
+    # H -> C -> (VNet A, route table, route, its addresses) of each route sending traffic through C's peering
+    # to H; a hub's default route can reach hundreds of such peerings, so entries stay small until listed
+    hits: dict[str, defaultdict[str, list[tuple]]] = {}
     for table in snapshot.route_tables:
         if not any(next_hop(r) == "virtualappliance" and r.next_hop_ip_address for r in table.routes):
             continue
@@ -86,13 +88,15 @@ def check(snapshot):
                 hub_key = _hub_of(snapshot, a_key, ip)
                 if hub_key is None:
                     continue
-                blocked, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
+                _, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
                 entry = (index.vnets[a_key], table, route, space)  # one per route, shared by its peerings
+                through = hits.get(hub_key) or hits.setdefault(hub_key, defaultdict(list))
                 for c_key in by_address.overlapping(space) - {a_key}:
-                    hits.setdefault((c_key, hub_key), []).append(entry)
-    for (c_key, hub_key), found in sorted(hits.items()):  # each peering's routes are in table order already
+                    through[c_key].append(entry)
+    # by C, then H; each peering's routes are in table order already
+    for c_key, hub_key in sorted((c_key, hub_key) for hub_key, through in hits.items() for c_key in through):
         peering = blocked_cache[hub_key][0][c_key]
-        yield _finding(index, peering, index.vnets[c_key], index.vnets[hub_key], found)
+        yield _finding(index, peering, index.vnets[c_key], index.vnets[hub_key], hits[hub_key][c_key])
 
 
 def _finding(index, peering, c, hub, found: list[tuple]):
