@@ -8,9 +8,9 @@ For each size: the scale estate of auditor.input.estates (subscriptions = max(10
 written to a temporary file; then, each in a fresh process as `vnet-audit report snapshot.json`
 would be, json.load of that file, and the stages `load` (the file into a snapshot) and
 `evaluate` (every rule, building the index) followed by each format's render on its own (SARIF
-reads the file back for line numbers). Measured in the process that built the estate, the
+reads the file back for line numbers). Measured in the process that built the estates, the
 larger sizes paid for the heap the earlier ones left (evaluate grew with exponent 1.08 there,
-1.05 in fresh processes). Per format: wall and CPU seconds, the ratio to json.load (target
+1.05 in fresh processes), and the builder's memory added to the measurement's. Per format: wall and CPU seconds, the ratio to json.load (target
 <= 3) and the growth exponent log(t2/t1) / log(n2/n1) from the previous size and over all sizes
 (target <= 1.05: linear). Ratios and exponents use CPU time, which other processes on a shared
 machine disturb less than wall time.
@@ -75,8 +75,15 @@ def time_stages(path: Path, repeat: int, formats: list[str]) -> dict:
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def in_subprocess(what: str, path: Path, repeat: int, formats: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", what, str(path), str(repeat), ",".join(formats)],
+def write_estate(path: Path, n: int) -> dict:
+    build_snapshot(generate(vnets=n, subscriptions=max(10, n // 110))).write(path)
+    return {}
+
+
+def in_subprocess(what: str, path: Path, n: int, repeat: int = 1, formats: list[str] = ()) -> dict:
+    """Build (`build`) or measure (`json`, `stages`) in a fresh process: what a process built
+    stays in its heap, and each measurement starts as a real run does."""
+    out = subprocess.run([sys.executable, __file__, "--measure", what, str(path), str(n), str(repeat), ",".join(formats)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.splitlines()[-1])
 
@@ -84,9 +91,9 @@ def in_subprocess(what: str, path: Path, repeat: int, formats: list[str]) -> dic
 def measure(n: int, formats: list[str], repeat: int, workdir: Path) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of json.load and of each stage, for an estate of n VNets."""
     path = workdir / f"snapshot-{n}.json"
-    build_snapshot(generate(vnets=n, subscriptions=max(10, n // 110))).write(path)
-    times = in_subprocess("json", path, repeat, formats)
-    stages = in_subprocess("stages", path, repeat, formats)
+    in_subprocess("build", path, n)
+    times = in_subprocess("json", path, n, repeat)
+    stages = in_subprocess("stages", path, n, repeat, formats)
     print(f"{n} VNets: {path.stat().st_size / 1e6:.0f} MB file, {stages.pop('findings')} findings, "
           f"peak RSS {stages.pop('peak_mb'):.0f} MB", file=sys.stderr)
     path.unlink()
@@ -115,9 +122,14 @@ def table(sizes: list[int], runs: list[dict[str, tuple[float, float]]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None and sys.argv[1:2] == ["--measure"]:
-        what, path, repeat, formats = sys.argv[2:6]
-        measure_here = time_json_load if what == "json" else partial(time_stages, formats=formats.split(","))
-        print(json.dumps(measure_here(Path(path), int(repeat))))
+        what, path, n, repeat, formats = sys.argv[2:7]
+        if what == "build":
+            result = write_estate(Path(path), int(n))
+        elif what == "json":
+            result = time_json_load(Path(path), int(repeat))
+        else:
+            result = time_stages(Path(path), int(repeat), formats.split(","))
+        print(json.dumps(result))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help="comma-separated VNet counts (default: "
