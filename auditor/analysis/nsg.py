@@ -221,7 +221,10 @@ def _internet_outside(starts: tuple[int, ...], ends: tuple[int, ...]) -> Interva
     return subtract(PUBLIC, IntervalSet._merged(list(starts), list(ends)))
 
 
-@lru_cache(maxsize=1 << 16)
+# Every answer is kept: the rules that hold a side keep its Addresses alive anyway, and a bounded
+# cache (65k) thrashed at 44,000 VNets (215k misses for 130k distinct sides; NSG003 grew with
+# exponent 1.26 from 11,000 VNets).
+@lru_cache(maxsize=None)
 def _parse_addresses(prefixes: tuple[str, ...], asg_ids: tuple[str, ...]) -> Addresses:
     return Addresses._parse(prefixes, asg_ids)
 
