@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -224,7 +224,7 @@ def _internet_outside(starts: tuple[int, ...], ends: tuple[int, ...]) -> Interva
 # Every answer is kept: the rules that hold a side keep its Addresses alive anyway, and a bounded
 # cache (65k) thrashed at 44,000 VNets (215k misses for 130k distinct sides; NSG003 grew with
 # exponent 1.26 from 11,000 VNets).
-@lru_cache(maxsize=None)
+@cache
 def _parse_addresses(prefixes: tuple[str, ...], asg_ids: tuple[str, ...]) -> Addresses:
     return Addresses._parse(prefixes, asg_ids)
 

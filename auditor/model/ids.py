@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 _SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
 _RG = re.compile(r"/resourcegroups/([^/]+)", re.IGNORECASE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def norm_id(resource_id: str | None) -> str:
     """The comparison key of an ARM id: lower case, no trailing slash. Rules ask for the same ids
     again and again (a VNet's, its peers'), so every answer is kept. A bounded cache thrashed once
