@@ -214,7 +214,7 @@ class Addresses:
         return ", ".join(parts) or "(none)"
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=None)  # one entry per VNet's tag: a bounded cache would thrash on large estates
 def _internet_outside(starts: tuple[int, ...], ends: tuple[int, ...]) -> IntervalSet:
     """The Internet tag of a VNet whose VirtualNetwork tag is (starts, ends): public space outside it
     (asked once per rule and VNet: every NSG has an Internet rule by default)."""
