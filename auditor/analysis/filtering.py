@@ -157,6 +157,18 @@ class Table:
         return self.verdicts[i] if i >= 0 and address <= self.ends[i] else None
 
 
+def verdict_at(snapshot: Snapshot, target_id: str, inbound: bool, protocol: str, port: int, local: int,
+               remote: int) -> Verdict | None:
+    """The verdict for one flow between `remote` and the target's address `local` (None: no step applies):
+    from the target's decision table when one was built (flows sharing an end), else for that flow alone."""
+    table = snapshot.index.memo("filtering.tables").get((target_id, inbound, protocol, port, local))
+    if table is not None:
+        return table.at(remote)
+    verdicts = decide(snapshot, target_id, inbound, IntervalSet([(remote, remote)]), protocol, port,
+                      local=IntervalSet([(local, local)]))
+    return verdicts[0] if verdicts else None
+
+
 def decision_table(snapshot: Snapshot, target_id: str, inbound: bool, protocol: str, port: int,
                    local: int) -> Table:
     """The verdicts of traffic at one address of the target (a subnet or NIC), memoized per snapshot:

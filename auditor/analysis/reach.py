@@ -4,7 +4,7 @@ At the source the flow meets its outbound filters; then, at each subnet, the eff
 destination (`effective_routes`) says where it goes: VnetLocal, a peering (the receiving side must
 allow forwarded traffic when an appliance forwarded it), a virtual appliance (which must sit in a
 subnet the flow can reach), a gateway, a Virtual WAN hub, an AVNM connected group, the Internet or
-None. At the destination it meets the inbound filters (`filtering.decision_table`, at the flow's two addresses).
+None. At the destination it meets the inbound filters (`filtering.verdict_at`, at the flow's two addresses).
 Loops are detected. The
 verdict is allowed, denied (by which rule or route), or unknown (naming what the input lacks).
 """
@@ -22,7 +22,7 @@ from auditor.analysis.endpoints import (
     nic_with,
     subnets_holding,
 )
-from auditor.analysis.filtering import decision_table
+from auditor.analysis.filtering import verdict_at
 from auditor.analysis.gateways import gateway_vnets_used
 from auditor.analysis.nsg import NON_PUBLIC
 from auditor.model.ids import name_of, norm_id, parent_id
@@ -114,7 +114,7 @@ def _filtered(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, subn
     flow passes them."""
     here, there = (interval(a) for a in ((flow.destination, flow.source) if inbound else (flow.source, flow.destination)))
     target = nic.id if nic is not None else subnet_key
-    verdict = decision_table(snapshot, target, inbound, flow.protocol, flow.port, here[0]).at(there[0]) \
+    verdict = verdict_at(snapshot, target, inbound, flow.protocol, flow.port, here[0], there[0]) \
         if target and here and there else None
     where = snapshot.index.vnets[vnet_key].name
     direction = "inbound" if inbound else "outbound"
