@@ -51,6 +51,8 @@ def check(snapshot, intents):
         if first_outcome.kind != "forbid":
             continue
         outcomes = [first_outcome, *first_outcome.others]  # the flows this resource decides (the first 20 kept)
+        count = len(outcomes) + first_outcome.more
+        them = "it" if count == 1 else "them"
         intent, first = first_outcome.intent.name, first_outcome.trace
         primary = first.decided_by or first.destination.vnet_key or first.source.vnet_key
         assumptions = sorted({a for o in outcomes for a in o.trace.assumptions})
@@ -59,9 +61,9 @@ def check(snapshot, intents):
             step = f"no admin rule or NSG stands in the way ({step})"
         yield rule.finding(
             resource_id=primary,
-            message=(f"Intent {intent} forbids {flows_text(outcomes)}, but the estate allows it "
-                     f"({first.reason}); {name_of(primary)} lets it through: {step}."),
-            evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": len(outcomes) + first_outcome.more,
+            message=(f"Intent {intent} forbids {flows_text(outcomes)}, but the estate allows {them} "
+                     f"({first.reason}); {name_of(primary)} lets {them} through: {step}."),
+            evidence={"intent": intent, "flows": flows_evidence(outcomes), "flow_count": count,
                       "assumptions": assumptions, "path_vnets": vnets_on_path(first)},
             fingerprint_ids=[primary],
         )
