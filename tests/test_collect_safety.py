@@ -326,14 +326,18 @@ def test_ctrl_c_writes_what_was_read_and_exits_130(fake, tmp_path, command):
         else ["--output", str(tmp_path / "snapshot.json")]
     )
     process = cli(fake, command, *subs, "--quiet", "--concurrency", "16", *out)
-    try:  # prod and dev read (5 calls each), shared hanging
-        wait_for(
-            lambda: all(
-                len([r for r in fake.requests_for("", subscription=sub_id(s)) if r.status == 200]) >= 5
-                for s in ("prod", "dev")
-            )
-        )
-        time.sleep(0.3)
+    def answered() -> tuple[int, ...]:
+        return tuple(len([r for r in fake.requests_for("", subscription=sub_id(s)) if r.status == 200])
+                     for s in ("prod", "dev"))
+
+    try:  # prod and dev read (every call answered: none more for half a second), shared hanging
+        wait_for(lambda: min(answered()) >= 5)
+        seen = answered()
+        for _ in range(60):  # at most 30 s
+            time.sleep(0.5)
+            if answered() == seen:
+                break
+            seen = answered()
         sent = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
