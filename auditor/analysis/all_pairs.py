@@ -396,7 +396,7 @@ class AllPairs:
                   positions: np.ndarray) -> np.ndarray:
         """Each source's outbound filters let its flows' destination addresses through: the sources' tables
         as one, keyed by (source, destination address)."""
-        starts, ends, stopped = [], [], []
+        starts, ends = [], []
         for k, src in enumerate(sources):
             table = decision_table(self.snapshot, src.subnet_key, False, self.protocol, port, int(addresses[k]))
             for start, end, verdict in zip(table.starts, table.ends, table.verdicts):
