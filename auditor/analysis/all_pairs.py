@@ -157,7 +157,8 @@ class _Routing:
     def _appliance(self, vnet_key: str, ip: str):
         """(the appliance's subnet, its check) or a drop (`reach._appliance`)."""
         snapshot, index = self.snapshot, self.snapshot.index
-        holders = [k for v in [vnet_key, *sorted(index.peered_vnets(vnet_key))] for k in subnets_holding(snapshot, ip, v)]
+        reachable = [vnet_key, *sorted(index.peered_vnets(vnet_key))]
+        holders = [k for v in reachable for k in subnets_holding(snapshot, ip, v)]
         if not holders:
             return _DROPPED
         nic = nic_with(snapshot, ip, holders[0])
@@ -295,7 +296,9 @@ class AllPairs:
             ends = np.array([p[1] for p in pieces], dtype=np.int64)
             numbers = np.array([self._outcome(p[2]) for p in pieces], dtype=np.int64)
             piece = np.searchsorted(starts, self.addresses, "right") - 1
-            live = np.flatnonzero((piece >= 0) & (self.addresses <= ends[np.maximum(piece, 0)])) if len(pieces) else piece[:0]
+            live = np.zeros(0, dtype=np.int64)
+            if pieces:  # destinations inside a piece (between pieces: dropped)
+                live = np.flatnonzero((piece >= 0) & (self.addresses <= ends[np.maximum(piece, 0)]))
             found = self._after[context] = self._resolved(live, numbers[piece[live]])
         return found
 
@@ -321,7 +324,8 @@ class AllPairs:
         bounds = np.cumsum([0, *lengths]).tolist()
         positions = batch.positions
         addresses = np.array([interval(src.address)[0] for src in sources], dtype=np.int64)
-        keep = (batch.arrives | batch.edge) & (self.subnet[positions] != np.array([self.number(s.subnet_key) for s in sources])[owner])
+        own_subnet = np.array([self.number(s.subnet_key) for s in sources])[owner]
+        keep = (batch.arrives | batch.edge) & (self.subnet[positions] != own_subnet)
         if not same_vnet:
             keep &= self.vnet[positions] != np.array([self.number(s.vnet_key) for s in sources])[owner]
         for k, mask in enumerate(left_out):

@@ -282,7 +282,8 @@ def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], de
         flows = pairs.flows(batch, same_vnet=named_subnets, left_out=left_out)
         if len(pairs.names) > len(counts):
             grow = len(pairs.names) - len(counts)
-            counts, open_ = np.concatenate([counts, np.zeros(grow, dtype=np.int64)]), np.concatenate([open_, np.ones(grow, bool)])
+            counts = np.concatenate([counts, np.zeros(grow, dtype=np.int64)])
+            open_ = np.concatenate([open_, np.ones(grow, dtype=bool)])
         np.add.at(counts, flows.deciders, 1)
         candidates = np.flatnonzero(open_[flows.deciders])  # flows some group may still keep
         if kept.others >= OTHERS:  # only a group's first flow can still be kept
