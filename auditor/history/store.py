@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -86,13 +87,30 @@ def connect(path: Path, write: bool = False) -> Iterator[sqlite3.Connection]:
             if version > SCHEMA_VERSION:
                 raise InputError(f"{path}: history schema {version} is newer than this vnet-audit's ({SCHEMA_VERSION}); upgrade")
             if write and version < SCHEMA_VERSION:
-                db.execute("PRAGMA journal_mode = WAL")
-                db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+                _create(db)
             elif not write and version == 0:
                 raise InputError(f"{path}: not a vnet-audit history file")
             yield db
     except sqlite3.DatabaseError as exc:
         raise InputError(f"{path}: cannot use as history ({exc})") from None
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """The schema, in WAL mode. Two scans creating the file at once may find it locked without SQLite
+    waiting (switching to WAL takes an exclusive lock): each tries again until BUSY_TIMEOUT, and the tables
+    are created only if missing."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            return
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def record(path: Path, result: Evaluation, snapshot: Snapshot | None, retention: Retention = Retention()) -> int:
