@@ -22,8 +22,8 @@ from auditor.analysis.addresses import V4_SPAN, interval
 from auditor.analysis.effective_routes import EffectiveRoute, RouteTableView, routes_of
 from auditor.analysis.endpoints import Endpoint, nic_with, subnets_holding
 from auditor.analysis.filtering import decision_table
-from auditor.analysis.gateways import gateway_vnets_used
 from auditor.analysis.nsg import NON_PUBLIC
+from auditor.analysis.reach import appliance_at, expressroute_only, gateways_used
 from auditor.model.ids import norm_id
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def handles(end: Endpoint) -> bool:
 
 def _segments(routes: RouteTableView) -> list[tuple[int, int, EffectiveRoute | None]]:
     """The IPv4 part of the route table's pieces (`RouteTableView.pieces`)."""
-    return [(start, min(end, V4_END), route) for start, end, route in routes.pieces() if start <= V4_END]
+    return [(start, min(end, V4_END), route) for start, end, route in routes.pieces if start <= V4_END]
 
 
 class _Routing:
@@ -145,9 +145,8 @@ class _Routing:
                 self.appliances[key] = self._appliance(*key)
             return self.appliances[key]
         if hop == "virtualnetworkgateway":
-            gateways = [g for used in gateway_vnets_used(snapshot, vnet.key) for g in index.gateways_of(used)]
-            if not gateways or (route.source == "User" and
-                                all((g.gateway_type or "").lower() == "expressroute" for g in gateways)):
+            gateways = gateways_used(snapshot, vnet.key)
+            if not gateways or (route.source == "User" and expressroute_only(gateways)):
                 return _DROPPED
             return _Outcome(GATEWAY, vnet.key, gateways[0].id)
         if hop == "internet":
@@ -156,15 +155,11 @@ class _Routing:
 
     def _appliance(self, vnet_key: str, ip: str):
         """(the appliance's subnet, its check) or a drop (`reach._appliance`)."""
-        snapshot, index = self.snapshot, self.snapshot.index
-        reachable = [vnet_key, *sorted(index.peered_vnets(vnet_key))]
-        holders = [k for v in reachable for k in subnets_holding(snapshot, ip, v)]
-        if not holders:
+        found = appliance_at(self.snapshot, vnet_key, ip)
+        if found is None or (found[1] is not None and not found[1].enable_ip_forwarding):
             return _DROPPED
-        nic = nic_with(snapshot, ip, holders[0])
-        if nic is not None and not nic.enable_ip_forwarding:
-            return _DROPPED
-        return holders[0], (holders[0], interval(ip)[0], nic.id if nic else None)
+        subnet_key, nic = found
+        return subnet_key, (subnet_key, interval(ip)[0], nic.id if nic else None)
 
 
 def _clipped(pieces: list, start: int, end: int) -> list:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import V6_SPAN, interval
@@ -58,33 +59,30 @@ class RouteTableView:
 
     routes: list[EffectiveRoute]
     unknown: list[str]
-    _pieces: list | None = field(default=None, repr=False, compare=False)
 
     def lookup(self, address: str) -> EffectiveRoute | None:
         span = interval(address)
         if span is None:
             return None
-        pieces = self.pieces()
-        return pieces[bisect.bisect_right(pieces, (span[0], INF)) - 1][2]
+        return self.pieces[bisect.bisect_right(self.pieces, (span[0], INF)) - 1][2]
 
+    @cached_property
     def pieces(self) -> list[tuple[int, int, EffectiveRoute | None]]:
         """The address line (both families) cut where the winning route changes, each piece (start, end,
         route; None where no route applies). Painting the least preferred route first leaves each piece
         its winner."""
-        if self._pieces is None:
-            bounds = sorted({0, V6_SPAN[1] + 1, *(r.span[0] for r in self.routes), *(r.span[1] + 1 for r in self.routes)})
-            winner: list[EffectiveRoute | None] = [None] * (len(bounds) - 1)
-            for r in reversed(self.routes):
-                i, j = bisect.bisect_left(bounds, r.span[0]), bisect.bisect_left(bounds, r.span[1] + 1)
-                winner[i:j] = [r] * (j - i)
-            pieces: list[tuple[int, int, EffectiveRoute | None]] = []
-            for k, r in enumerate(winner):
-                if pieces and pieces[-1][2] is r:
-                    pieces[-1] = (pieces[-1][0], bounds[k + 1] - 1, r)
-                else:
-                    pieces.append((bounds[k], bounds[k + 1] - 1, r))
-            self._pieces = pieces
-        return self._pieces
+        bounds = sorted({0, V6_SPAN[1] + 1, *(r.span[0] for r in self.routes), *(r.span[1] + 1 for r in self.routes)})
+        winner: list[EffectiveRoute | None] = [None] * (len(bounds) - 1)
+        for r in reversed(self.routes):
+            i, j = bisect.bisect_left(bounds, r.span[0]), bisect.bisect_left(bounds, r.span[1] + 1)
+            winner[i:j] = [r] * (j - i)
+        pieces: list[tuple[int, int, EffectiveRoute | None]] = []
+        for k, r in enumerate(winner):
+            if pieces and pieces[-1][2] is r:
+                pieces[-1] = (pieces[-1][0], bounds[k + 1] - 1, r)
+            else:
+                pieces.append((bounds[k], bounds[k + 1] - 1, r))
+        return pieces
 
 
 INF = float("inf")  # sorts after any route in a (start, end, route) piece

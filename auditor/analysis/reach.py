@@ -293,19 +293,35 @@ def _vnet_holding(snapshot: Snapshot, address: str) -> str | None:
     return snapshot.index.vnet_of_subnet[holders[0]].key if len(holders) == 1 else None
 
 
+def appliance_at(snapshot: Snapshot, vnet_key: str, ip: str) -> tuple[str, NetworkInterface | None] | None:
+    """(the subnet, and the NIC if the input has it) of a virtual appliance next hop used in a VNet: in that
+    VNet or a peered one; None when no such subnet holds the address (Azure drops the traffic)."""
+    reachable = [vnet_key, *sorted(snapshot.index.peered_vnets(vnet_key))]
+    holders = [k for v in reachable for k in subnets_holding(snapshot, ip, v)]
+    return (holders[0], nic_with(snapshot, ip, holders[0])) if holders else None
+
+
+def gateways_used(snapshot: Snapshot, vnet_key: str) -> list:
+    """The gateways a VNet's traffic leaves by: its own, or the remote one it uses through peering."""
+    return [g for used in gateway_vnets_used(snapshot, vnet_key) for g in snapshot.index.gateways_of(used)]
+
+
+def expressroute_only(gateways: list) -> bool:
+    """No gateway but ExpressRoute ones: none can be the next hop of a user-defined route."""
+    return all((g.gateway_type or "").lower() == "expressroute" for g in gateways)
+
+
 def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: EffectiveRoute) -> tuple[str, bool] | None:
     index = snapshot.index
     ip = route.next_hop_ip or ""
-    reachable = [vnet_key, *sorted(index.peered_vnets(vnet_key))]
-    holders = [k for v in reachable for k in subnets_holding(snapshot, ip, v)]
+    found = appliance_at(snapshot, vnet_key, ip)
     vnet = index.vnets[vnet_key]
-    if not holders:
+    if found is None:
         _finish(result, DENIED, f"next hop {ip} of route {route.prefix} is in no subnet of {vnet.name} or its peers: "
                                 "Azure drops the traffic", route.via, "appliance")
         return None
-    subnet_key = holders[0]
+    subnet_key, nic = found
     appliance_vnet = index.vnet_of_subnet[subnet_key]
-    nic = nic_with(snapshot, ip, subnet_key)
     if nic is not None and not nic.enable_ip_forwarding:
         _finish(result, DENIED, f"appliance NIC {nic.name} ({ip}) has IP forwarding off: it drops traffic not addressed to it",
                 nic.id, "appliance")
@@ -322,12 +338,12 @@ def _appliance(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, rou
 def _gateway(snapshot: Snapshot, result: Trace, flow: Flow, vnet_key: str, route: EffectiveRoute) -> None:
     index = snapshot.index
     vnet = index.vnets[vnet_key]
-    gateways = [g for used in gateway_vnets_used(snapshot, vnet_key) for g in index.gateways_of(used)]
+    gateways = gateways_used(snapshot, vnet_key)
     if not gateways:
         _finish(result, DENIED, f"route {route.prefix} points to a virtual network gateway, but {vnet.name} has none and uses none",
                 route.via, "gateway")
         return None
-    if route.source == "User" and all((g.gateway_type or "").lower() == "expressroute" for g in gateways):
+    if route.source == "User" and expressroute_only(gateways):
         _finish(result, DENIED, f"route {route.prefix} points to gateway {gateways[0].name}, an ExpressRoute gateway, "
                                 "which cannot be the next hop of a user-defined route", route.via, "gateway")
         return None
@@ -382,24 +398,18 @@ def routable_vnets(snapshot: Snapshot, subnet_key: str) -> set[str]:
     index = snapshot.index
     vnet = index.vnet_of_subnet[subnet_key]
     found.add(vnet.key)
-    blocks = None
     for route in routes_of(snapshot, subnet_key).routes:
         hop = route.next_hop_type.lower()
         if hop in ("none", "vnetlocal"):
-            continue
-        if hop == "internet":  # a VNet on public addresses: the flow is allowed as far as the edge (`_next`)
-            space = subtract(IntervalSet([route.span]), NON_PUBLIC)
-            if space:
-                blocks = blocks or _vnet_blocks(snapshot)
-                found |= blocks.overlapping(space)
             continue
         if hop == "virtualappliance":
             for holder in subnets_holding(snapshot, route.next_hop_ip or ""):
                 found |= routable_vnets(snapshot, holder)
             continue
-        if blocks is None:
-            blocks = _vnet_blocks(snapshot)
-        found |= blocks.overlapping(IntervalSet([route.span]))
+        space = IntervalSet([route.span])
+        if hop == "internet":  # a VNet on public addresses: the flow is allowed as far as the edge (`_next`)
+            space = subtract(space, NON_PUBLIC)
+        found |= _vnet_blocks(snapshot).overlapping(space)
     return found
 
 

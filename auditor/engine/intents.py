@@ -182,7 +182,7 @@ class _Kept:
     Both ways of finding the flows (pair by pair, or all at once) keep the same ones."""
 
     def __init__(self):
-        self.groups: dict[str, list] = {}  # deciding resource -> its kept flows (source, destination, port)
+        self.groups: dict[str, list] = {}  # deciding resource -> its kept flows (traced, or what `make` traces)
         self.others = 0
 
     def room(self, group: str) -> bool:
@@ -200,10 +200,10 @@ class _Kept:
             self.others += 1
 
     def outcomes(self, intent: Intent, totals: dict[str, int], make) -> list[Outcome]:
-        """One Outcome per group: `make(flow)` traces a kept flow, `totals` counts every flow of a group."""
+        """One Outcome per group: `make(flow)` is a kept flow's trace, `totals` counts every flow of a group."""
         out = []
         for group, flows in self.groups.items():
-            first, *others = [Outcome(intent, "forbid", port, make((src, dst, port))) for src, dst, port in flows]
+            first, *others = [Outcome(intent, "forbid", t.port, t) for t in map(make, flows)]
             first.others, first.more = others, totals[group] - len(flows)
             out.append(first)
         return out
@@ -226,7 +226,8 @@ def check(snapshot: Snapshot, intents: Intents) -> Iterator[Outcome]:
 def _required(snapshot: Snapshot, intent: Intent) -> Iterator[Outcome]:
     from auditor.analysis.reach import trace
 
-    for src, dst in _pairs(snapshot, intent, "require"):
+    sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
+    for src, dst in _pairs(snapshot, intent, "require", sources, destinations):
         for port in intent.ports:
             t = trace(snapshot, src, dst, intent.protocol, port)
             if t.verdict == "denied":
@@ -240,24 +241,21 @@ def forbidden(snapshot: Snapshot, intent: Intent, all_at_once: bool = True) -> l
     from auditor.analysis.all_pairs import handles
     from auditor.analysis.reach import trace
 
-    def make(flow) -> Trace:
-        return trace(snapshot, flow[0], flow[1], intent.protocol, flow[2])
-
     sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
     if all_at_once and all(handles(e) for e in [*sources, *destinations]):
         kept, totals = _all_at_once(snapshot, intent, sources, destinations)
-        return kept.outcomes(intent, totals, make)
+        return kept.outcomes(intent, totals, lambda flow: trace(snapshot, flow[0], flow[1], intent.protocol, flow[2]))
     kept, totals = _Kept(), {}
-    for src, dst in _pairs(snapshot, intent, "forbid"):
+    for src, dst in _pairs(snapshot, intent, "forbid", sources, destinations):
         for port in intent.ports:
-            t = make((src, dst, port))
+            t = trace(snapshot, src, dst, intent.protocol, port)
             if t.verdict != "allowed":
                 continue
             group = norm_id(t.decided_by)
             totals[group] = totals.get(group, 0) + 1
             if kept.room(group):
-                kept.add(group, (src, dst, port))
-    return kept.outcomes(intent, totals, make)
+                kept.add(group, t)  # traced already
+    return kept.outcomes(intent, totals, lambda t: t)
 
 
 def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], destinations: list[Endpoint]):
@@ -309,12 +307,12 @@ def _keys(snapshot: Snapshot, scope: Scope | None) -> set[str] | None:
     return None if scope is None else {_key(e) for e in endpoints(snapshot, scope)}
 
 
-def _pairs(snapshot: Snapshot, intent: Intent, kind: str) -> list[tuple[Endpoint, Endpoint]]:
-    """The pairs of endpoints an intent covers: a forbidden flow only where routing can take it; more than
+def _pairs(snapshot: Snapshot, intent: Intent, kind: str, sources: list[Endpoint],
+           destinations: list[Endpoint]) -> list[tuple[Endpoint, Endpoint]]:
+    """The pairs of the intent's ends it covers: a forbidden flow only where routing can take it; more than
     `MAX_PAIRS` (times ports) is refused, naming the intent, before anything is traced."""
     from auditor.analysis.reach import routable_vnets
 
-    sources, destinations = endpoints(snapshot, intent.source), endpoints(snapshot, intent.destination)
     named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
     excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
     pairs = []
