@@ -36,7 +36,7 @@ from auditor.analysis.nsg import (
 )
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
-    component_overlaps,
+    component_index,
     connected_vnets,
     effective_routes,
     is_multi_hop,
@@ -273,7 +273,7 @@ def test_vnets_overlapping_in_component_matches_brute_force(estate):
             want = {v for v in reachable if index.address_space(v).overlaps(query)}
             assert vnets_overlapping_in_component(estate, a, query) == want
             (lo, hi), = query
-            assert component_overlaps(estate, a, lo, hi) == bool(want)
+            assert component_index(estate, a).overlaps(lo, hi) == bool(want)
 
 
 def test_peer_lookups_by_address_match_filtering_every_peer(estate):

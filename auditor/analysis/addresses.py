@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Hashable, Iterable
 from functools import lru_cache
+from itertools import chain
 
 V6_OFFSET = 1 << 32
 #: Every IPv4 address, and every IPv6 address, on the shared line.
@@ -140,6 +141,10 @@ class IntervalSet:
 
     def intersection(self, other: IntervalSet) -> IntervalSet:
         """Pieces of two merged sets' intervals: already sorted, disjoint and not touching."""
+        if len(other.starts) == 1:  # one VNet's or one prefix's space: bisect instead of walking
+            return self._clipped(other.starts[0], other.ends[0])
+        if len(self.starts) == 1:
+            return other._clipped(self.starts[0], self.ends[0])
         starts, ends, i, j = [], [], 0, 0
         a_starts, a_ends, b_starts, b_ends = self.starts, self.ends, other.starts, other.ends
         while i < len(a_starts) and j < len(b_starts):
@@ -154,13 +159,23 @@ class IntervalSet:
                 j += 1
         return IntervalSet._merged(starts, ends)
 
+    def _clipped(self, lo: int, hi: int) -> IntervalSet:
+        """The set's addresses within [lo, hi]."""
+        i = bisect.bisect_left(self.ends, lo)
+        j = bisect.bisect_right(self.starts, hi, i)
+        if i >= j:
+            return EMPTY_SPACE
+        starts, ends = self.starts[i:j], self.ends[i:j]
+        starts[0], ends[-1] = max(starts[0], lo), min(ends[-1], hi)
+        return IntervalSet._merged(starts, ends)
+
     def contains_point(self, value: int) -> bool:
         k = bisect.bisect_right(self.starts, value) - 1
         return k >= 0 and value <= self.ends[k]
 
     def covers(self, other: IntervalSet) -> bool:
         """Every address of `other` lies in this set (an empty `other` is covered)."""
-        for start, end in other:
+        for start, end in zip(other.starts, other.ends):
             k = bisect.bisect_right(self.starts, start) - 1
             if k < 0 or end > self.ends[k]:
                 return False
@@ -171,21 +186,16 @@ class IntervalSet:
         return [p for p in prefixes if self.overlaps(IntervalSet.of([p]))]
 
 
+EMPTY_SPACE = IntervalSet()  # interval sets are never changed once built: one empty one serves all
+
+
 def families(space: IntervalSet) -> tuple[IntervalSet, IntervalSet]:
     """The IPv4 and the IPv6 part of a space: traffic never crosses from one family to the other."""
-    v4 = IntervalSet._merged(*_clip(space, V4_SPAN))
-    v6 = IntervalSet._merged(*_clip(space, V6_SPAN))
-    return v4, v6
-
-
-def _clip(space: IntervalSet, span: tuple[int, int]) -> tuple[list[int], list[int]]:
-    starts, ends = [], []
-    for start, end in space:
-        lo, hi = max(start, span[0]), min(end, span[1])
-        if lo <= hi:
-            starts.append(lo)
-            ends.append(hi)
-    return starts, ends
+    if not space.starts or space.ends[-1] < V6_OFFSET:
+        return space, EMPTY_SPACE
+    if space.starts[0] >= V6_OFFSET:
+        return EMPTY_SPACE, space
+    return space._clipped(*V4_SPAN), space._clipped(*V6_SPAN)
 
 
 def ip_in(address: str, space: IntervalSet) -> bool:
@@ -198,7 +208,8 @@ def subtract(base: IntervalSet, other: IntervalSet) -> IntervalSet:
     """Addresses of `base` that are not in `other` (pieces already sorted, disjoint and not touching)."""
     starts: list[int] = []
     ends: list[int] = []
-    j, o_starts, o_ends = 0, other.starts, other.ends
+    o_starts, o_ends = other.starts, other.ends
+    j = bisect.bisect_left(o_ends, base.starts[0]) if base.starts else 0  # skip what ends before base
     for start, end in zip(base.starts, base.ends):
         while j < len(o_starts) and o_ends[j] < start:
             j += 1
@@ -232,7 +243,7 @@ def span_minus(span: tuple[int, int], holes: Iterable[tuple[int, int]]) -> Inter
 
 
 def union(sets: Iterable[IntervalSet]) -> IntervalSet:
-    return IntervalSet(span for s in sets for span in s)
+    return IntervalSet(span for s in sets for span in zip(s.starts, s.ends))
 
 
 def overlaps(a: IntervalSet, b: IntervalSet) -> bool:
@@ -276,7 +287,7 @@ class BlockIndex:
     def __init__(self, spaces: Iterable[tuple[Hashable, IntervalSet]]):
         by_size: dict[int, dict[int, list]] = {}
         for key, space in spaces:
-            for start, end in space:
+            for start, end in zip(space.starts, space.ends):
                 for block, bits in aligned_blocks(start, end):
                     by_size.setdefault(bits, {}).setdefault(block, []).append(key)
         self._sizes = []
@@ -287,11 +298,10 @@ class BlockIndex:
     def overlapping(self, space: IntervalSet) -> set:
         """Keys whose space shares an address with `space`."""
         found: set = set()
-        for lo, hi in space:
+        for lo, hi in zip(space.starts, space.ends):
             for bits, starts, keys in self._sizes:
                 i = bisect.bisect_left(starts, lo >> bits << bits)
-                for k in range(i, bisect.bisect_right(starts, hi, i)):
-                    found.update(keys[k])
+                found.update(chain.from_iterable(keys[i:bisect.bisect_right(starts, hi, i)]))
         return found
 
     def overlaps(self, lo: int, hi: int) -> bool:
@@ -323,4 +333,4 @@ def span_text(span: tuple[int, int]) -> str:
 
 
 def describe_space(space: IntervalSet) -> str:
-    return ", ".join(map(span_text, space))
+    return ", ".join(map(span_text, zip(space.starts, space.ends)))

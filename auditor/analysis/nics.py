@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import IntervalSet
+from auditor.analysis.addresses import EMPTY_SPACE, IntervalSet
 from auditor.model.ids import name_of, norm_id, subscription_of
 
 if TYPE_CHECKING:
@@ -99,8 +99,7 @@ def asg_space(snapshot: Snapshot, vnet_key: str) -> AsgSpace:
                     if config.private_ip_address:
                         members.setdefault(norm_id(asg), []).append(config.private_ip_address)
         spaces = {asg: IntervalSet.of(ips) for asg, ips in members.items()}
-        memo[key] = lambda asg_id: spaces.get(asg_id, _EMPTY)
+        memo[key] = lambda asg_id: spaces.get(asg_id, EMPTY_SPACE)
     return memo[key]
 
 
-_EMPTY = IntervalSet()

@@ -385,17 +385,15 @@ def peered_by_address(snapshot: Snapshot, vnet_id: str) -> BlockIndex:
 # -- VNets by address, per component -------------------------------------------------
 def vnets_overlapping_in_component(snapshot: Snapshot, vnet_id: str, space: IntervalSet) -> set[str]:
     """VNets in the same peered component as `vnet_id` whose address space overlaps `space`."""
-    comp = components(snapshot)
-    cid = comp.get(norm_id(vnet_id))
-    table = _component_tables(snapshot).get(cid) if cid is not None else None
+    table = component_index(snapshot, vnet_id)
     return table.overlapping(space) if table is not None else set()
 
 
-def component_overlaps(snapshot: Snapshot, vnet_id: str, lo: int, hi: int) -> bool:
-    """Some VNet in the same peered component as `vnet_id` has an address in [lo, hi]."""
+def component_index(snapshot: Snapshot, vnet_id: str) -> BlockIndex | None:
+    """The VNets of `vnet_id`'s peered component indexed by address space; None for a VNet
+    the snapshot does not hold."""
     cid = components(snapshot).get(norm_id(vnet_id))
-    table = _component_tables(snapshot).get(cid) if cid is not None else None
-    return table is not None and table.overlaps(lo, hi)
+    return _component_tables(snapshot).get(cid) if cid is not None else None
 
 
 def _component_tables(snapshot: Snapshot) -> dict[int | None, BlockIndex | None]:
@@ -466,7 +464,7 @@ def next_hop(route: Route) -> str:
 
 
 __all__ = [
-    "PathGroup", "TRANSIT_NEXT_HOPS", "appliance_components", "component_overlaps", "components", "connected_vnets",
+    "PathGroup", "TRANSIT_NEXT_HOPS", "appliance_components", "component_index", "components", "connected_vnets",
     "effective_routes", "hubs_without_transit", "is_multi_hop", "may_be_linked", "multi_hop_vnets", "nested_children", "next_hop",
     "path_groups", "peer_spaces", "peered_by_address", "peering_path", "peers_overlapping", "possible_groups",
     "routed_domains", "system_prefixes", "vnets_overlapping_in_component",

@@ -80,7 +80,7 @@ def rule_matches(rule_id: str, slug: str, pattern: str) -> bool:
 
 def fingerprint(rule_id: str, resource_id: str, related_ids: Iterable[str] = ()) -> str:
     """Stable across scans, casing and ordering: rule id plus normalized resource ids."""
-    parts = [rule_id.upper(), norm_id(resource_id), *sorted(norm_id(r) for r in related_ids)]
+    parts = [rule_id.upper(), norm_id(resource_id), *sorted(map(norm_id, related_ids))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from auditor.analysis.addresses import IntervalSet
+from auditor.analysis.addresses import EMPTY_SPACE, IntervalSet
 from auditor.model.ids import norm_id, parent_id, subscription_of
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 #: Gateway types that give a VNet transit to on-premises or other networks.
 TRANSIT_GATEWAY_TYPES = frozenset({"vpn", "expressroute"})
 VNET_TYPE = "microsoft.network/virtualnetworks"
-_NO_SPACE = IntervalSet()  # interval sets are never changed once built: one empty one serves every unknown VNet
 
 
 class SnapshotIndex:
@@ -56,11 +55,13 @@ class SnapshotIndex:
         self.vnet_of_peering: dict[str, VirtualNetwork] = {}
         for vnet in snapshot.virtual_networks:
             for subnet in vnet.subnets:
-                self.subnets[subnet.key] = subnet
-                self.vnet_of_subnet[subnet.key] = vnet
+                key = subnet.key
+                self.subnets[key] = subnet
+                self.vnet_of_subnet[key] = vnet
             for peering in vnet.peerings:
-                self.peerings[peering.key] = peering
-                self.vnet_of_peering[peering.key] = vnet
+                key = peering.key
+                self.peerings[key] = peering
+                self.vnet_of_peering[key] = vnet
 
     def memo(self, name: str) -> dict:
         """A named dict that lives as long as this index: the one place analysis helpers keep
@@ -102,7 +103,7 @@ class SnapshotIndex:
         return {key: IntervalSet.of(v.address_prefixes) for key, v in self.vnets.items()}
 
     def address_space(self, vnet_id: str) -> IntervalSet:
-        return self._space.get(norm_id(vnet_id), _NO_SPACE)
+        return self._space.get(norm_id(vnet_id), EMPTY_SPACE)
 
     # -- peerings ------------------------------------------------------------
     @cached_property

@@ -22,16 +22,14 @@ from datetime import datetime, timezone
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from msgspec import Struct, field
 
 from auditor.model.ids import norm_id, parent_id, subscription_of
+from auditor.model.index import SnapshotIndex
 from auditor.outputs import write_atomic
-
-if TYPE_CHECKING:
-    from auditor.model.index import SnapshotIndex
 
 SCHEMA_VERSION = "1.1"  # 1.1 added NICs, ASGs, virtual WANs and hubs, network managers, coverage per type
 
@@ -513,8 +511,6 @@ class Snapshot(Struct, kw_only=True, dict=True, forbid_unknown_fields=True):
     # -- lookups (built once, on first use) -----------------------------------
     @cached_property
     def index(self) -> SnapshotIndex:
-        from auditor.model.index import SnapshotIndex
-
         return SnapshotIndex(self)
 
 

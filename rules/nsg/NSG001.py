@@ -131,9 +131,10 @@ class _Judge:
 
     def subnet(self, subnet) -> None:
         index = self.snapshot.index
-        nsg = index.nsg_of_subnet(subnet.key)
-        nics = [(nic, nsg_of_nic(self.snapshot, nic)) for nic in nics_with_nsg_in(self.snapshot, subnet.key)]
-        admin = [a for a in admin_rules_for(self.snapshot, self.vnet.key, subnet.key) if a.parsed.all_traffic
+        key = subnet.key
+        nsg = index.nsg_of_subnet(key)
+        nics = [(nic, nsg_of_nic(self.snapshot, nic)) for nic in nics_with_nsg_in(self.snapshot, key)]
+        admin = [a for a in admin_rules_for(self.snapshot, self.vnet.key, key) if a.parsed.all_traffic
                  or a.parsed.allow]
         if nsg is None and not nics and not admin:
             return

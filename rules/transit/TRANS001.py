@@ -1,6 +1,7 @@
 """TRANS001 assumed-transitivity."""
 
 import bisect
+from functools import cache
 
 from auditor.analysis.addresses import (
     IntervalSet,
@@ -14,7 +15,7 @@ from auditor.analysis.addresses import (
 from auditor.analysis.nsg import rules_in_order
 from auditor.analysis.routing import (
     TRANSIT_NEXT_HOPS,
-    component_overlaps,
+    component_index,
     connected_vnets,
     effective_routes,
     hubs_without_transit,
@@ -22,7 +23,6 @@ from auditor.analysis.routing import (
     next_hop,
     peering_path,
     possible_groups,
-    vnets_overlapping_in_component,
 )
 from auditor.analysis.wording import name_list
 from auditor.engine.rule import Rule
@@ -87,6 +87,7 @@ rule = Rule(
 )
 
 
+@cache
 def _prefix_span(prefix: str) -> tuple[int, int] | None:
     """The interval of a written CIDR; None for `*`/Any, service tags and junk."""
     return None if is_family_wide(prefix) else interval(prefix)
@@ -100,13 +101,16 @@ def _rule_prefixes(r) -> list[tuple[str, tuple[int, int]]]:
 class _Near:
     """What VNet A reaches without transit: its own addresses and those of the VNets Connected to
     it (system routes send them there, so they are never C's), those VNets, the Basic hubs A is
-    connected to, the spans of those VNets' address prefixes (a prefix holding one is a summary), and
-    whether A could be a dynamic member of a connected group (`may_be_linked`)."""
+    connected to, the spans of those VNets' address prefixes (a prefix holding one is a summary),
+    whether A could be a dynamic member of a connected group (`may_be_linked`), and the VNets of
+    A's peered component by address. Keeps what it works out per prefix and per route table."""
 
-    __slots__ = ("basic", "dynamic", "prefix_spans", "prefix_starts", "space", "vnets")
+    __slots__ = ("a_key", "basic", "component", "dynamic", "prefix_spans", "prefix_starts", "snapshot", "space",
+                 "vnets", "_gaps", "_targets", "_transit")
 
     def __init__(self, snapshot, a_key):
         index = snapshot.index
+        self.snapshot, self.a_key = snapshot, a_key
         connected = connected_vnets(snapshot, a_key)
         self.space = union([index.address_space(a_key), *(index.address_space(v) for v in connected)])
         self.vnets = {a_key, *index.peered_vnets(a_key), *connected}
@@ -115,6 +119,10 @@ class _Near:
         spans = sorted({s for v in (a_key, *connected) if v in index.vnets
                         for p in index.vnets[v].address_prefixes if (s := interval(p)) is not None})
         self.prefix_starts, self.prefix_spans = [s for s, _ in spans], spans
+        self.component = component_index(snapshot, a_key)
+        self._targets: dict[tuple[int, int], tuple] = {}
+        self._transit: dict[str, IntervalSet] = {}
+        self._gaps: dict[tuple[str, tuple[int, int]], IntervalSet] = {}
 
     def holds(self, span: tuple[int, int]) -> bool:
         """A routes the whole span to itself or to a VNet Connected to it."""
@@ -128,66 +136,52 @@ class _Near:
         i, j = bisect.bisect_left(self.prefix_starts, lo), bisect.bisect_right(self.prefix_starts, hi)
         return any(e <= hi for _, e in self.prefix_spans[i:j])
 
+    def targets(self, span: tuple[int, int]) -> tuple[IntervalSet | None, tuple[str, ...]]:
+        """The prefix's addresses outside A and its directly peered VNets, and the VNets C two or
+        more hops from A that they overlap (sorted)."""
+        found = self._targets.get(span)
+        if found is None:
+            found = self._targets[span] = self._find_targets(span)
+        return found
 
-class _Memo:
-    """What the check works out once and reuses: per VNet, per (VNet, prefix), per route table, per NSG."""
+    def _find_targets(self, span: tuple[int, int]) -> tuple[IntervalSet | None, tuple[str, ...]]:
+        # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
+        component = self.component
+        if self.holds(span) or not (self.basic or (component is not None and component.overlaps(*span))) \
+                or self.is_summary(span):
+            return _NO_TARGETS
+        # addresses A routes to itself or a directly peered VNet cannot be C's
+        remote = subtract(IntervalSet._merged([span[0]], [span[1]]), self.space)
+        c_keys = component.overlapping(remote) if component is not None else set()
+        index = self.snapshot.index
+        c_keys |= {c for hub in self.basic for c in hub.members if overlaps(remote, index.address_space(c))}
+        c_keys -= self.vnets
+        if self.dynamic:
+            c_keys = {c for c in c_keys if not may_be_linked(self.snapshot, self.a_key, c)}
+        return (remote, tuple(sorted(c_keys))) if c_keys else _NO_TARGETS
 
-    __slots__ = ("gaps", "near", "subnets", "targets", "transit")
+    def gap(self, table_key: str | None, span: tuple[int, int], remote: IntervalSet) -> IntervalSet:
+        """What the route table leaves without a transit route of the prefix's remote addresses
+        (once per prefix and route table; each VNet C then takes its share)."""
+        if not table_key:
+            return remote  # no route table: no transit route
+        gap = self._gaps.get((table_key, span))
+        if gap is None:
+            gap = self._gaps[(table_key, span)] = subtract(remote, self._transit_space(table_key))
+        return gap
 
-    def __init__(self):
-        self.near: dict[str, _Near] = {}
-        self.targets: dict[tuple[str, tuple[int, int]], tuple] = {}
-        self.transit: dict[tuple[str, str], IntervalSet] = {}
-        self.gaps: dict[tuple[str, str, tuple[int, int]], IntervalSet] = {}
-        self.subnets: dict[str, dict[str, list[tuple]]] = {}
-
-
-def _transit_space(snapshot, table_id, vnet_key, memo: _Memo) -> IntervalSet:
-    """Addresses the route table sends to an appliance or gateway in subnets of the VNet."""
-    key = (table_id, vnet_key)
-    if key not in memo.transit:
-        table = snapshot.index.route_tables.get(table_id) if table_id else None
-        memo.transit[key] = union(space for route, space in effective_routes(snapshot, table, vnet_key)
-                                  if next_hop(route) in TRANSIT_NEXT_HOPS) if table is not None else IntervalSet()
-    return memo.transit[key]
-
-
-def _uncovered(snapshot, table_id, a_key, span, remote, memo: _Memo) -> IntervalSet:
-    """What the route table leaves without a transit route of the prefix's remote addresses
-    (once per VNet, prefix and route table; each VNet C then takes its share)."""
-    key = (table_id, a_key, span)
-    if key not in memo.gaps:
-        memo.gaps[key] = subtract(remote, _transit_space(snapshot, table_id, a_key, memo))
-    return memo.gaps[key]
+    def _transit_space(self, table_key: str) -> IntervalSet:
+        """Addresses the route table sends to an appliance or gateway in subnets of A."""
+        space = self._transit.get(table_key)
+        if space is None:
+            table = self.snapshot.index.route_tables.get(table_key)
+            space = self._transit[table_key] = IntervalSet() if table is None else union(
+                space for route, space in effective_routes(self.snapshot, table, self.a_key)
+                if next_hop(route) in TRANSIT_NEXT_HOPS)
+        return space
 
 
 _NO_TARGETS = (None, ())
-
-
-def _remote_targets(snapshot, a_key, span, memo: _Memo) -> tuple[IntervalSet | None, tuple[str, ...]]:
-    """The prefix's addresses outside A and its directly peered VNets, and the VNets C two or
-    more hops from A that they overlap (sorted)."""
-    key = (a_key, span)
-    found = memo.targets.get(key)
-    if found is None:
-        near = memo.near.get(a_key) or memo.near.setdefault(a_key, _Near(snapshot, a_key))
-        found = memo.targets[key] = _find_targets(snapshot, a_key, span, near)
-    return found
-
-
-def _find_targets(snapshot, a_key, span, near: _Near) -> tuple[IntervalSet | None, tuple[str, ...]]:
-    # A's own or a directly peered VNet's addresses (the common case), no VNet's, or the estate at large
-    if near.holds(span) or not (near.basic or component_overlaps(snapshot, a_key, *span)) \
-            or near.is_summary(span):
-        return _NO_TARGETS
-    # addresses A routes to itself or a directly peered VNet cannot be C's
-    remote = subtract(IntervalSet([span]), near.space)
-    c_keys = vnets_overlapping_in_component(snapshot, a_key, remote)
-    c_keys |= {c for hub in near.basic for c in hub.members if overlaps(remote, snapshot.index.address_space(c))}
-    c_keys -= near.vnets
-    if near.dynamic:
-        c_keys = {c for c in c_keys if not may_be_linked(snapshot, a_key, c)}
-    return (remote, tuple(sorted(c_keys))) if c_keys else _NO_TARGETS
 
 
 class _Hit:
@@ -204,43 +198,45 @@ class _Hit:
         """(subnet, addresses of C it has no transit route for), for subnets with some (a gap lies
         inside the prefix's remote addresses already)."""
         space = index.address_space(self.c_key)
-        return [(subnet, uncovered) for subnet, gap in self.gaps if (uncovered := gap.intersection(space))]
+        return [(subnet, uncovered) for subnet, gap in self.gaps
+                if (uncovered := space if gap.covers(space) else gap.intersection(space))]
 
 
-def _subnets_by_vnet(snapshot, nsg, memo: _Memo) -> dict[str, list[tuple]]:
+def _subnets_by_vnet(snapshot, nsg, memo: dict) -> dict[str, list[tuple]]:
     """VNet -> (subnet, its route table's key) of the subnets using the NSG, built when a rule first
     has a target."""
-    if nsg.key not in memo.subnets:
+    by_vnet = memo.get(nsg.id)
+    if by_vnet is None:
         index = snapshot.index
-        by_vnet = memo.subnets[nsg.key] = {}
+        by_vnet = memo[nsg.id] = {}
         for s in index.subnets_of(nsg.id):
             subnet = index.subnets[s]
-            by_vnet.setdefault(index.vnet_of_subnet[s].key, []).append((subnet, norm_id(subnet.route_table_id)))
-    return memo.subnets[nsg.key]
+            by_vnet.setdefault(index.vnet_of_subnet[s].key, []).append(
+                (subnet, norm_id(subnet.route_table_id) if subnet.route_table_id else None))
+    return by_vnet
 
 
-def _hits(snapshot, nsg, vnets, prefixes, memo: _Memo) -> tuple[list[_Hit], list[str]]:
+def _hits(snapshot, nsg, vnets, prefixes, near: dict[str, _Near], subnets_memo: dict) -> tuple[list[_Hit], list[str]]:
     """Every (A, C, prefix) the rule fails for, in order of A, prefix and C; and the subnets
     without a route table among those failing (they fail for every C of their prefix)."""
     index = snapshot.index
     hits, no_table = [], []
     for a_key in vnets:
+        from_a = near.get(a_key)
+        if from_a is None:
+            from_a = near[a_key] = _Near(snapshot, a_key)
         subnets = None
         for prefix, span in prefixes:
-            remote, targets = _remote_targets(snapshot, a_key, span, memo)
+            remote, targets = from_a.targets(span)
             if not targets:
                 continue
             if subnets is None:
-                subnets = _subnets_by_vnet(snapshot, nsg, memo).get(a_key, ())
-            gaps = []
-            for subnet, table_key in subnets:
-                gap = _uncovered(snapshot, table_key, a_key, span, remote, memo)
-                if gap:
-                    gaps.append((subnet, gap))
+                subnets = _subnets_by_vnet(snapshot, nsg, subnets_memo).get(a_key, ())
+            gaps = [(subnet, gap) for subnet, table_key in subnets if (gap := from_a.gap(table_key, span, remote))]
             if not gaps:
                 continue  # every subnet routes all of it to an appliance or gateway
             # C fails where a subnet's gap (inside `remote`) meets C's space
-            gap_space = union(gap for _, gap in gaps)
+            gap_space = gaps[0][1] if len(gaps) == 1 else union(gap for _, gap in gaps)
             found = [_Hit(a_key, c, prefix, gaps) for c in targets
                      if overlaps(gap_space, index.address_space(c))]
             if found:
@@ -252,7 +248,8 @@ def _hits(snapshot, nsg, vnets, prefixes, memo: _Memo) -> tuple[list[_Hit], list
 @rule.check
 def check(snapshot):
     index = snapshot.index
-    memo = _Memo()
+    near: dict[str, _Near] = {}  # per VNet A
+    subnets: dict[str, dict] = {}  # per NSG
     for nsg in snapshot.network_security_groups:
         vnets = index.vnets_of(nsg.id)
         if not vnets:
@@ -263,7 +260,7 @@ def check(snapshot):
             prefixes = _rule_prefixes(r)
             if not prefixes:
                 continue
-            hits, no_table = _hits(snapshot, nsg, vnets, prefixes, memo)
+            hits, no_table = _hits(snapshot, nsg, vnets, prefixes, near, subnets)
             if hits:
                 yield _finding(snapshot, nsg, r, hits, no_table)
 

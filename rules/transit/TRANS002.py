@@ -102,9 +102,11 @@ def check(snapshot):
 def _finding(index, peering, c, hub, found: list[tuple]):
     listed = found[:LIMIT]  # only listed routes are described
     c_space = index.address_space(c.key)
+    whole_c = describe_space(c_space)  # what most routes send: a default route takes all of C
     routes = [{
         "vnet": a.name, "route_table": table.name, "route": route.name, "address_prefix": route.address_prefix,
-        "next_hop_ip_address": route.next_hop_ip_address, "addresses": describe_space(space.intersection(c_space)),
+        "next_hop_ip_address": route.next_hop_ip_address,
+        "addresses": whole_c if space.covers(c_space) else describe_space(space.intersection(c_space)),
     } for a, table, route, space in listed]
     first = routes[0]
     others = name_list(a.name for a, _, _, _ in found[1:])
