@@ -25,7 +25,7 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import pairwise
+from operator import gt
 from typing import TYPE_CHECKING
 
 from auditor.analysis.addresses import (
@@ -244,8 +244,10 @@ class ParsedRule:
     def __init__(self, rule: SecurityRule | AdminRule):
         self.rule = rule
         self.priority = rule.priority if rule.priority is not None else 0
-        self.inbound = (rule.direction or "Inbound").lower() == "inbound"
-        self.access = (rule.access or "Allow").lower()
+        # every rule of an estate passes here: Azure's own spellings skip the lower()
+        d, a = rule.direction, rule.access
+        self.inbound = d == "Inbound" or (d != "Outbound" and (d or "Inbound").lower() == "inbound")
+        self.access = "allow" if a == "Allow" else "deny" if a == "Deny" else (a or "Allow").lower()
         self.allow = self.access != "deny"
         self.is_default = getattr(rule, "is_default", False)
         self._source = self._destination = self._ports = self._protocol = None
@@ -331,7 +333,8 @@ def rules_in_order(snapshot: Snapshot, nsg: NetworkSecurityGroup, inbound: bool 
             for p in map(ParsedRule, rules):
                 by_direction[p.inbound].append(p)
         for inbound_, parsed in by_direction.items():
-            if any(a.priority > b.priority for a, b in pairwise(parsed)):
+            priorities = [p.priority for p in parsed]
+            if any(map(gt, priorities, priorities[1:])):
                 parsed.sort(key=lambda p: (p.priority, p.is_default))
             cache[(nsg_key, inbound_)] = parsed
         found = by_direction[inbound]
