@@ -246,6 +246,9 @@ MALFORMED = {
     "latin-1": (_latin1, "not UTF-8"),
     "findings-file": (_write('{"schema_version": "1.0", "tool": {}, "coverage": {}, "findings": [], "summary": {}}'), "findings file"),
     "snapshot-newer-major": (_snapshot_doc(schema_version="2.0"), "schema_version 2.0 is not supported"),
+    # recognised as a snapshot by its head alone, so the damage further on is found by the typed decode
+    "snapshot-truncated": (_write('{"schema_version": "1.1", "metadata": {"scanned_at": "2025-01-01T00:00:00Z"}, '
+                                  '"virtual_networks": [{"id": "'), "invalid JSON at line 1"),
     "snapshot-version-garbage": (_snapshot_doc(schema_version="latest"), "schema_version 'latest'"),
     "snapshot-invalid-field": (_snapshot_doc(virtual_networks=[{"id": VNET_ID, "name": "v", "address_prefixes": "10.0.0.0/16"}]),
                                "invalid vnet-audit snapshot at virtual_networks[0].address_prefixes: expected array, got '10.0.0.0/16'"),

@@ -1,7 +1,6 @@
 """TRANS001 assumed-transitivity."""
 
 import bisect
-from functools import cache
 
 from auditor.analysis.addresses import (
     IntervalSet,
@@ -87,7 +86,6 @@ rule = Rule(
 )
 
 
-@cache
 def _prefix_span(prefix: str) -> tuple[int, int] | None:
     """The interval of a written CIDR; None for `*`/Any, service tags and junk."""
     return None if is_family_wide(prefix) else interval(prefix)
@@ -151,7 +149,7 @@ class _Near:
                 or self.is_summary(span):
             return _NO_TARGETS
         # addresses A routes to itself or a directly peered VNet cannot be C's
-        remote = subtract(IntervalSet._merged([span[0]], [span[1]]), self.space)
+        remote = subtract(IntervalSet([span]), self.space)
         c_keys = component.overlapping(remote) if component is not None else set()
         index = self.snapshot.index
         c_keys |= {c for hub in self.basic for c in hub.members if overlaps(remote, index.address_space(c))}
