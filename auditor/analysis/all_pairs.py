@@ -265,22 +265,14 @@ class AllPairs:
         self.public = np.array([not NON_PUBLIC.contains_point(a) for a in self._sorted], dtype=bool)
         self.inbound = {port: self._inbound(ends, port) for port in self.ports}
 
-    def _inbound(self, ends: list[Endpoint], port: int) -> tuple:
+    def _inbound(self, ends: list[Endpoint], port: int) -> _Stacked:
         """Every destination's inbound filters as one table keyed by (sorted position, source address)."""
-        starts, lasts, codes, rules = [], [], [], []
+        tables = []
         for k, d in enumerate(ends):
             nic = nic_with(self.snapshot, d.address, d.subnet_key)
-            table = decision_table(self.snapshot, nic.id if nic else d.subnet_key, True, self.protocol, port,
-                                   self._sorted[k])
-            for start, end, verdict in zip(table.starts, table.ends, table.verdicts):
-                if start > V4_END:
-                    break
-                starts.append((k << 32) | start)
-                lasts.append((k << 32) | min(end, V4_END))
-                codes.append(_code(verdict))
-                rules.append(self.number(verdict.rule.rule.id) if verdict.rule is not None else 0)
-        return (np.array(starts, dtype=np.int64), np.array(lasts, dtype=np.int64), np.array(codes, dtype=np.int8),
-                np.array(rules, dtype=np.int64))
+            tables.append(decision_table(self.snapshot, nic.id if nic else d.subnet_key, True, self.protocol, port,
+                                         self._sorted[k]))
+        return _Stacked(tables, lambda verdict: self.number(verdict.rule.rule.id) if verdict.rule is not None else 0)
 
     def _after_appliance(self, context: str) -> _Reached:
         """Where traffic an appliance in `context` forwards ends: the destinations it does not drop."""
@@ -330,7 +322,7 @@ class AllPairs:
         for p, port in enumerate(self.ports):
             allowed = keep & self._checks_pass(batch, entries, bounds, addresses, port)
             allowed &= self._outbound(sources, addresses, port, owner, positions)
-            codes, rules = self._inbound_at(positions, addresses[owner], port)
+            codes, rules = self.inbound[port].at(positions, addresses[owner])  # the destinations' filters
             allowed &= batch.edge | (codes != 2)
             decided = np.where(~batch.edge & (codes == 1), rules, batch.carrier)
             found.append((owner[allowed], positions[allowed], np.full(int(allowed.sum()), p), decided[allowed]))
@@ -395,31 +387,37 @@ class AllPairs:
                   positions: np.ndarray) -> np.ndarray:
         """Each source's outbound filters let its flows' destination addresses through: the sources' tables
         as one, keyed by (source, destination address)."""
-        starts, ends = [], []
-        for k, src in enumerate(sources):
-            table = decision_table(self.snapshot, src.subnet_key, False, self.protocol, port, int(addresses[k]))
+        tables = [decision_table(self.snapshot, src.subnet_key, False, self.protocol, port, int(addresses[k]))
+                  for k, src in enumerate(sources)]
+        codes, _ = _Stacked(tables).at(owner, self.addresses[positions])
+        return codes != 2
+
+
+class _Stacked:
+    """Decision tables of several ends (IPv4 part) as one, keyed by (end << 32 | remote address): each piece's
+    code (`_code`) and rule number (`rule_number`, 0 for none)."""
+
+    def __init__(self, tables: list, rule_number=lambda verdict: 0):
+        starts, lasts, codes, rules = [], [], [], []
+        for k, table in enumerate(tables):
             for start, end, verdict in zip(table.starts, table.ends, table.verdicts):
                 if start > V4_END:
                     break
-                if _code(verdict) == 2:
-                    starts.append((k << 32) | start)
-                    ends.append((k << 32) | min(end, V4_END))
-        if not starts:
-            return np.ones(len(positions), dtype=bool)
-        starts_, ends_ = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
-        queries = (owner << 32) | self.addresses[positions]
-        i = np.maximum(np.searchsorted(starts_, queries, "right") - 1, 0)
-        return ~((starts_[i] <= queries) & (queries <= ends_[i]))
+                starts.append((k << 32) | start)
+                lasts.append((k << 32) | min(end, V4_END))
+                codes.append(_code(verdict))
+                rules.append(rule_number(verdict))
+        self.starts, self.lasts = np.array(starts, dtype=np.int64), np.array(lasts, dtype=np.int64)
+        self.codes, self.rules = np.array(codes, dtype=np.int8), np.array(rules, dtype=np.int64)
 
-    def _inbound_at(self, positions: np.ndarray, address: np.ndarray, port: int) -> tuple[np.ndarray, np.ndarray]:
-        """(code, rule number) of each destination's inbound filters for traffic from its source address."""
-        starts, lasts, codes, rules = self.inbound[port]
-        if not len(starts):
-            return np.zeros(len(positions), dtype=np.int8), np.zeros(len(positions), dtype=np.int64)
-        queries = (positions << 32) | address
-        i = np.maximum(np.searchsorted(starts, queries, "right") - 1, 0)
-        covered = (starts[i] <= queries) & (queries <= lasts[i])
-        return np.where(covered, codes[i], 0), np.where(covered, rules[i], 0)
+    def at(self, ends: np.ndarray, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(code, rule number) for each (end, address); 0 and 0 where no piece covers it."""
+        if not len(self.starts):
+            return np.zeros(len(ends), dtype=np.int8), np.zeros(len(ends), dtype=np.int64)
+        queries = (ends << 32) | addresses
+        i = np.maximum(np.searchsorted(self.starts, queries, "right") - 1, 0)
+        covered = (self.starts[i] <= queries) & (queries <= self.lasts[i])
+        return np.where(covered, self.codes[i], 0), np.where(covered, self.rules[i], 0)
 
 
 def _code(verdict) -> int:

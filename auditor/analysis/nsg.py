@@ -218,7 +218,7 @@ class Addresses:
 def _internet_outside(starts: tuple[int, ...], ends: tuple[int, ...]) -> IntervalSet:
     """The Internet tag of a VNet whose VirtualNetwork tag is (starts, ends): public space outside it
     (asked once per rule and VNet: every NSG has an Internet rule by default)."""
-    return subtract(PUBLIC, IntervalSet._merged(list(starts), list(ends)))
+    return subtract(PUBLIC, IntervalSet(zip(starts, ends)))
 
 
 # Every answer is kept: the rules that hold a side keep its Addresses alive anyway, and a bounded

@@ -266,9 +266,8 @@ def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], de
 
     pairs = AllPairs(snapshot, destinations, intent.protocol, intent.ports)
     ends = [destinations[k] for k in pairs.order.tolist()]  # by sorted position
-    named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
-    excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
-    excluded = [(a, np.array([b is None or _key(d) in b for d in ends], dtype=bool)) for a, b in excluded]
+    excluded = [(a, np.array([b is None or _key(d) in b for d in ends], dtype=bool))
+                for a, b in _excluded(snapshot, intent)]
     kept, counts, open_ = _Kept(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     for start in range(0, len(sources), BATCH):
         batch = sources[start:start + BATCH]
@@ -276,8 +275,7 @@ def _all_at_once(snapshot: Snapshot, intent: Intent, sources: list[Endpoint], de
         for src in batch:
             masks = [b for a, b in excluded if a is None or _key(src) in a]
             left_out.append(np.logical_or.reduce(masks) if masks else None)
-        # an intent between VNets says nothing about traffic inside one
-        flows = pairs.flows(batch, same_vnet=named_subnets, left_out=left_out)
+        flows = pairs.flows(batch, same_vnet=_within_vnets(intent), left_out=left_out)
         if len(pairs.names) > len(counts):
             grow = len(pairs.names) - len(counts)
             counts = np.concatenate([counts, np.zeros(grow, dtype=np.int64)])
@@ -307,22 +305,32 @@ def _keys(snapshot: Snapshot, scope: Scope | None) -> set[str] | None:
     return None if scope is None else {_key(e) for e in endpoints(snapshot, scope)}
 
 
+def _within_vnets(intent: Intent) -> bool:
+    """Whether pairs inside one VNet count: only when a scope names subnets (an intent between VNets
+    says nothing about traffic inside one)."""
+    return intent.source.subnets is not None or intent.destination.subnets is not None
+
+
+def _excluded(snapshot: Snapshot, intent: Intent) -> list[tuple[set[str] | None, set[str] | None]]:
+    """The (sources, destinations) of each exclude path, as end keys (None: any end)."""
+    return [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
+
+
 def _pairs(snapshot: Snapshot, intent: Intent, kind: str, sources: list[Endpoint],
            destinations: list[Endpoint]) -> list[tuple[Endpoint, Endpoint]]:
     """The pairs of the intent's ends it covers: a forbidden flow only where routing can take it; more than
     `MAX_PAIRS` (times ports) is refused, naming the intent, before anything is traced."""
     from auditor.analysis.reach import routable_vnets
 
-    named_subnets = intent.source.subnets is not None or intent.destination.subnets is not None
-    excluded = [(_keys(snapshot, e.source), _keys(snapshot, e.destination)) for e in intent.exclude]
+    within_vnets, excluded = _within_vnets(intent), _excluded(snapshot, intent)
     pairs = []
     for src in sources:
         reach = routable_vnets(snapshot, src.subnet_key) if kind == "forbid" and src.subnet_key else None
         for dst in destinations:
             if src.subnet_key is not None and src.subnet_key == dst.subnet_key:
                 continue
-            if src.vnet_key == dst.vnet_key and src.vnet_key is not None and not named_subnets:
-                continue  # an intent between VNets says nothing about traffic inside one
+            if src.vnet_key == dst.vnet_key and src.vnet_key is not None and not within_vnets:
+                continue
             if reach is not None and dst.vnet_key not in reach:
                 continue
             if any((a is None or _key(src) in a) and (b is None or _key(dst) in b) for a, b in excluded):

@@ -76,7 +76,7 @@ def check(snapshot):
     blocked_cache: dict = {}
     # H -> C -> (VNet A, route table, route, its addresses) of each route sending traffic through C's peering
     # to H; a hub's default route can reach hundreds of such peerings, so entries stay small until listed
-    hits: dict[str, defaultdict[str, list[tuple]]] = {}
+    hits: defaultdict[str, defaultdict[str, list[tuple]]] = defaultdict(lambda: defaultdict(list))
     for table in snapshot.route_tables:
         if not any(next_hop(r) == "virtualappliance" and r.next_hop_ip_address for r in table.routes):
             continue
@@ -90,7 +90,7 @@ def check(snapshot):
                     continue
                 _, by_address = _blocked_peers(snapshot, hub_key, blocked_cache)
                 entry = (index.vnets[a_key], table, route, space)  # one per route, shared by its peerings
-                through = hits.get(hub_key) or hits.setdefault(hub_key, defaultdict(list))
+                through = hits[hub_key]
                 for c_key in by_address.overlapping(space) - {a_key}:
                     through[c_key].append(entry)
     # by C, then H; each peering's routes are in table order already

@@ -13,22 +13,21 @@ those at the documented rate instead of spending retries on 429s.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import Callable
+from urllib.parse import urlsplit
+
+from auditor.model.ids import subscription_of
 
 BURST, REFILL = 250, 25.0  # reads per subscription (and per tenant): the bucket, and tokens a second
 DEFAULT_CONCURRENCY = 64  # requests in flight; see the module docstring for why ARM allows it
 TENANT = "tenant"  # the bucket of requests that name no subscription (/subscriptions, /tenants)
 
-_SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#]+)", re.IGNORECASE)
-
 
 def bucket_of(url: str) -> str:
     """The bucket a request counts against: its subscription, or the tenant's."""
-    match = _SUBSCRIPTION.search(url)
-    return match.group(1).lower() if match else TENANT
+    return subscription_of(urlsplit(url).path) or TENANT
 
 
 class ReadBudget:
